@@ -1,0 +1,275 @@
+// See cli.h. Each subcommand: 1. load and compile the script (diagnostics → exit 1); 2. do its job;
+// 3. print text or JSON.
+#include "frontend/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "frontend/sema.h"
+#include "frontend/source_loader.h"
+#include "limits/finite.h"
+#include "tp/errors.h"
+#include "tp/printer.h"
+
+namespace tp::frontend {
+
+namespace {
+
+using nlohmann::json;
+
+enum class Format { Text, Json };
+
+struct Common {
+  std::string file;
+  Format format = Format::Text;
+};
+
+json diagnostics_json(const std::vector<Diagnostic>& diags, const SourceFile& file) {
+  json arr = json::array();
+  for (const auto& d : diags) {
+    json j{{"file", file.name},
+           {"severity", d.severity == Severity::Error ? "error" : d.severity == Severity::Warning ? "warning" : "note"},
+           {"message", d.message},
+           {"notes", d.notes}};
+    if (d.range.valid()) {
+      j["line"] = d.range.begin.line;
+      j["column"] = d.range.begin.col;
+    }
+    if (!d.fixit.empty()) j["fixit"] = d.fixit;
+    arr.push_back(j);
+  }
+  return arr;
+}
+
+// Steps 1 of every command. Returns nullopt after printing diagnostics (the caller exits 1).
+std::optional<Program> load_program(const Common& c, bool demo, std::ostream& out, std::ostream& err,
+                                    SourceFile& file) {
+  if (demo) {
+    file = demo_source();
+  } else {
+    std::string problem;
+    auto loaded = load_source(c.file, problem);
+    if (!loaded) {
+      if (c.format == Format::Json) out << json{{"ok", false}, {"error", problem}}.dump(2) << "\n";
+      else err << "tpc: error: " << problem << "\n";
+      return std::nullopt;
+    }
+    file = std::move(*loaded);
+  }
+  DiagnosticEngine diags;
+  auto program = compile_source(file.text, diags);
+  if (c.format == Format::Json) {
+    if (!program) out << json{{"ok", false}, {"diagnostics", diagnostics_json(diags.diagnostics(), file)}}.dump(2) << "\n";
+    else if (!diags.diagnostics().empty()) err << render(diags.diagnostics(), file);
+  } else if (!diags.diagnostics().empty()) {
+    err << render(diags.diagnostics(), file);
+    if (diags.has_errors())
+      err << diags.error_count() << " error" << (diags.error_count() == 1 ? "" : "s") << " in " << file.name << "\n";
+  }
+  return program;
+}
+
+struct Counts {
+  std::size_t inputs = 0, matrices = 0, matmuls = 0, transposed = 0, nonlins = 0, moments = 0, scalars = 0;
+};
+
+Counts count_ops(const Program& p) {
+  Counts c;
+  for (const auto& v : p.values()) {
+    switch (v.op) {
+      case Op::InitVector: ++c.inputs; break;
+      case Op::InitMatrix: ++c.matrices; break;
+      case Op::MatMul: ++c.matmuls; c.transposed += v.transposed; break;
+      case Op::Nonlin: ++c.nonlins; break;
+      case Op::Moment: ++c.moments; break;
+      case Op::ScalarExpr: ++c.scalars; break;
+    }
+  }
+  return c;
+}
+
+int cmd_check(const Common& c, std::ostream& out, std::ostream& err) {
+  SourceFile file;
+  auto p = load_program(c, false, out, err, file);
+  if (!p) return 1;
+  const Counts k = count_ops(*p);
+  if (c.format == Format::Json) {
+    out << json{{"ok", true},
+                {"file", file.name},
+                {"values", p->size()},
+                {"inputs", k.inputs},
+                {"matrices", k.matrices},
+                {"matmuls", k.matmuls},
+                {"transposed_matmuls", k.transposed},
+                {"nonlins", k.nonlins},
+                {"moments", k.moments},
+                {"scalars", k.scalars},
+                {"outputs", p->outputs().size()},
+                {"netsor_t", p->uses_transpose()}}
+               .dump(2)
+        << "\n";
+  } else {
+    out << file.name << ": ok: " << p->size() << " values (" << k.inputs << " inputs, " << k.matrices << " matrices, "
+        << k.matmuls << " MatMuls" << (k.transposed ? " of which " + std::to_string(k.transposed) + " transposed" : "")
+        << ", " << k.nonlins << " Nonlins, " << k.moments << " Moments, " << k.scalars << " scalar ops), "
+        << p->outputs().size() << " outputs; " << (p->uses_transpose() ? "NETSOR-T (uses transposes)" : "NETSOR")
+        << "\n";
+  }
+  return 0;
+}
+
+int cmd_dump(const Common& c, std::ostream& out, std::ostream& err) {
+  SourceFile file;
+  auto p = load_program(c, false, out, err, file);
+  if (!p) return 1;
+  if (c.format == Format::Json) out << json{{"ok", true}, {"program", dump(*p)}}.dump(2) << "\n";
+  else out << dump(*p);
+  return 0;
+}
+
+std::string fmt_error(double e) { return std::isnan(e) ? "n/a" : format_number(e); }
+
+struct RunArgs {
+  std::size_t width = 1024;
+  std::size_t seeds = 8;
+  std::uint64_t seed_base = 0;
+  unsigned threads = 0;
+  double budget_gib = 8.0;
+  bool progress = false;
+};
+
+int cmd_run(const Common& c, const RunArgs& r, bool demo, std::ostream& out, std::ostream& err) {
+  SourceFile file;
+  auto p = load_program(c, demo, out, err, file);
+  if (!p) return 1;
+  if (demo && c.format == Format::Text) out << "tpc demo: running this program\n\n" << file.text << "\n";
+  limits::FiniteOptions opt;
+  opt.width = r.width;
+  opt.seeds.clear();
+  for (std::size_t s = 0; s < r.seeds; ++s) opt.seeds.push_back(r.seed_base + s);
+  opt.threads = r.threads;
+  opt.memory_budget_bytes = r.budget_gib * 1024.0 * 1024.0 * 1024.0;
+  if (r.progress || (c.format == Format::Text && ::isatty(2)))
+    opt.progress = [&err](std::size_t done, std::size_t total) {
+      err << "\rtpc: seed " << done << "/" << total << (done == total ? "\n" : "") << std::flush;
+    };
+  limits::FiniteResult res;
+  try {
+    res = limits::run_finite(*p, opt);
+  } catch (const BudgetError& e) {
+    err << "tpc: error: " << e.what() << "\n";
+    return 1;
+  } catch (const NumericalError& e) {
+    err << "tpc: error: " << file.name << ": " << e.what() << "\n";
+    return 1;
+  }
+  if (c.format == Format::Json) {
+    json outs = json::array();
+    for (std::size_t j = 0; j < res.names.size(); ++j) {
+      json per_seed = json::array();
+      for (const auto& s : res.per_seed) per_seed.push_back(s.values[j]);
+      const auto& e = res.summary[j];
+      outs.push_back({{"name", res.names[j]},
+                      {"mean", e.value},
+                      {"stderr", std::isnan(e.error) ? json(nullptr) : json(e.error)},
+                      {"per_seed", per_seed}});
+    }
+    json seeds = json::array();
+    for (const auto& s : res.per_seed) seeds.push_back(s.seed);
+    out << json{{"ok", true}, {"file", file.name}, {"route", "finite_width"}, {"width", res.width},
+                {"seeds", seeds}, {"outputs", outs}}
+               .dump(2)
+        << "\n";
+    return 0;
+  }
+  out << file.name << ": width n = " << res.width << ", " << res.per_seed.size() << " seed"
+      << (res.per_seed.size() == 1 ? "" : "s") << " (" << r.seed_base << ".." << r.seed_base + r.seeds - 1
+      << "), mean ± standard error over seeds\n";
+  std::size_t wname = 6;
+  for (const auto& nm : res.names) wname = std::max(wname, nm.size());
+  out << std::string("output") << std::string(wname - 6 + 2, ' ') << "mean                  std.err\n";
+  for (std::size_t j = 0; j < res.names.size(); ++j) {
+    std::string mean = format_number(res.summary[j].value);
+    out << res.names[j] << std::string(wname - res.names[j].size() + 2, ' ') << mean
+        << std::string(mean.size() < 22 ? 22 - mean.size() : 1, ' ') << fmt_error(res.summary[j].error) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  CLI::App app{"tpc: a calculator for the Tensor Programs theory of wide neural networks.\n"
+               "Writes networks as Tensor Programs (NETSOR-T), checks and prints them, and runs them at finite width."};
+  app.name("tpc");
+  app.require_subcommand(1);
+  Common common;
+  RunArgs run_args;
+  std::map<std::string, Format> formats{{"text", Format::Text}, {"json", Format::Json}};
+
+  auto add_common = [&](CLI::App* sub, bool needs_file) {
+    if (needs_file) sub->add_option("file", common.file, "the .tp script")->required();
+    sub->add_option("--format", common.format, "output format: text or json")
+        ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case))
+        ->default_str("text");
+  };
+  auto add_run = [&](CLI::App* sub) {
+    sub->add_option("--width,-n", run_args.width, "width n of every vector (matrices are n x n)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+        ->default_val(1024);
+    sub->add_option("--seeds,-s", run_args.seeds, "number of independent seeds")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+        ->default_val(8);
+    sub->add_option("--seed-base", run_args.seed_base, "first seed (seeds are base, base+1, ...)")->default_val(0);
+    sub->add_option("--threads", run_args.threads, "worker threads (0 = all cores)")->default_val(0);
+    sub->add_option("--memory-budget", run_args.budget_gib, "refuse runs needing more memory than this many GiB")
+        ->check(CLI::PositiveNumber)
+        ->default_val(8.0);
+    sub->add_flag("--progress", run_args.progress, "report progress on stderr even when it is not a terminal");
+  };
+
+  auto* check = app.add_subcommand("check", "parse and verify a script; report every error with file:line:col");
+  add_common(check, true);
+  auto* dumpc = app.add_subcommand("dump", "print the lowered program (one op per line; parses back)");
+  add_common(dumpc, true);
+  auto* run = app.add_subcommand("run", "run a script at finite width over seeds; mean ± standard error per output");
+  add_common(run, true);
+  add_run(run);
+  auto* demo = app.add_subcommand("demo", "check and run the embedded example (NNGP of a tanh network)");
+  add_common(demo, false);
+  add_run(demo);
+
+  std::vector<std::string> rev(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));
+  try {
+    app.parse(rev);
+  } catch (const CLI::CallForHelp& e) {
+    out << app.help(e.get_name() == "--help" && app.get_subcommands().empty() ? "" : "",
+                    CLI::AppFormatMode::Normal);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::ostringstream o, er;
+    const int code = app.exit(e, o, er);
+    out << o.str();
+    if (code == 0) return 0;
+    err << "tpc: error: " << e.what() << "\n";
+    err << "run 'tpc --help' or 'tpc <command> --help' for usage\n";
+    return 1;
+  }
+  try {
+    if (check->parsed()) return cmd_check(common, out, err);
+    if (dumpc->parsed()) return cmd_dump(common, out, err);
+    if (run->parsed()) return cmd_run(common, run_args, false, out, err);
+    if (demo->parsed()) return cmd_run(common, run_args, true, out, err);
+  } catch (const std::bad_alloc&) {
+    err << "tpc: error: out of memory; use a smaller --width or fewer --threads\n";
+    return 1;
+  } catch (const std::exception& e) {
+    err << "tpc: internal error: " << e.what() << "\n(this is a bug in tpc; please report it with the script)\n";
+    return 2;
+  }
+  return 2;
+}
+
+}  // namespace tp::frontend

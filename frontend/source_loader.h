@@ -1,0 +1,17 @@
+// Reading .tp files (and the embedded demo program) into memory for the front end.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "frontend/diagnostics.h"
+
+namespace tp::frontend {
+
+/// Reads a file; on failure returns nullopt and sets error to a sentence naming the file and the cause.
+std::optional<SourceFile> load_source(const std::string& path, std::string& error);
+
+/// The program `tpc demo` runs: the NNGP of a one-hidden-layer tanh network on two correlated inputs.
+const SourceFile& demo_source();
+
+}  // namespace tp::frontend

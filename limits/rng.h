@@ -1,0 +1,29 @@
+// Reproducible random numbers for the finite-width executor: xoshiro256** (Blackman & Vigna 2018) seeded
+// by SplitMix64, and standard normals by the Box–Muller transform. Written here (not <random>'s
+// distributions) so that the same seed gives bitwise the same numbers on every platform and compiler.
+#pragma once
+
+#include <cstdint>
+
+namespace tp::limits {
+
+/// SplitMix64 step: a good 64-bit mixer, used to derive independent stream seeds.
+std::uint64_t splitmix64(std::uint64_t& state);
+
+class Rng {
+ public:
+  /// A stream determined by (seed, stream): e.g. the user's seed and the id of the value being sampled.
+  Rng(std::uint64_t seed, std::uint64_t stream);
+  std::uint64_t next_u64();
+  /// Uniform in (0, 1), never exactly 0 or 1.
+  double uniform();
+  /// Standard normal N(0, 1).
+  double normal();
+
+ private:
+  std::uint64_t s_[4];
+  double spare_ = 0.0;
+  bool has_spare_ = false;
+};
+
+}  // namespace tp::limits

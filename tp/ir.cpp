@@ -1,0 +1,47 @@
+// Op table and Program queries. See ir.h.
+#include "tp/ir.h"
+
+namespace tp {
+
+std::string_view op_spelling(Op op) {
+  switch (op) {
+#define TP_OP(name, spelling, kind) \
+  case Op::name: return spelling;
+#include "tp/ops.def"
+#undef TP_OP
+  }
+  return "?";
+}
+
+ValueKind op_result_kind(Op op) {
+  switch (op) {
+#define TP_OP(name, spelling, kind) \
+  case Op::name: return ValueKind::kind;
+#include "tp/ops.def"
+#undef TP_OP
+  }
+  return ValueKind::Scalar;
+}
+
+std::string_view kind_name(ValueKind k) {
+  switch (k) {
+    case ValueKind::Vector: return "vector";
+    case ValueKind::Matrix: return "matrix";
+    case ValueKind::Scalar: return "scalar";
+  }
+  return "?";
+}
+
+ValueId Program::find(std::string_view name) const {
+  for (std::size_t i = 0; i < values_.size(); ++i)
+    if (values_[i].name == name) return static_cast<ValueId>(i);
+  return -1;
+}
+
+bool Program::uses_transpose() const {
+  for (const auto& v : values_)
+    if (v.op == Op::MatMul && v.transposed) return true;
+  return false;
+}
+
+}  // namespace tp

@@ -1,0 +1,88 @@
+// The Tensor Program IR: a flat, immutable SSA program over the NETSOR⊤ op set (ops.def).
+//
+// Glossary (TP4 = Yang & Hu 2021, §7 and App. F; TP3 = NETSOR⊤):
+//   width n       the common length of every vector; matrices are n×n.
+//   InitVector    an initial vector whose coordinates are iid draws of a jointly Gaussian group (ZInit).
+//   InitMatrix    W with iid entries N(0, σ_W²/n).
+//   MatMul        W x or Wᵀ x (NETSOR⊤ allows transposes). In the limit Z^{Wx} = Ẑ^{Wx} + Ż^{Wx}
+//                 (ZHat: the Gaussian part; ZDot: the correction from earlier Wᵀ uses, TP4 Def. 7.3).
+//   Nonlin        y = φ(x_1..x_k; θ_1..θ_l): a coordinatewise expression over vectors x and scalars θ.
+//   Moment        θ = (1/n) Σ_α φ(x_α; θ): a scalar, "avg(...)" in the language.
+//   ScalarExpr    arithmetic over scalars (constants included).
+// Values are numbered in definition order; an op's operands always precede it.
+#pragma once
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tp/expr.h"
+#include "tp/source_range.h"
+
+namespace tp {
+
+enum class Op : std::uint8_t {
+#define TP_OP(name, spelling, kind) name,
+#include "tp/ops.def"
+#undef TP_OP
+};
+
+enum class ValueKind : std::uint8_t { Vector, Matrix, Scalar };
+
+std::string_view op_spelling(Op op);
+ValueKind op_result_kind(Op op);
+std::string_view kind_name(ValueKind k);  ///< "vector", "matrix", "scalar"
+
+using ValueId = std::int32_t;
+
+/// One SSA value. Fields beyond op/kind/name/range are meaningful only for the ops noted.
+struct Value {
+  Op op{};
+  ValueKind kind{};
+  std::string name;              ///< unique within the program
+  SourceRange range;             ///< where the user wrote it (invalid for generated values)
+  std::vector<ValueId> operands; ///< MatMul: {matrix, vector}; Nonlin/Moment/ScalarExpr: expression args
+  ExprPtr expr;                  ///< Nonlin, Moment, ScalarExpr: the expression over the operands
+  bool transposed = false;       ///< MatMul: Wᵀ x
+  double variance = 0.0;         ///< InitMatrix: σ², entries ~ N(0, σ²/n)
+  int group = -1;                ///< InitVector: index into Program::input_groups()
+  int index_in_group = -1;       ///< InitVector: row/column in the group's covariance
+};
+
+/// A set of initial vectors whose coordinates are iid draws of N(0, covariance).
+struct InputGroup {
+  std::vector<ValueId> members;
+  Eigen::MatrixXd covariance;  ///< symmetric positive semidefinite, members.size() square
+  SourceRange range;
+};
+
+/// A named scalar the program reports.
+struct Output {
+  std::string name;
+  ValueId value = -1;
+  SourceRange range;
+};
+
+/// An immutable, verified Tensor Program. Build one with ProgramBuilder.
+class Program {
+ public:
+  const std::vector<Value>& values() const { return values_; }
+  const Value& value(ValueId id) const { return values_.at(static_cast<std::size_t>(id)); }
+  std::size_t size() const { return values_.size(); }
+  const std::vector<InputGroup>& input_groups() const { return groups_; }
+  const std::vector<Output>& outputs() const { return outputs_; }
+  /// Finds a value by name; returns -1 if there is none.
+  ValueId find(std::string_view name) const;
+  /// True if some MatMul uses a transpose (a NETSOR⊤ program, not plain NETSOR).
+  bool uses_transpose() const;
+
+ private:
+  friend class ProgramBuilder;
+  std::vector<Value> values_;
+  std::vector<InputGroup> groups_;
+  std::vector<Output> outputs_;
+};
+
+}  // namespace tp
