@@ -9,6 +9,7 @@
 #include "tp/builder.h"
 #include "tp/covariance.h"
 #include "tp/errors.h"
+#include "tp/printer.h"
 
 namespace tp::frontend {
 
@@ -242,7 +243,10 @@ class Sema {
 
   void output(const Stmt& s) {
     for (const OutputItem& item : s.outputs) {
-      Sym v = lower(*item.expr, "");
+      // A fresh identifier label also names the value it reports: `output k = avg(x*x)` defines k.
+      const bool names_value = !item.label.empty() && is_plain_identifier(item.label) && !decl_.count(item.label) &&
+                               !poisoned_.count(item.label) && item.label != "n";
+      Sym v = lower(*item.expr, names_value ? item.label : "");
       std::string label = item.label.empty() ? item.source_text : item.label;
       if (v.kind == Sym::Poison) continue;
       if (v.kind == Sym::Matrix || v.vector) {
@@ -258,7 +262,9 @@ class Sema {
         continue;
       }
       any_output_ = true;
-      builder_.add_output(label, materialize(v, "", item.expr->range), item.expr->range);
+      const ValueId id = materialize(v, names_value ? item.label : "", item.expr->range);
+      if (names_value && builder_.value(id).name == item.label) bind(item.label, id, item.label_range);
+      builder_.add_output(label, id, item.expr->range);
     }
   }
 

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs tpc's build dependencies from Debian packages (idempotent: apt runs only if something is missing).
+set -euo pipefail
+packages=(g++ cmake make pkg-config libginac-dev libcln-dev libeigen3-dev libboost-dev doctest-dev
+          libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq "${missing[@]}"

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# One command for a fresh machine: install dependencies, build tpc (Release), run the embedded demo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j"$(nproc)"
+./build/tpc demo --width 2048 --seeds 8

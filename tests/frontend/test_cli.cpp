@@ -1,0 +1,103 @@
+// The tpc command line, in process: exit codes, text and JSON output, flag errors.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "frontend/cli.h"
+
+namespace {
+
+struct Run {
+  int code;
+  std::string out, err;
+};
+
+Run tpc(std::vector<std::string> args) {
+  args.insert(args.begin(), "tpc");
+  std::ostringstream out, err;
+  const int code = tp::frontend::run_cli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+std::string example(const char* name) { return std::string(TPC_SOURCE_DIR) + "/examples/" + name; }
+
+}  // namespace
+
+TEST_CASE("tpc check on an example reports the op counts and exits 0") {
+  auto r = tpc({"check", example("transpose.tp")});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("ok: 6 values") != std::string::npos);
+  CHECK(r.out.find("NETSOR-T") != std::string::npos);
+  auto j = tpc({"check", example("transpose.tp"), "--format", "json"});
+  CHECK(j.code == 0);
+  auto parsed = nlohmann::json::parse(j.out);
+  CHECK(parsed["ok"] == true);
+  CHECK(parsed["transposed_matmuls"] == 1);
+}
+
+TEST_CASE("tpc run --format json gives per-seed values and mean with standard error") {
+  auto r = tpc({"run", example("transpose.tp"), "--width", "256", "--seeds", "4", "--format", "json"});
+  REQUIRE(r.code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["width"] == 256);
+  CHECK(j["route"] == "finite_width");
+  REQUIRE(j["outputs"].size() == 2);
+  CHECK(j["outputs"][0]["name"] == "xz");
+  CHECK(j["outputs"][0]["per_seed"].size() == 4);
+  CHECK(j["outputs"][0]["stderr"].get<double>() > 0);
+}
+
+TEST_CASE("a script error exits 1 with file:line:col, also as JSON diagnostics") {
+  const std::string bad = std::string(TPC_SOURCE_DIR) + "/tests/golden/bad_undefined.tp.in";
+  auto r = tpc({"check", bad});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("bad_undefined.tp.in:3:12: error: use of undefined name 'x2'") != std::string::npos);
+  CHECK(r.err.find("did you mean 'x1'?") != std::string::npos);
+  auto j = tpc({"run", bad, "--format", "json"});
+  CHECK(j.code == 1);
+  auto parsed = nlohmann::json::parse(j.out);
+  CHECK(parsed["ok"] == false);
+  CHECK(parsed["diagnostics"][0]["line"] == 3);
+  CHECK(parsed["diagnostics"][0]["column"] == 12);
+}
+
+TEST_CASE("flag and file problems exit 1 with a message that names the fix") {
+  auto missing = tpc({"run", "/nonexistent/x.tp"});
+  CHECK(missing.code == 1);
+  CHECK(missing.err.find("cannot read '/nonexistent/x.tp'") != std::string::npos);
+  auto width = tpc({"run", example("transpose.tp"), "--width", "0"});
+  CHECK(width.code == 1);
+  CHECK(width.err.find("--width") != std::string::npos);
+  auto fmt = tpc({"check", example("transpose.tp"), "--format", "xml"});
+  CHECK(fmt.code == 1);
+  auto budget = tpc({"run", example("transpose.tp"), "--width", "100000", "--seeds", "2"});
+  CHECK(budget.code == 1);
+  CHECK(budget.err.find("--memory-budget") != std::string::npos);
+  auto none = tpc({});
+  CHECK(none.code == 1);
+  auto unknown = tpc({"frobnicate"});
+  CHECK(unknown.code == 1);
+}
+
+TEST_CASE("tpc --help and subcommand help exit 0") {
+  auto r = tpc({"--help"});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("check") != std::string::npos);
+  auto s = tpc({"run", "--help"});
+  CHECK(s.code == 0);
+  CHECK(s.out.find("--width") != std::string::npos);
+}
+
+TEST_CASE("tpc demo runs the embedded program") {
+  auto r = tpc({"demo", "--width", "128", "--seeds", "2"});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("k ") != std::string::npos);
+}
+
+TEST_CASE("numerical failure at run time exits 1 naming the value and line") {
+  const std::string bad = std::string(TPC_SOURCE_DIR) + "/tests/golden/bad_log.tp.in";
+  auto r = tpc({"run", bad, "--width", "64", "--seeds", "1"});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("'y' (line 4) became NaN or infinite") != std::string::npos);
+}

@@ -1,0 +1,143 @@
+// The finite-width executor: statistics against independently derived limits (tolerances from standard
+// errors), reproducibility, memory budget, and non-finite values reported with their source line.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <numbers>
+
+#include "frontend/sema.h"
+#include "limits/finite.h"
+#include "tp/errors.h"
+
+using namespace tp;
+
+namespace {
+
+Program compile(const std::string& text) {
+  frontend::DiagnosticEngine diags;
+  auto p = frontend::compile_source(text, diags);
+  REQUIRE(p);
+  return std::move(*p);
+}
+
+limits::FiniteResult run(const Program& p, std::size_t n, std::size_t seeds, unsigned threads = 0) {
+  limits::FiniteOptions o;
+  o.width = n;
+  o.seeds.clear();
+  for (std::size_t s = 0; s < seeds; ++s) o.seeds.push_back(100 + s);
+  o.threads = threads;
+  return limits::run_finite(p, o);
+}
+
+// E f(Z), Z ~ N(0, v), by the composite Simpson rule on [-12 sd, 12 sd]: an independent reference.
+template <class F>
+double simpson_gauss(F f, double v) {
+  const double sd = std::sqrt(v), a = -12 * sd, b = 12 * sd;
+  const int m = 20000;
+  const double h = (b - a) / m;
+  double s = 0;
+  for (int i = 0; i <= m; ++i) {
+    const double x = a + i * h;
+    const double w = (i == 0 || i == m) ? 1 : (i % 2 ? 4 : 2);
+    s += w * f(x) * std::exp(-x * x / (2 * v)) / std::sqrt(2 * std::numbers::pi * v);
+  }
+  return s * h / 3;
+}
+
+void check_within(const limits::Estimate& e, double expected, double k = 5.0) {
+  CAPTURE(e.value);
+  CAPTURE(e.error);
+  CAPTURE(expected);
+  CHECK(e.error > 0);
+  CHECK(std::abs(e.value - expected) < k * e.error);
+}
+
+}  // namespace
+
+TEST_CASE("avg(x*x) for x ~ N(0, s^2) converges to s^2") {
+  Program p = compile("input x ~ N(0, 2.25)\noutput m = avg(x * x)\n");
+  auto r = run(p, 4096, 16);
+  check_within(r.summary[0], 2.25);
+  // the spread over seeds is that of a chi-square mean: sd = s^2 sqrt(2/n)
+  CHECK(r.summary[0].error * 4.0 == doctest::Approx(2.25 * std::sqrt(2.0 / 4096)).epsilon(0.35));
+}
+
+TEST_CASE("avg(tanh(W x)^2) matches E tanh(Z)^2 with Z ~ N(0, sigma^2 E x^2) (ZHat rule)") {
+  Program p = compile("input x ~ N(0, 1.5)\nmatrix W ~ N(0, 2/n)\ng = W x\noutput q = avg(tanh(g)^2)\n");
+  const double expected = simpson_gauss([](double z) { return std::tanh(z) * std::tanh(z); }, 2.0 * 1.5);
+  auto r = run(p, 2048, 24);
+  check_within(r.summary[0], expected);
+}
+
+TEST_CASE("a correlated pair through a nonlinearity and a shared matrix has the NNGP covariance") {
+  // Cov(g1, g2) = E[sin(x1) sin(x2)] = exp(-1) sinh(c) for unit variances and correlation c.
+  Program p = compile(
+      "input x1, x2 ~ N(0, [[1, 0.6], [0.6, 1]])\nmatrix W ~ N(0, 1/n)\n"
+      "g1 = W sin(x1)\ng2 = W sin(x2)\noutput c = avg(g1 * g2)\n");
+  auto r = run(p, 2048, 24);
+  check_within(r.summary[0], std::exp(-1.0) * std::sinh(0.6));
+}
+
+TEST_CASE("transposes: avg(x W'W x) -> 1 and avg((W'W x)^2) -> 2 (ZDot makes the difference)") {
+  Program p = compile("input x ~ N(0, 1)\nmatrix W ~ N(0, 1/n)\ny = W x\nz = W' y\noutput a = avg(x*z), b = avg(z*z)\n");
+  auto r = run(p, 2048, 24);
+  check_within(r.summary[0], 1.0);
+  check_within(r.summary[1], 2.0);
+}
+
+TEST_CASE("scalars feed back into Nonlins as parameters") {
+  // theta = avg(x^2) -> 1; avg(x^2 / theta) is exactly 1 at any width.
+  Program p = compile("input x ~ N(0, 1)\ntheta = avg(x^2)\ny = x^2 / theta\noutput m = avg(y), t = theta * 2\n");
+  auto r = run(p, 100, 3);
+  for (const auto& s : r.per_seed) CHECK(s.values[0] == doctest::Approx(1.0).epsilon(1e-14));
+}
+
+TEST_CASE("a singular covariance is sampled exactly on its support") {
+  Program p = compile("input a, b ~ N(0, [[1, 1], [1, 1]])\noutput d = avg((a - b)^2), v = avg(a * a)\n");
+  auto r = run(p, 1000, 2);
+  CHECK(r.per_seed[0].values[0] < 1e-20);
+  CHECK(r.per_seed[0].values[1] > 0.5);
+}
+
+TEST_CASE("same seed gives bitwise the same outputs, whatever the thread count") {
+  Program p = compile("input x ~ N(0, 1)\nmatrix W ~ N(0, 1/n)\ng = W tanh(x)\noutput q = avg(g*g)\n");
+  auto a = run(p, 300, 5, 1);
+  auto b = run(p, 300, 5, 2);
+  auto c = run(p, 300, 5, 0);
+  for (std::size_t k = 0; k < 5; ++k) {
+    CHECK(a.per_seed[k].values[0] == b.per_seed[k].values[0]);
+    CHECK(a.per_seed[k].values[0] == c.per_seed[k].values[0]);
+  }
+  CHECK(a.per_seed[0].values[0] != a.per_seed[1].values[0]);
+}
+
+TEST_CASE("widths beyond the memory budget are refused before allocating") {
+  Program p = compile("input x ~ N(0, 1)\nmatrix W ~ N(0, 1/n)\ng = W x\noutput q = avg(g*g)\n");
+  limits::FiniteOptions o;
+  o.width = 1 << 20;  // one 8 TiB matrix
+  o.seeds = {0, 1};
+  try {
+    limits::run_finite(p, o);
+    FAIL("expected a BudgetError");
+  } catch (const BudgetError& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("--memory-budget") != std::string::npos);
+    CHECK(msg.find("GiB") != std::string::npos);
+  }
+}
+
+TEST_CASE("a value that becomes NaN is reported with its name, line, width and seed") {
+  Program p = compile("input x ~ N(0, 1)\n\ny = log(x)\noutput m = avg(y)\n");
+  limits::FiniteOptions o;
+  o.width = 64;
+  o.seeds = {7};
+  try {
+    limits::run_finite(p, o);
+    FAIL("expected a NumericalError");
+  } catch (const NumericalError& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("'y' (line 3)") != std::string::npos);
+    CHECK(msg.find("n = 64") != std::string::npos);
+    CHECK(msg.find("seed 7") != std::string::npos);
+  }
+}
