@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "frontend/number_format.h"
 #include "frontend/sema.h"
 #include "frontend/source_loader.h"
 #include "limits/finite.h"
@@ -23,6 +24,7 @@ enum class Format { Text, Json };
 
 struct Common {
   std::string file;
+  std::string format_name = "text";
   Format format = Format::Text;
 };
 
@@ -129,8 +131,6 @@ int cmd_dump(const Common& c, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
-std::string fmt_error(double e) { return std::isnan(e) ? "n/a" : format_number(e); }
-
 struct RunArgs {
   std::size_t width = 1024;
   std::size_t seeds = 8;
@@ -189,12 +189,10 @@ int cmd_run(const Common& c, const RunArgs& r, bool demo, std::ostream& out, std
       << "), mean ± standard error over seeds\n";
   std::size_t wname = 6;
   for (const auto& nm : res.names) wname = std::max(wname, nm.size());
-  out << std::string("output") << std::string(wname - 6 + 2, ' ') << "mean                  std.err\n";
-  for (std::size_t j = 0; j < res.names.size(); ++j) {
-    std::string mean = format_number(res.summary[j].value);
-    out << res.names[j] << std::string(wname - res.names[j].size() + 2, ' ') << mean
-        << std::string(mean.size() < 22 ? 22 - mean.size() : 1, ' ') << fmt_error(res.summary[j].error) << "\n";
-  }
+  out << std::string("output") << std::string(wname - 6 + 2, ' ') << "mean ± standard error\n";
+  for (std::size_t j = 0; j < res.names.size(); ++j)
+    out << res.names[j] << std::string(wname - res.names[j].size() + 2, ' ')
+        << format_with_error(res.summary[j].value, res.summary[j].error) << "\n";
   return 0;
 }
 
@@ -207,13 +205,12 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   app.require_subcommand(1);
   Common common;
   RunArgs run_args;
-  std::map<std::string, Format> formats{{"text", Format::Text}, {"json", Format::Json}};
 
   auto add_common = [&](CLI::App* sub, bool needs_file) {
     if (needs_file) sub->add_option("file", common.file, "the .tp script")->required();
-    sub->add_option("--format", common.format, "output format: text or json")
-        ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case))
-        ->default_str("text");
+    sub->add_option("--format", common.format_name, "output format: text or json")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->default_val("text");
   };
   auto add_run = [&](CLI::App* sub) {
     sub->add_option("--width,-n", run_args.width, "width n of every vector (matrices are n x n)")
@@ -257,6 +254,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     err << "run 'tpc --help' or 'tpc <command> --help' for usage\n";
     return 1;
   }
+  common.format = common.format_name == "json" ? Format::Json : Format::Text;
   try {
     if (check->parsed()) return cmd_check(common, out, err);
     if (dumpc->parsed()) return cmd_dump(common, out, err);

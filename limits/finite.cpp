@@ -60,8 +60,7 @@ class Runner {
           const Eigen::Index d = static_cast<Eigen::Index>(g.members.size());
           Rng rng(seed, i);
           Eigen::MatrixXd z(d, n_);
-          for (Eigen::Index c = 0; c < n_; ++c)
-            for (Eigen::Index r = 0; r < d; ++r) z(r, c) = rng.normal();
+          rng.fill_normal(z.data(), static_cast<std::size_t>(d * n_));
           Eigen::MatrixXd x = factors_[v.group] * z;
           for (Eigen::Index r = 0; r < d; ++r) vec[g.members[r]] = x.row(r).transpose().array();
           break;
@@ -71,8 +70,8 @@ class Runner {
           const double scale = std::sqrt(v.variance) / sqrt_n;
           Eigen::MatrixXd& w = mat[i];
           w.resize(n_, n_);
-          double* data = w.data();
-          for (Eigen::Index k = 0; k < n_ * n_; ++k) data[k] = scale * rng.normal();
+          rng.fill_normal(w.data(), static_cast<std::size_t>(n_ * n_));
+          w *= scale;
           break;
         }
         case Op::MatMul: {

@@ -1,6 +1,8 @@
 // See rng.h.
 #include "limits/rng.h"
 
+#include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -48,6 +50,26 @@ double Rng::normal() {
   spare_ = r * std::sin(theta);
   has_spare_ = true;
   return r * std::cos(theta);
+}
+
+void Rng::fill_normal(double* out, std::size_t count) {
+  constexpr Eigen::Index kBlock = 512;  // pairs per block
+  Eigen::ArrayXd u1(kBlock), u2(kBlock), r(kBlock), theta(kBlock);
+  std::size_t done = 0;
+  while (done < count) {
+    for (Eigen::Index k = 0; k < kBlock; ++k) {
+      u1(k) = uniform();
+      u2(k) = uniform();
+    }
+    r = (-2.0 * u1.log()).sqrt();
+    theta = (2.0 * std::numbers::pi) * u2;
+    const std::size_t pairs = std::min<std::size_t>(kBlock, (count - done + 1) / 2);
+    Eigen::ArrayXd c = r * theta.cos(), s = r * theta.sin();
+    for (std::size_t k = 0; k < pairs; ++k) {
+      out[done++] = c(static_cast<Eigen::Index>(k));
+      if (done < count) out[done++] = s(static_cast<Eigen::Index>(k));
+    }
+  }
 }
 
 }  // namespace tp::limits

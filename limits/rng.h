@@ -3,6 +3,7 @@
 // distributions) so that the same seed gives bitwise the same numbers on every platform and compiler.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tp::limits {
@@ -19,6 +20,9 @@ class Rng {
   double uniform();
   /// Standard normal N(0, 1).
   double normal();
+  /// Fills out[0..count) with standard normals: Box–Muller on blocks of uniforms, vectorised with Eigen.
+  /// Deterministic for a given stream (the executor's sampler for vectors and matrices).
+  void fill_normal(double* out, std::size_t count);
 
  private:
   std::uint64_t s_[4];

@@ -101,3 +101,13 @@ TEST_CASE("numerical failure at run time exits 1 naming the value and line") {
   CHECK(r.code == 1);
   CHECK(r.err.find("'y' (line 4) became NaN or infinite") != std::string::npos);
 }
+
+#include "frontend/number_format.h"
+
+TEST_CASE("values are printed to the precision their error supports") {
+  using tp::frontend::format_with_error;
+  CHECK(format_with_error(0.23610201, 0.0015208) == "0.2361 ± 0.0015");
+  CHECK(format_with_error(2.0381, 0.051) == "2.038 ± 0.051");
+  CHECK(format_with_error(1.09023, std::nan("")) == "1.09023 ± n/a");
+  CHECK(format_with_error(12345.6, 150) == "12350 ± 150");
+}

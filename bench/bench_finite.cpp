@@ -1,0 +1,52 @@
+// Google Benchmark of the finite-width executor: sampling and running small programs at widths
+// 1024..8192 (one seed per iteration, one thread, so figures are per core).
+#include <benchmark/benchmark.h>
+
+#include "frontend/sema.h"
+#include "limits/finite.h"
+
+namespace {
+
+tp::Program compile(const char* text) {
+  tp::frontend::DiagnosticEngine diags;
+  return *tp::frontend::compile_source(text, diags);
+}
+
+// NNGP-style program: 1 matrix, 2 MatMuls, 2 Nonlins, 2 Moments.
+const char* kNngp = R"(input x1, x2 ~ N(0, [[1, 0.6], [0.6, 1]])
+matrix W ~ N(0, 1/n)
+g1 = W tanh(x1)
+g2 = W tanh(x2)
+output k = avg(tanh(g1) * tanh(g2)), q = avg(tanh(g1)^2)
+)";
+
+// Forward and backward through one matrix (a transposed MatMul).
+const char* kTranspose = R"(input x ~ N(0, 1)
+matrix W ~ N(0, 1/n)
+h = W x
+dh = W' tanh(h)
+output a = avg(x * dh), b = avg(dh * dh)
+)";
+
+void run_program(benchmark::State& state, const char* text) {
+  const tp::Program p = compile(text);
+  tp::limits::FiniteOptions o;
+  o.width = static_cast<std::size_t>(state.range(0));
+  o.threads = 1;
+  std::uint64_t seed = 0;
+  for (auto _ : state) {
+    o.seeds = {seed++};
+    auto r = tp::limits::run_finite(p, o);
+    benchmark::DoNotOptimize(r.summary[0].value);
+  }
+  state.counters["n"] = static_cast<double>(o.width);
+}
+
+void BM_finite_nngp(benchmark::State& s) { run_program(s, kNngp); }
+void BM_finite_transpose(benchmark::State& s) { run_program(s, kTranspose); }
+
+}  // namespace
+
+BENCHMARK(BM_finite_nngp)->Arg(1024)->Arg(2048)->Arg(4096)->Arg(8192)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_finite_transpose)->Arg(1024)->Arg(2048)->Arg(4096)->Arg(8192)->Unit(benchmark::kMillisecond);
+BENCHMARK_MAIN();

@@ -1,0 +1,13 @@
+// Human-readable numbers with uncertainties for text output (JSON keeps full precision).
+#pragma once
+
+#include <string>
+
+namespace tp::frontend {
+
+/// "0.2361 ± 0.0015": the error to two significant digits and the value to the same decimal place.
+/// A NaN error (unknown, e.g. one seed) prints the value to 6 significant digits and "± n/a"; a zero
+/// error prints the value to 12 significant digits.
+std::string format_with_error(double value, double error);
+
+}  // namespace tp::frontend
