@@ -11,6 +11,8 @@
 #include "frontend/sema.h"
 #include "frontend/source_loader.h"
 #include "limits/finite.h"
+#include "limits/gaussian_expectation.h"
+#include "limits/gaussian_limit.h"
 #include "tp/errors.h"
 #include "tp/printer.h"
 
@@ -196,6 +198,64 @@ int cmd_run(const Common& c, const RunArgs& r, bool demo, std::ostream& out, std
   return 0;
 }
 
+struct LimitArgs {
+  std::string route = "auto";
+  long long particles = 1 << 15;
+  int replicas = 8;
+  bool no_closed_forms = false;
+};
+
+int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostream& err) {
+  SourceFile file;
+  auto p = load_program(c, false, out, err, file);
+  if (!p) return 1;
+  limits::GaussianLimitOptions opt;
+  opt.mc_pairs = a.particles;
+  opt.mc_replicas = a.replicas;
+  opt.use_closed_forms = !a.no_closed_forms;
+  if (a.route == "quadrature") opt.max_quadrature_rank = 1 << 20;
+  if (a.route == "monte_carlo") opt.max_quadrature_rank = 0;
+  limits::LimitResult res;
+  auto fail = [&](const std::string& what) {
+    if (c.format == Format::Json) out << json{{"ok", false}, {"error", what}}.dump(2) << "\n";
+    else err << "tpc: error: " << file.name << ": " << what << "\n";
+    return 1;
+  };
+  try {
+    res = limits::gaussian_limit(*p, opt);
+  } catch (const limits::RouteUnavailable& e) {
+    return fail(std::string("cannot compute this limit by Gaussian integration: ") + e.what());
+  } catch (const limits::DivergentIntegral& e) {
+    return fail(e.what());
+  } catch (const NumericalError& e) {
+    return fail(e.what());
+  }
+  if (c.format == Format::Json) {
+    json outs = json::array();
+    for (std::size_t j = 0; j < res.names.size(); ++j)
+      outs.push_back({{"name", res.names[j]},
+                      {"value", res.outputs[j].value},
+                      {"error", res.outputs[j].error},
+                      {"route", std::string(limits::route_name(res.outputs[j].route))}});
+    out << json{{"ok", true}, {"file", file.name}, {"limit", "infinite_width"}, {"outputs", outs}}.dump(2) << "\n";
+    return 0;
+  }
+  out << file.name << ": infinite-width limit (Master Theorem: ZInit, ZNonlin, ZMoment, ZHat)\n";
+  std::size_t wname = 6;
+  for (const auto& nm : res.names) wname = std::max(wname, nm.size());
+  std::vector<std::string> vals;
+  std::size_t wval = 13;
+  for (const auto& e : res.outputs) {
+    vals.push_back(format_with_error(e.value, e.error));
+    wval = std::max(wval, vals.back().size());
+  }
+  out << "output" << std::string(wname - 6 + 2, ' ') << "limit ± error" << std::string(wval - 13 + 2, ' ') << "route\n";
+  for (std::size_t j = 0; j < res.names.size(); ++j)
+    out << res.names[j] << std::string(wname - res.names[j].size() + 2, ' ') << vals[j]
+        << std::string(wval - vals[j].size() + 2, ' ') << limits::route_name(res.outputs[j].route) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -234,6 +294,22 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   auto* run = app.add_subcommand("run", "run a script at finite width over seeds; mean ± standard error per output");
   add_common(run, true);
   add_run(run);
+  LimitArgs limit_args;
+  auto* limit = app.add_subcommand(
+      "limit", "the infinite-width value of every output (Master Theorem by Gaussian integration; NETSOR programs)");
+  add_common(limit, true);
+  limit->add_option("--route", limit_args.route,
+                    "auto (closed form, else quadrature up to 4 Gaussian dimensions, else Monte Carlo), "
+                    "quadrature or monte_carlo")
+      ->check(CLI::IsMember({"auto", "quadrature", "monte_carlo"}))
+      ->default_val("auto");
+  limit->add_option("--particles", limit_args.particles, "Monte Carlo: antithetic pairs per integral and replica")
+      ->check(CLI::Range(16LL, 1LL << 26))
+      ->default_val(1 << 15);
+  limit->add_option("--replicas", limit_args.replicas, "Monte Carlo: independent replicas for the standard error")
+      ->check(CLI::Range(2, 1000))
+      ->default_val(8);
+  limit->add_flag("--no-closed-forms", limit_args.no_closed_forms, "integrate every moment numerically");
   auto* demo = app.add_subcommand("demo", "check and run the embedded example (NNGP of a tanh network)");
   add_common(demo, false);
   add_run(demo);
@@ -259,6 +335,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (check->parsed()) return cmd_check(common, out, err);
     if (dumpc->parsed()) return cmd_dump(common, out, err);
     if (run->parsed()) return cmd_run(common, run_args, false, out, err);
+    if (limit->parsed()) return cmd_limit(common, limit_args, out, err);
     if (demo->parsed()) return cmd_run(common, run_args, true, out, err);
   } catch (const std::bad_alloc&) {
     err << "tpc: error: out of memory; use a smaller --width or fewer --threads\n";

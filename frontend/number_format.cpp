@@ -18,8 +18,8 @@ std::string format_with_error(double value, double error) {
   }
   // decimal places so that the error shows two significant digits
   int places = 1 - static_cast<int>(std::floor(std::log10(error)));
-  if (places > 16) {
-    std::snprintf(buf, sizeof buf, "%.6g ± %.2g", value, error);
+  if (places > 9) {  // tiny errors: all the digits a double has, error in scientific notation
+    std::snprintf(buf, sizeof buf, "%.15g ± %.1e", value, error);
     return buf;
   }
   if (places < 0) {  // round both to a multiple of 10^-places

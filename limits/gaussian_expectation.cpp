@@ -67,10 +67,14 @@ Eigen::ArrayXd call_integrand(const BatchIntegrand& f, const Eigen::MatrixXd& po
   return values;
 }
 
-/// Σ w_i f(x_i) and Σ w_i |f(x_i)| of one rule.
+/// Σ w_i f(x_i), Σ w_i |f(x_i)|, and the part of the latter from the tail: nodes with some |ξ_a| beyond
+/// max(6, half the largest node), where the Gaussian density is below 1.5e−8 of its peak (and ~e^{−k/2} for
+/// large k), so bounded or slowly growing f contribute almost nothing there.
 struct QuadratureSum {
   double value = 0.0;
   double abs_value = 0.0;
+  double abs_tail = 0.0;
+  bool truncated = false;  ///< some nodes were skipped because their weight is below DBL_MIN
 };
 
 /// The tensor rule of `order` per direction, visited with an odometer over multi-indices and evaluated in
@@ -81,7 +85,7 @@ QuadratureSum tensor_sum(const BatchIntegrand& f, const Eigen::MatrixXd& factor,
   const auto r = static_cast<int>(factor.cols());
   if (r == 0) {
     const double v = call_integrand(f, Eigen::MatrixXd::Zero(d, 1), "Z = 0")(0);
-    return {v, std::abs(v)};
+    return {v, std::abs(v), 0.0, false};
   }
   const GaussHermiteRule& rule = gauss_hermite_rule(order);
   std::vector<double> x;
@@ -93,20 +97,25 @@ QuadratureSum tensor_sum(const BatchIntegrand& f, const Eigen::MatrixXd& factor,
     }
   }
   const auto kept = static_cast<int>(x.size());
+  bool truncated = kept < order;
+  const double tail_radius = std::max(6.0, 0.5 * x.back());
   std::int64_t total = 1;
   for (int a = 0; a < r && total < batch_size; ++a) total *= kept;
   const std::int64_t capacity = std::max<std::int64_t>(1, std::min(batch_size, total));
   Eigen::MatrixXd xi(r, capacity);
   Eigen::ArrayXd weight(capacity);
+  std::vector<bool> in_tail(capacity);
   const std::string where = "Gauss–Hermite order " + std::to_string(order);
   CompensatedSum sum;
   CompensatedSum abs_sum;
+  CompensatedSum tail_sum;
   Eigen::Index m = 0;
   auto flush = [&] {
     const Eigen::ArrayXd values = call_integrand(f, factor * xi.leftCols(m), where.c_str());
     for (Eigen::Index j = 0; j < m; ++j) {
       sum.add(weight(j) * values(j));
       abs_sum.add(weight(j) * std::abs(values(j)));
+      if (in_tail[j]) tail_sum.add(weight(j) * std::abs(values(j)));
     }
     m = 0;
   };
@@ -115,16 +124,23 @@ QuadratureSum tensor_sum(const BatchIntegrand& f, const Eigen::MatrixXd& factor,
     double product = 1.0;
     for (int a = 0; a < r; ++a) product *= w[index[a]];
     if (product >= DBL_MIN) {
-      for (int a = 0; a < r; ++a) xi(a, m) = x[index[a]];
+      bool tail = false;
+      for (int a = 0; a < r; ++a) {
+        xi(a, m) = x[index[a]];
+        tail = tail || std::abs(x[index[a]]) > tail_radius;
+      }
+      in_tail[m] = tail;
       weight(m) = product;
       if (++m == capacity) flush();
+    } else {
+      truncated = true;
     }
     int a = 0;
     while (a < r && ++index[a] == kept) index[a++] = 0;
     if (a == r) break;
   }
   if (m > 0) flush();
-  return {sum.value(), abs_sum.value()};
+  return {sum.value(), abs_sum.value(), tail_sum.value(), truncated};
 }
 
 /// k^r, saturating at limit + 1.
@@ -137,7 +153,8 @@ std::int64_t node_count(int k, int r, std::int64_t limit) {
   return n;
 }
 
-/// The orders k_0 < 2k_0 < … ≤ k_max the quadrature route will use; empty if not even orders 1 and 2 fit.
+/// The orders k_0 < 2k_0 < … ≤ k_max the quadrature route will use (k_max from max_order and the node
+/// budget, k_0 clamped to k_max/2); infeasible if not even orders 1 and 2 fit.
 struct OrderPlan {
   int initial = 0;
   int max = 0;
@@ -159,8 +176,13 @@ OrderPlan plan_orders(int r, const ExpectationOptions& options) {
 /// The quadrature route:
 ///  1. Q_k for k = k_0, then Q_2k, Q_4k, … while 2k ≤ k_max;
 ///  2. stop at the first |Q_k − Q_2k| ≤ rel_tol · Q_2k(|f|) + abs_tol and return Q_2k with that error;
-///  3. otherwise, if the last difference is above 1% of Q(|f|) and did not at least halve since the previous
-///     doubling, the integral diverges; else return the finest value with the last difference as error.
+///  3. otherwise the integral is declared divergent if all of these hold: the last difference exceeds 1% of
+///     Q(|f|); the differences did not at least halve over the last doubling (judged on rules that skipped no
+///     underflowing weights when there are two such differences, since skipping the far nodes hides the growth
+///     of a divergent integrand); and more than 1% of Q(|f|) comes from the tail (see QuadratureSum; only f
+///     growing like exp(z²/2) keeps a share there as k grows: for f ~ exp(a z²) it is about e^{−(1/2 − a) k}).
+///     Else the finest value is returned with the last difference as its error (slowly converging f, e.g.
+///     non-smooth ones, or too low a max_order).
 Estimate quadrature_route(const BatchIntegrand& f, const Eigen::MatrixXd& factor, const ExpectationOptions& options) {
   const auto r = static_cast<int>(factor.cols());
   constexpr double eps = std::numeric_limits<double>::epsilon();
@@ -169,13 +191,15 @@ Estimate quadrature_route(const BatchIntegrand& f, const Eigen::MatrixXd& factor
   }
   const OrderPlan plan = plan_orders(r, options);
   if (!plan.feasible()) {
-    throw std::invalid_argument("quadrature over effective rank " + std::to_string(r) + " needs at least 2^" +
-                                std::to_string(r) + " nodes; raise max_quadrature_nodes/max_order or use Monte Carlo");
+    throw std::invalid_argument("quadrature over effective rank " + std::to_string(r) +
+                                " needs two orders k < 2k <= max_order with (2k)^" + std::to_string(r) +
+                                " <= max_quadrature_nodes; raise them or use Monte Carlo");
   }
   int k = plan.initial;
   QuadratureSum coarse = tensor_sum(f, factor, k, options.batch_size);
   std::vector<std::pair<int, double>> history{{k, coarse.value}};
   std::vector<double> differences;
+  std::vector<double> untruncated_differences;
   while (2 * k <= plan.max) {
     k *= 2;
     const QuadratureSum fine = tensor_sum(f, factor, k, options.batch_size);
@@ -186,12 +210,14 @@ Estimate quadrature_route(const BatchIntegrand& f, const Eigen::MatrixXd& factor
       return {fine.value, std::max(difference, eps * scale), Route::quadrature};
     }
     differences.push_back(difference);
+    if (!fine.truncated) untruncated_differences.push_back(difference);
     coarse = fine;
   }
   const double last = differences.back();
   const double scale = std::max(coarse.abs_value, std::abs(coarse.value));
-  const bool shrinking = differences.size() >= 2 ? last < 0.5 * differences[differences.size() - 2] : last < 0.5 * scale;
-  if (last > 1e-2 * scale && !shrinking) {
+  const std::vector<double>& judged = untruncated_differences.size() >= 2 ? untruncated_differences : differences;
+  const bool shrinking = judged.size() >= 2 && judged.back() < 0.5 * judged[judged.size() - 2];
+  if (last > 1e-2 * scale && !shrinking && coarse.abs_tail > 1e-2 * scale) {
     std::ostringstream out;
     out.precision(6);
     out << "the Gaussian expectation is not finite: Gauss–Hermite values do not converge as the order doubles (";
