@@ -1,7 +1,6 @@
 // See rng.h.
 #include "limits/rng.h"
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -40,36 +39,62 @@ double Rng::uniform() {
   return (static_cast<double>(next_u64() >> 11) + 0.5) * 0x1.0p-53;
 }
 
-double Rng::normal() {
-  if (has_spare_) {
-    has_spare_ = false;
-    return spare_;
+namespace {
+
+// Ziggurat tables for f(x) = exp(-x^2/2) with 128 layers of equal area V; layer 0 is the base strip plus
+// the tail beyond R. x[i] is the right edge of layer i, ratio[i] = x[i+1]/x[i].
+constexpr int kLayers = 128;
+constexpr double kR = 3.442619855899;
+constexpr double kV = 9.91256303526217e-3;
+
+struct ZigguratTables {
+  double x[kLayers + 1];
+  double ratio[kLayers];
+  ZigguratTables() {
+    auto f = [](double t) { return std::exp(-0.5 * t * t); };
+    x[0] = kV / f(kR);
+    x[1] = kR;
+    for (int i = 2; i < kLayers; ++i) x[i] = std::sqrt(-2.0 * std::log(kV / x[i - 1] + f(x[i - 1])));
+    x[kLayers] = 0.0;
+    for (int i = 0; i < kLayers; ++i) ratio[i] = x[i + 1] / x[i];
   }
-  const double r = std::sqrt(-2.0 * std::log(uniform()));
-  const double theta = 2.0 * std::numbers::pi * uniform();
-  spare_ = r * std::sin(theta);
-  has_spare_ = true;
-  return r * std::cos(theta);
+};
+
+const ZigguratTables& tables() {
+  static const ZigguratTables t;
+  return t;
+}
+
+}  // namespace
+
+double Rng::normal_tail(bool negative) {
+  // Marsaglia (1964): x = -log(U1)/R, y = -log(U2), accept if 2y > x^2; the sample is R + x.
+  double x, y;
+  do {
+    x = -std::log(uniform()) / kR;
+    y = -std::log(uniform());
+  } while (2.0 * y < x * x);
+  return negative ? -(kR + x) : kR + x;
+}
+
+double Rng::normal() {
+  const ZigguratTables& t = tables();
+  while (true) {
+    const std::uint64_t bits = next_u64();
+    const int layer = static_cast<int>(bits & (kLayers - 1));
+    // 53 bits -> u uniform in (-1, 1)
+    const double u = 2.0 * ((static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53) - 1.0;
+    if (std::abs(u) < t.ratio[layer]) return u * t.x[layer];
+    if (layer == 0) return normal_tail(u < 0);
+    const double x = u * t.x[layer];
+    const double f0 = std::exp(-0.5 * (t.x[layer] * t.x[layer] - x * x));
+    const double f1 = std::exp(-0.5 * (t.x[layer + 1] * t.x[layer + 1] - x * x));
+    if (f1 + uniform() * (f0 - f1) < 1.0) return x;
+  }
 }
 
 void Rng::fill_normal(double* out, std::size_t count) {
-  constexpr Eigen::Index kBlock = 512;  // pairs per block
-  Eigen::ArrayXd u1(kBlock), u2(kBlock), r(kBlock), theta(kBlock);
-  std::size_t done = 0;
-  while (done < count) {
-    for (Eigen::Index k = 0; k < kBlock; ++k) {
-      u1(k) = uniform();
-      u2(k) = uniform();
-    }
-    r = (-2.0 * u1.log()).sqrt();
-    theta = (2.0 * std::numbers::pi) * u2;
-    const std::size_t pairs = std::min<std::size_t>(kBlock, (count - done + 1) / 2);
-    Eigen::ArrayXd c = r * theta.cos(), s = r * theta.sin();
-    for (std::size_t k = 0; k < pairs; ++k) {
-      out[done++] = c(static_cast<Eigen::Index>(k));
-      if (done < count) out[done++] = s(static_cast<Eigen::Index>(k));
-    }
-  }
+  for (std::size_t k = 0; k < count; ++k) out[k] = normal();
 }
 
 }  // namespace tp::limits

@@ -1,6 +1,8 @@
 // Reproducible random numbers for the finite-width executor: xoshiro256** (Blackman & Vigna 2018) seeded
-// by SplitMix64, and standard normals by the Box–Muller transform. Written here (not <random>'s
-// distributions) so that the same seed gives bitwise the same numbers on every platform and compiler.
+// by SplitMix64, and standard normals by the ziggurat method with 128 layers (Marsaglia & Tsang 2000, in
+// Doornik's 2005 formulation: one 64-bit draw gives the layer from 7 bits and the position from 53 other
+// bits, so the layer and the value are not correlated). Written here (not <random>'s distributions) so
+// that the same seed gives bitwise the same numbers on every platform and compiler.
 #pragma once
 
 #include <cstddef>
@@ -20,14 +22,12 @@ class Rng {
   double uniform();
   /// Standard normal N(0, 1).
   double normal();
-  /// Fills out[0..count) with standard normals: Box–Muller on blocks of uniforms, vectorised with Eigen.
-  /// Deterministic for a given stream (the executor's sampler for vectors and matrices).
+  /// Fills out[0..count) with standard normals (the executor's sampler for vectors and matrices).
   void fill_normal(double* out, std::size_t count);
 
  private:
+  double normal_tail(bool negative);
   std::uint64_t s_[4];
-  double spare_ = 0.0;
-  bool has_spare_ = false;
 };
 
 }  // namespace tp::limits
