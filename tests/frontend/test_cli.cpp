@@ -111,3 +111,21 @@ TEST_CASE("values are printed to the precision their error supports") {
   CHECK(format_with_error(1.09023, std::nan("")) == "1.09023 ± n/a");
   CHECK(format_with_error(12345.6, 150) == "12350 ± 150");
 }
+
+TEST_CASE("tpc limit prints every output with error and route, and refuses what it cannot do") {
+  auto r = tpc({"limit", example("multi_input_kernel.tp")});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("closed_form") != std::string::npos);
+  auto j = tpc({"limit", example("nngp_tanh.tp"), "--format", "json"});
+  REQUIRE(j.code == 0);
+  auto parsed = nlohmann::json::parse(j.out);
+  CHECK(parsed["outputs"][0]["route"] == "quadrature");
+  CHECK(parsed["outputs"][0]["error"].get<double>() < 1e-10);
+  auto t = tpc({"limit", example("transpose.tp")});
+  CHECK(t.code == 1);
+  CHECK(t.err.find("ZDot") != std::string::npos);
+  auto d = tpc({"limit", std::string(TPC_SOURCE_DIR) + "/tests/golden/bad_divergent.tp.in"});
+  CHECK(d.code == 1);
+  CHECK(d.err.find("not finite") != std::string::npos);
+  CHECK(d.out.empty());
+}
