@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "frontend/number_format.h"
+#include "frontend/phase_command.h"
 #include "frontend/sema.h"
 #include "frontend/source_loader.h"
 #include "limits/finite.h"
@@ -310,6 +311,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       ->check(CLI::Range(2, 1000))
       ->default_val(8);
   limit->add_flag("--no-closed-forms", limit_args.no_closed_forms, "integrate every moment numerically");
+  PhaseArgs phase_args;
+  auto* phase = add_phase_command(app, phase_args);
   auto* demo = app.add_subcommand("demo", "check and run the embedded example (NNGP of a tanh network)");
   add_common(demo, false);
   add_run(demo);
@@ -336,6 +339,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (dumpc->parsed()) return cmd_dump(common, out, err);
     if (run->parsed()) return cmd_run(common, run_args, false, out, err);
     if (limit->parsed()) return cmd_limit(common, limit_args, out, err);
+    if (phase->parsed()) return run_phase_command(phase_args, out, err);
     if (demo->parsed()) return cmd_run(common, run_args, true, out, err);
   } catch (const std::bad_alloc&) {
     err << "tpc: error: out of memory; use a smaller --width or fewer --threads\n";

@@ -129,3 +129,37 @@ TEST_CASE("tpc limit prints every output with error and route, and refuses what 
   CHECK(d.err.find("not finite") != std::string::npos);
   CHECK(d.out.empty());
 }
+
+TEST_CASE("tpc phase: JSON fields, negative lists, free exponents and flag errors") {
+  auto r = tpc({"phase", "--mlp", "2", "--a=-1/2,0,1/2", "--b", "1/2,1/2,1/2", "--c", "0", "--format", "json"});
+  REQUIRE(r.code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["regime"] == "feature_learning");
+  CHECK(j["stable"] == true);
+  CHECK(j["r"] == "0");
+  CHECK(j["updated_maximally"].size() == 3);
+  CHECK(j["f0_limit"] == "zero");
+  CHECK(j["nngp_limit"] == false);
+  auto neg = tpc({"phase", "--mlp", "2", "--a", "-1/2,0,1/2", "--b", "1/2,1/2,1/2", "--c", "0"});
+  CHECK(neg.code == 0);
+  CHECK(neg.out.find("FEATURE LEARNING") != std::string::npos);
+  auto sp = tpc({"phase", "--mlp", "3", "--preset", "sp", "--format", "json"});
+  auto spj = nlohmann::json::parse(sp.out);
+  CHECK(spj["regime"] == "unstable");
+  CHECK(spj["instability_reasons"].size() == 3);
+  auto fr = tpc({"phase", "--mlp", "2", "--preset", "sp", "--free", "c"});
+  CHECK(fr.code == 0);
+  CHECK(fr.out.find("c = 1") != std::string::npos);
+  CHECK(fr.out.find("kernel") != std::string::npos);
+  auto count = tpc({"phase", "--mlp", "2", "--a", "0,0", "--b", "0,0,0", "--c", "0"});
+  CHECK(count.code == 1);
+  CHECK(count.err.find("needs L+1 = 3") != std::string::npos);
+  auto bad = tpc({"phase", "--mlp", "1", "--a", "0,x", "--b", "0,0", "--c", "0"});
+  CHECK(bad.code == 1);
+  CHECK(bad.err.find("'x'") != std::string::npos);
+  auto pre = tpc({"phase", "--mlp", "2", "--preset", "mfp"});
+  CHECK(pre.code == 1);
+  CHECK(pre.err.find("L = 1") != std::string::npos);
+  auto fre = tpc({"phase", "--mlp", "2", "--preset", "mup", "--free", "a_9"});
+  CHECK(fre.code == 1);
+}

@@ -1,0 +1,211 @@
+// See phase_command.h. Steps: 1. build the parametrization from --preset or --a/--b/--c (exact
+// rationals); 2. classify (or split the line of the free exponent into regions); 3. print.
+#include "frontend/phase_command.h"
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tp/phase_region.h"
+
+namespace tp::frontend {
+
+namespace {
+
+using nlohmann::json;
+
+struct FlagError {
+  std::string message;
+};
+
+std::vector<Rational> parse_list(const std::string& flag, const std::string& text, int depth) {
+  std::vector<Rational> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    auto r = parse_rational(item);
+    if (!r) throw FlagError{flag + ": cannot read '" + item + "' as an exact rational; write e.g. -1/2, 0.25 or 1"};
+    out.push_back(*r);
+  }
+  if (static_cast<int>(out.size()) != depth + 1)
+    throw FlagError{flag + " has " + std::to_string(out.size()) + " entries but --mlp " + std::to_string(depth) +
+                    " needs L+1 = " + std::to_string(depth + 1) + " (hidden layers 1.." + std::to_string(depth) +
+                    " and the readout)"};
+  return out;
+}
+
+AbcParametrization build(const PhaseArgs& a) {
+  if (a.depth < 1) throw FlagError{"--mlp L: the number of hidden layers must be at least 1"};
+  if (a.depth > 10000) throw FlagError{"--mlp L: at most 10000 hidden layers"};
+  AbcParametrization p;
+  if (!a.preset.empty()) {
+    if (!a.a.empty() || !a.b.empty())
+      throw FlagError{"give either --preset or --a/--b, not both (--c may override a preset's c)"};
+    try {
+      p = preset(a.preset, a.depth);
+    } catch (const std::invalid_argument& e) {
+      throw FlagError{std::string("--preset: ") + e.what()};
+    }
+  } else {
+    if (a.a.empty() || a.b.empty())
+      throw FlagError{"give a parametrization: --preset sp|ntp|mfp|mup, or --a and --b lists (L+1 exact rationals each) and --c"};
+    p.a = parse_list("--a", a.a, a.depth);
+    p.b = parse_list("--b", a.b, a.depth);
+    if (a.c.empty() && a.free != "c") throw FlagError{"--c is missing (the learning-rate exponent: SGD lr = eta n^-c)"};
+  }
+  if (!a.c.empty()) {
+    auto c = parse_rational(a.c);
+    if (!c) throw FlagError{"--c: cannot read '" + a.c + "' as an exact rational; write e.g. 0, 1 or -1/2"};
+    p.c = *c;
+    if (!a.preset.empty()) p.name += " with c = " + to_string(p.c);
+  }
+  return p;
+}
+
+json phase_json(const MlpPhase& ph) {
+  json reasons = json::array(), details = json::array();
+  for (const auto& i : ph.instabilities) {
+    if (std::find(reasons.begin(), reasons.end(), i.key) == reasons.end()) reasons.push_back(i.key);
+    details.push_back({{"reason", i.key}, {"detail", i.detail}});
+  }
+  json rl = json::array(), exps = json::array();
+  for (const auto& x : ph.r_l) rl.push_back(to_string(x));
+  for (const auto& e : ph.exponents)
+    exps.push_back({{"quantity", e.quantity}, {"exponent", to_string(e.exponent)}, {"meaning", e.meaning}});
+  return {{"stable", ph.stable},
+          {"instability_reasons", reasons},
+          {"instability_details", details},
+          {"nontrivial", ph.nontrivial},
+          {"regime", std::string(regime_name(ph.regime))},
+          {"r", to_string(ph.r)},
+          {"r_l", rl},
+          {"feature_learning_by_layer", ph.feature_learning_by_layer},
+          {"updated_maximally", ph.updated_maximally},
+          {"readout_initialized_maximally", ph.readout_initialized_maximally},
+          {"nngp_limit", ph.nngp_limit},
+          {"f0_limit", ph.f0_nonzero_gp ? "nonzero_GP" : "zero"},
+          {"exponents", exps}};
+}
+
+// Display width of UTF-8 text (code points; Δ and Θ are one column).
+std::size_t columns(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
+  return n;
+}
+
+std::string pad(std::string s, std::size_t w) {
+  const std::size_t c = columns(s);
+  return c >= w ? s + " " : s + std::string(w - c, ' ');
+}
+
+void print_text(const AbcParametrization& p, const MlpPhase& ph, std::ostream& out) {
+  const int L = p.depth();
+  out << "MLP with L = " << L << " hidden layer" << (L == 1 ? "" : "s") << ", parametrization " << p.name
+      << ", SGD with learning rate eta n^-c, c = " << to_string(p.c) << "\n\n";
+  out << pad("layer", 9) << pad("a", 7) << pad("b", 7) << pad("r_l", 7) << pad("updated maximally", 19) << "learns features\n";
+  for (int l = 1; l <= L + 1; ++l) {
+    const bool readout = l == L + 1;
+    out << pad(readout ? "readout" : std::to_string(l), 9) << pad(to_string(p.a[l - 1]), 7) << pad(to_string(p.b[l - 1]), 7)
+        << pad(readout ? "-" : to_string(ph.r_l[l - 1]), 7) << pad(ph.updated_maximally[l - 1] ? "yes" : "no", 19)
+        << (readout ? "-" : ph.feature_learning_by_layer[l - 1] ? "yes" : "no") << "\n";
+  }
+  out << "\nr = " << to_string(ph.r) << "\n";
+  if (ph.stable) {
+    out << "verdict: stable, " << (ph.nontrivial ? "nontrivial" : "trivial (the function does not move in the limit)");
+    if (ph.regime == Regime::feature_learning) out << ": FEATURE LEARNING (r = 0, TP4 Thm 3.6)\n";
+    else if (ph.regime == Regime::kernel) out << ": KERNEL REGIME (r > 0, TP4 Thm 3.6/Cor 3.9)\n";
+    else out << " (TP4 Thm 3.4)\n";
+  } else {
+    out << "verdict: UNSTABLE (TP4 Thm 3.3), every violated condition:\n";
+    for (const auto& i : ph.instabilities) out << "  [" << i.key << "] " << i.detail << "\n";
+  }
+  out << "readout initialized maximally: " << (ph.readout_initialized_maximally ? "yes" : "no")
+      << "; NNGP limit (only the readout trains): " << (ph.nngp_limit ? "yes" : "no")
+      << "; f_0 at init -> " << (ph.f0_nonzero_gp ? "a nonzero Gaussian process" : "0") << "\n\n";
+  out << "coordinate sizes Theta(n^e) (TP4 §3, App. H):\n";
+  std::size_t w = 8;
+  for (const auto& e : ph.exponents) w = std::max(w, columns(e.quantity) + 2);
+  for (const auto& e : ph.exponents) out << "  " << pad(e.quantity, w) << pad(to_string(e.exponent), 7) << e.meaning << "\n";
+}
+
+}  // namespace
+
+CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
+  auto* sub = app.add_subcommand("phase",
+                                 "the phase of an MLP under an abc-parametrization (TP4): stability, kernel vs feature "
+                                 "learning, maximal updates, size exponents; with --free, the regions of one exponent");
+  sub->add_option("--mlp", args.depth, "number of hidden layers L (the readout is layer L+1)")->required();
+  sub->add_option("--preset", args.preset, "sp | ntp | mfp (L = 1) | mup");
+  sub->add_option("--a", args.a, "a_1..a_{L+1} as exact rationals, e.g. --a=-1/2,0,1/2");
+  sub->add_option("--b", args.b, "b_1..b_{L+1}, e.g. --b=1/2,1/2,1/2");
+  sub->add_option("--c", args.c, "learning-rate exponent c (SGD lr = eta n^-c); overrides a preset's c");
+  sub->add_option("--free", args.free, "leave one exponent free (c, a_l or b_l) and print the regime of every region");
+  sub->add_option("--format", args.format, "output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->default_val("text");
+  return sub;
+}
+
+int run_phase_command(const PhaseArgs& args, std::ostream& out, std::ostream& err) {
+  AbcParametrization p;
+  try {
+    p = build(args);
+  } catch (const FlagError& e) {
+    if (args.format == "json") out << json{{"ok", false}, {"error", e.message}}.dump(2) << "\n";
+    else err << "tpc phase: error: " << e.message << "\n";
+    return 1;
+  }
+  if (args.free.empty()) {
+    const MlpPhase ph = classify_mlp(p);
+    if (args.format == "json") {
+      json j = phase_json(ph);
+      j["ok"] = true;
+      j["parametrization"] = p.name;
+      out << j.dump(2) << "\n";
+    } else {
+      print_text(p, ph, out);
+    }
+    return 0;
+  }
+  std::string problem;
+  auto f = parse_free_exponent(args.free, p.depth(), problem);
+  if (!f) {
+    if (args.format == "json") out << json{{"ok", false}, {"error", "--free: " + problem}}.dump(2) << "\n";
+    else err << "tpc phase: error: --free: " << problem << "\n";
+    return 1;
+  }
+  const auto regions = phase_regions(p, *f);
+  if (args.format == "json") {
+    json arr = json::array();
+    for (const auto& r : regions) {
+      json j = phase_json(r.phase);
+      j["condition"] = r.condition;
+      j["lower"] = r.lo ? json(to_string(*r.lo)) : json(nullptr);
+      j["upper"] = r.hi ? json(to_string(*r.hi)) : json(nullptr);
+      j["lower_included"] = r.lo_closed;
+      j["upper_included"] = r.hi_closed;
+      arr.push_back(j);
+    }
+    out << json{{"ok", true}, {"parametrization", p.name}, {"free", f->name()}, {"regions", arr}}.dump(2) << "\n";
+    return 0;
+  }
+  out << "MLP with L = " << p.depth() << ", parametrization " << p.name << ", " << f->name() << " free:\n";
+  std::size_t w = 10;
+  for (const auto& r : regions) w = std::max(w, r.condition.size() + 2);
+  for (const auto& r : regions) {
+    out << "  " << pad(r.condition, w) << pad(std::string(regime_name(r.phase.regime)), 18);
+    std::vector<std::string> keys;
+    for (const auto& i : r.phase.instabilities)
+      if (std::find(keys.begin(), keys.end(), i.key) == keys.end()) keys.push_back(i.key);
+    if (!keys.empty()) {
+      out << "violates";
+      for (const auto& k : keys) out << " " << k;
+    } else {
+      out << "r = " << to_string(r.phase.r);
+    }
+    out << "\n";
+  }
+  return 0;
+}
+
+}  // namespace tp::frontend
