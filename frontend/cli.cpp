@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "frontend/coordcheck_command.h"
+#include "frontend/kernel_command.h"
 #include "frontend/number_format.h"
 #include "frontend/phase_command.h"
 #include "frontend/sema.h"
@@ -313,6 +315,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   limit->add_flag("--no-closed-forms", limit_args.no_closed_forms, "integrate every moment numerically");
   PhaseArgs phase_args;
   auto* phase = add_phase_command(app, phase_args);
+  CoordCheckArgs coord_args;
+  auto* coord = add_coordcheck_command(app, coord_args);
+  KernelArgs kernel_args;
+  auto* kernel = add_kernel_command(app, kernel_args);
   auto* demo = app.add_subcommand("demo", "check and run the embedded example (NNGP of a tanh network)");
   add_common(demo, false);
   add_run(demo);
@@ -340,6 +346,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (run->parsed()) return cmd_run(common, run_args, false, out, err);
     if (limit->parsed()) return cmd_limit(common, limit_args, out, err);
     if (phase->parsed()) return run_phase_command(phase_args, out, err);
+    if (coord->parsed()) return run_coordcheck_command(coord_args, out, err);
+    if (kernel->parsed()) return run_kernel_command(kernel_args, out, err);
     if (demo->parsed()) return cmd_run(common, run_args, true, out, err);
   } catch (const std::bad_alloc&) {
     err << "tpc: error: out of memory; use a smaller --width or fewer --threads\n";

@@ -13,10 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-struct FlagError {
-  std::string message;
-};
-
 std::vector<Rational> parse_list(const std::string& flag, const std::string& text, int depth) {
   std::vector<Rational> out;
   std::stringstream ss(text);
@@ -33,7 +29,9 @@ std::vector<Rational> parse_list(const std::string& flag, const std::string& tex
   return out;
 }
 
-AbcParametrization build(const PhaseArgs& a) {
+}  // namespace
+
+AbcParametrization parametrization_from_flags(const PhaseArgs& a) {
   if (a.depth < 1) throw FlagError{"--mlp L: the number of hidden layers must be at least 1"};
   if (a.depth > 10000) throw FlagError{"--mlp L: at most 10000 hidden layers"};
   AbcParametrization p;
@@ -60,6 +58,8 @@ AbcParametrization build(const PhaseArgs& a) {
   }
   return p;
 }
+
+namespace {
 
 json phase_json(const MlpPhase& ph) {
   json reasons = json::array(), details = json::array();
@@ -130,15 +130,19 @@ void print_text(const AbcParametrization& p, const MlpPhase& ph, std::ostream& o
 
 }  // namespace
 
-CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
-  auto* sub = app.add_subcommand("phase",
-                                 "the phase of an MLP under an abc-parametrization (TP4): stability, kernel vs feature "
-                                 "learning, maximal updates, size exponents; with --free, the regions of one exponent");
+void add_parametrization_flags(CLI::App* sub, PhaseArgs& args) {
   sub->add_option("--mlp", args.depth, "number of hidden layers L (the readout is layer L+1)")->required();
   sub->add_option("--preset", args.preset, "sp | ntp | mfp (L = 1) | mup");
   sub->add_option("--a", args.a, "a_1..a_{L+1} as exact rationals, e.g. --a=-1/2,0,1/2");
   sub->add_option("--b", args.b, "b_1..b_{L+1}, e.g. --b=1/2,1/2,1/2");
   sub->add_option("--c", args.c, "learning-rate exponent c (SGD lr = eta n^-c); overrides a preset's c");
+}
+
+CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
+  auto* sub = app.add_subcommand("phase",
+                                 "the phase of an MLP under an abc-parametrization (TP4): stability, kernel vs feature "
+                                 "learning, maximal updates, size exponents; with --free, the regions of one exponent");
+  add_parametrization_flags(sub, args);
   sub->add_option("--free", args.free, "leave one exponent free (c, a_l or b_l) and print the regime of every region");
   sub->add_option("--format", args.format, "output format: text or json")
       ->check(CLI::IsMember({"text", "json"}))
@@ -149,7 +153,7 @@ CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
 int run_phase_command(const PhaseArgs& args, std::ostream& out, std::ostream& err) {
   AbcParametrization p;
   try {
-    p = build(args);
+    p = parametrization_from_flags(args);
   } catch (const FlagError& e) {
     if (args.format == "json") out << json{{"ok", false}, {"error", e.message}}.dump(2) << "\n";
     else err << "tpc phase: error: " << e.message << "\n";

@@ -6,6 +6,8 @@
 #include <ostream>
 #include <string>
 
+#include "tp/mlp_phase.h"
+
 namespace tp::frontend {
 
 struct PhaseArgs {
@@ -16,6 +18,17 @@ struct PhaseArgs {
   std::string format = "text";
 };
 
+/// A bad flag value; message names the flag and the fix.
+struct FlagError {
+  std::string message;
+};
+
+/// The parametrization given by --mlp/--preset or --a/--b/--c in args (exact rationals). --c may be
+/// omitted only when args.free is "c". Throws FlagError.
+AbcParametrization parametrization_from_flags(const PhaseArgs& args);
+
+/// Adds --mlp, --preset, --a, --b, --c to a subcommand.
+void add_parametrization_flags(CLI::App* sub, PhaseArgs& args);
 /// Adds the `phase` subcommand with its options bound to args.
 CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args);
 /// Runs it; returns the exit code (0 ok, 1 bad flags).

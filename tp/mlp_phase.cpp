@@ -140,11 +140,25 @@ MlpPhase classify_mlp(const AbcParametrization& p) {
     running = std::min(running, out.r_l[l - 1]);
     out.exponents.push_back({"ΔW^" + std::to_string(l) + " x^" + std::to_string(l - 1), -out.r_l[l - 1],
                              "update of " + layer_name(l, L) + "'s weights applied to its input"});
-    out.exponents.push_back({"Δh^" + std::to_string(l) + "_t", -running, "change of layer " + std::to_string(l) + "'s features"});
+    out.exponents.push_back({"Δh^" + std::to_string(l) + "_t", -running, "change of layer " + std::to_string(l) + "'s features (t >= 2)"});
   }
   out.exponents.push_back({"ΔW^" + std::to_string(L + 1) + " x^" + std::to_string(L), 1 - a2c_out, "readout update term of Δf"});
   out.exponents.push_back({"W^" + std::to_string(L + 1) + "_0 Δx^" + std::to_string(L), 1 - ab_out - out.r, "feature-change term of Δf"});
-  out.exponents.push_back({"Δf_t", std::max(1 - a2c_out, 1 - ab_out - out.r), "change of the output"});
+  // Δf = ΔW x_0 + W_0 Δx + ΔW Δx; the last term matters only when features blow up (r < 0).
+  out.exponents.push_back({"Δf_t", std::max({1 - a2c_out, 1 - ab_out - out.r, 1 - a2c_out - out.r}),
+                           "change of the output (t >= 2)"});
+  // The first step backpropagates through W^{L+1}_0 alone (ΔW^{L+1} is still 0), so its r uses a+b of the
+  // readout instead of min(a+b, 2a+c); from the second step on TP4's r applies. They differ only when
+  // 2a_{L+1}+c < a_{L+1}+b_{L+1}.
+  const Rational head1 = ab_out + p.c - 1;
+  Rational r1 = head1 + min_of(hidden);
+  running = head1 + hidden[0];
+  for (int l = 1; l <= L; ++l) {
+    running = std::min(running, head1 + hidden[l - 1]);
+    out.exponents.push_back({"Δh^" + std::to_string(l) + "_1", -running, "change of layer " + std::to_string(l) + "'s features after the first step"});
+  }
+  out.exponents.push_back({"Δf_1", std::max({1 - a2c_out, 1 - ab_out - r1, 1 - a2c_out - r1}),
+                           "change of the output after the first step"});
   return out;
 }
 

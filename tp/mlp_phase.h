@@ -11,6 +11,10 @@
 //   initialized maximally ⇔ a_{L+1}+b_{L+1}+r = 1 (Prop 5.5); layer l learns features ⇔ min_{m≤l} r_m = 0
 //   (Thm H.13(3), monotone in l); NNGP limit ⇔ r > 0, a_{L+1}+b_{L+1}+r > 1, 2a_{L+1}+c = 1 (Thm H.13(5));
 //   f_0 → nonzero GP ⇔ a_{L+1}+b_{L+1} = 1/2, → 0 if > 1/2.
+// Size exponents (stable case): Δh^l_t = Θ(n^{-min_{m≤l} r_m}) and Δf_t for t ≥ 2; the first step sees only
+// W^{L+1}_0 in the backward pass, so Δh^l_1, Δf_1 use a_{L+1}+b_{L+1} in place of min(a+b, 2a+c). For an
+// unstable parametrization the blow-up compounds after the first update and the exponents of later steps
+// are not predicted by this closed form.
 // Every verdict is invariant under a_l + θ, b_l − θ, c − 2θ (TP4 Eq. 5), which the tests check.
 #pragma once
 
