@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "frontend/activation.h"
+#include "frontend/plot.h"
 #include "limits/coordcheck.h"
 #include "tp/errors.h"
 
@@ -61,6 +62,7 @@ CLI::App* add_coordcheck_command(CLI::App& app, CoordCheckArgs& args) {
       ->default_val(4);
   sub->add_option("--dim", args.dim, "input dimension d")->check(CLI::Range(1, 100000))->default_val(3);
   sub->add_option("--threads", args.threads, "worker threads (0 = all cores)")->default_val(0);
+  sub->add_option("--plot", args.plot, "write a log-log PNG of size vs width, one panel per step (needs gnuplot)");
   sub->add_option("--format", args.abc.format, "output format: text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->default_val("text");
@@ -100,6 +102,33 @@ int run_coordcheck_command(const CoordCheckArgs& args, std::ostream& out, std::o
   }
   int disagreements = 0;
   for (const auto& r : cc.rows) disagreements += !r.agrees;
+  if (!args.plot.empty()) {
+    // one panel per step: measured sizes per quantity, and the predicted slope through the last point
+    std::vector<PlotPanel> panels;
+    std::vector<double> xs(cc.widths.begin(), cc.widths.end());
+    for (int t = 0; t <= spec.steps; ++t) {
+      PlotPanel panel;
+      panel.title = t == 0 ? "initialization" : "after step " + std::to_string(t);
+      panel.xlabel = "width n";
+      panel.ylabel = "coordinate size";
+      panel.logx = panel.logy = true;
+      for (const auto& r : cc.rows) {
+        if (r.step != t) continue;
+        panel.series.push_back({r.quantity + " (fit n^" + fixed(r.measured, 2) + ")", xs, r.size_by_width, false});
+        if (r.has_prediction) {
+          std::vector<double> ys;
+          for (double x : xs) ys.push_back(r.size_by_width.back() * std::pow(x / xs.back(), r.predicted));
+          panel.series.push_back({r.quantity + " predicted n^" + fixed(r.predicted, 2), xs, ys, true});
+        }
+      }
+      panels.push_back(std::move(panel));
+    }
+    try {
+      write_png(args.plot, panels);
+    } catch (const PlotError& e) {
+      return fail(std::string("--plot: ") + e.what());
+    }
+  }
   if (as_json) {
     json rows = json::array();
     for (const auto& r : cc.rows)

@@ -19,6 +19,7 @@ struct CoordCheckArgs {
   int inputs = 4;
   int dim = 3;
   unsigned threads = 0;
+  std::string plot;  ///< PNG path, empty for none
 };
 
 CLI::App* add_coordcheck_command(CLI::App& app, CoordCheckArgs& args);

@@ -163,3 +163,29 @@ TEST_CASE("tpc phase: JSON fields, negative lists, free exponents and flag error
   auto fre = tpc({"phase", "--mlp", "2", "--preset", "mup", "--free", "a_9"});
   CHECK(fre.code == 1);
 }
+
+#include <cstdio>
+#include <fstream>
+
+TEST_CASE("tpc coordcheck prints the table, writes a PNG plot and rejects bad widths") {
+  const std::string png = "/tmp/tpc-test-coordcheck.png";
+  std::remove(png.c_str());
+  auto r = tpc({"coordcheck", "--mlp", "1", "--preset", "mup", "--widths", "64,128,256", "--seeds", "3", "--steps", "1",
+                "--plot", png});
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("Δh^1_1") != std::string::npos);
+  std::ifstream in(png, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, 4);
+  CHECK(std::string(magic + 1, 3) == "PNG");
+  auto j = tpc({"coordcheck", "--mlp", "1", "--preset", "ntp", "--widths", "64,128", "--seeds", "2", "--format", "json"});
+  REQUIRE(j.code == 0);
+  auto parsed = nlohmann::json::parse(j.out);
+  CHECK(parsed["rows"].size() == 2 + 2 * 2);
+  auto bad = tpc({"coordcheck", "--mlp", "1", "--preset", "mup", "--widths", "256,128"});
+  CHECK(bad.code == 1);
+  CHECK(bad.err.find("increasing") != std::string::npos);
+  auto act = tpc({"coordcheck", "--mlp", "1", "--preset", "mup", "--act", "tanhh"});
+  CHECK(act.code == 1);
+  CHECK(act.err.find("did you mean 'tanh'") != std::string::npos);
+}

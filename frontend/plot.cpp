@@ -1,0 +1,71 @@
+// See plot.h. The script and the data (inline "$d<k> << EOD" blocks) go to gnuplot's standard input.
+#include "frontend/plot.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+
+namespace tp::frontend {
+
+namespace {
+
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+void write_png(const std::string& path, const std::vector<PlotPanel>& panels) {
+  if (panels.empty()) throw PlotError("nothing to plot");
+  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0)
+    throw PlotError("gnuplot is not installed; install it with 'apt-get install gnuplot-nox' (scripts/install-deps.sh does)");
+  std::ostringstream g;
+  g.precision(17);
+  int block = 0;
+  for (const auto& panel : panels)
+    for (const auto& s : panel.series) {
+      g << "$d" << block++ << " << EOD\n";
+      for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
+        if (std::isfinite(s.x[i]) && std::isfinite(s.y[i]) && (!panel.logy || s.y[i] > 0)) g << s.x[i] << " " << s.y[i] << "\n";
+      g << "EOD\n";
+    }
+  const int w = 520 * static_cast<int>(panels.size());
+  g << "set terminal pngcairo size " << w << ",440 noenhanced\n";
+  g << "set output " << quoted(path) << "\n";
+  g << "set multiplot layout 1," << panels.size() << "\n";
+  g << "set key top left font ',8'\nset grid\n";
+  block = 0;
+  for (const auto& panel : panels) {
+    g << (panel.logx ? "set logscale x 2\n" : "unset logscale x\n");
+    g << (panel.logy ? "set logscale y\n" : "unset logscale y\n");
+    g << "set title " << quoted(panel.title) << "\nset xlabel " << quoted(panel.xlabel) << "\nset ylabel "
+      << quoted(panel.ylabel) << "\nplot ";
+    for (std::size_t k = 0; k < panel.series.size(); ++k) {
+      const auto& s = panel.series[k];
+      g << (k ? ", " : "") << "$d" << block++ << " using 1:2 with " << (s.dashed ? "lines dt 2" : "linespoints")
+        << " lw 2 title " << quoted(s.name);
+    }
+    g << "\n";
+  }
+  g << "unset multiplot\n";
+  if (FILE* probe = std::fopen(path.c_str(), "wb")) {
+    std::fclose(probe);
+  } else {
+    throw PlotError("cannot write the plot '" + path + "': " + std::strerror(errno));
+  }
+  FILE* pipe = ::popen("gnuplot", "w");  // gnuplot's own messages go to our stderr
+  if (!pipe) throw PlotError("cannot start gnuplot");
+  const std::string script = g.str();
+  std::fwrite(script.data(), 1, script.size(), pipe);
+  const int status = ::pclose(pipe);
+  if (status != 0) throw PlotError("gnuplot failed writing '" + path + "' (see its messages above)");
+}
+
+}  // namespace tp::frontend

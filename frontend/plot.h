@@ -1,0 +1,31 @@
+// Plots through gnuplot (Debian gnuplot-nox): panels of named series written to a PNG. Used by
+// `tpc coordcheck --plot` (log-log, one panel per step); general enough for finite-vs-limit plots.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tp::frontend {
+
+struct PlotSeries {
+  std::string name;
+  std::vector<double> x, y;
+  bool dashed = false;  ///< e.g. a predicted slope
+};
+
+struct PlotPanel {
+  std::string title, xlabel, ylabel;
+  bool logx = false, logy = false;
+  std::vector<PlotSeries> series;
+};
+
+/// gnuplot is missing or failed; the message says how to install it or what it printed.
+struct PlotError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Writes the panels side by side into a PNG at path.
+void write_png(const std::string& path, const std::vector<PlotPanel>& panels);
+
+}  // namespace tp::frontend
