@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "frontend/compare_command.h"
 #include "frontend/coordcheck_command.h"
 #include "frontend/kernel_command.h"
 #include "frontend/number_format.h"
@@ -317,6 +318,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   auto* phase = add_phase_command(app, phase_args);
   CoordCheckArgs coord_args;
   auto* coord = add_coordcheck_command(app, coord_args);
+  CompareArgs compare_args;
+  auto* compare = add_compare_command(app, compare_args);
   KernelArgs kernel_args;
   auto* kernel = add_kernel_command(app, kernel_args);
   auto* demo = app.add_subcommand("demo", "check and run the embedded example (NNGP of a tanh network)");
@@ -347,6 +350,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (limit->parsed()) return cmd_limit(common, limit_args, out, err);
     if (phase->parsed()) return run_phase_command(phase_args, out, err);
     if (coord->parsed()) return run_coordcheck_command(coord_args, out, err);
+    if (compare->parsed()) return run_compare_command(compare_args, out, err);
     if (kernel->parsed()) return run_kernel_command(kernel_args, out, err);
     if (demo->parsed()) return cmd_run(common, run_args, true, out, err);
   } catch (const std::bad_alloc&) {

@@ -23,11 +23,8 @@ double fit_slope(const std::vector<double>& xs, const std::vector<double>& ys) {
   return sxy / sxx;
 }
 
-namespace {
-
-// sizes[width][seed] -> (slope, jackknife s.e.) of log RMS-over-seeds against log n.
-std::pair<double, double> fit(const std::vector<std::size_t>& widths, const std::vector<std::vector<double>>& sizes,
-                              std::vector<double>& rms_by_width) {
+std::pair<double, double> fit_exponent(const std::vector<std::size_t>& widths, const std::vector<std::vector<double>>& sizes,
+                                       std::vector<double>& rms_by_width) {
   const std::size_t S = sizes[0].size();
   std::vector<double> lx;
   for (std::size_t w : widths) lx.push_back(std::log(static_cast<double>(w)));
@@ -59,8 +56,6 @@ std::pair<double, double> fit(const std::vector<std::size_t>& widths, const std:
   return {slope, std::sqrt(var * (static_cast<double>(S) - 1) / static_cast<double>(S))};
 }
 
-}  // namespace
-
 CoordCheck coordcheck(const MlpTraining& spec, const CoordCheckOptions& options) {
   const int L = spec.abc.depth();
   const std::size_t W = options.widths.size(), S = static_cast<std::size_t>(options.seeds);
@@ -84,7 +79,7 @@ CoordCheck coordcheck(const MlpTraining& spec, const CoordCheckOptions& options)
     // Unstable: only initialization and the first step are predicted (later blow-ups compound).
     row.has_prediction = out.phase.stable || t <= 1;
     row.predicted = row.has_prediction ? predicted.at(key) : std::nan("");
-    std::tie(row.measured, row.stderr_) = fit(options.widths, sizes, row.size_by_width);
+    std::tie(row.measured, row.stderr_) = fit_exponent(options.widths, sizes, row.size_by_width);
     const double se = std::isnan(row.stderr_) ? 0.0 : row.stderr_;
     row.agrees = !row.has_prediction || std::abs(row.measured - row.predicted) <= 3 * se + 0.1;
     out.rows.push_back(std::move(row));

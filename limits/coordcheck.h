@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "limits/mlp_train.h"
@@ -46,5 +47,10 @@ CoordCheck coordcheck(const MlpTraining& spec, const CoordCheckOptions& options)
 
 /// Least-squares slope of ys against xs (both logs) — exposed for tests.
 double fit_slope(const std::vector<double>& xs, const std::vector<double>& ys);
+
+/// sizes[width][seed] (non-negative) → the exponent e of size ~ n^e fitted to the RMS over seeds at each
+/// width (written to rms_by_width), and its jackknife standard error over seeds (NaN for one seed).
+std::pair<double, double> fit_exponent(const std::vector<std::size_t>& widths, const std::vector<std::vector<double>>& sizes,
+                                       std::vector<double>& rms_by_width);
 
 }  // namespace tp::limits

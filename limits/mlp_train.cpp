@@ -90,6 +90,7 @@ MlpTrace train_mlp(const MlpTraining& spec, std::size_t width, std::uint64_t see
     }
     if (t == 0) f0 = f(0);
     trace.f.push_back(f(0));
+    trace.f_all.emplace_back(f.data(), f.data() + f.size());
     trace.df.push_back(f(0) - f0);
     const Eigen::RowVectorXd resid = f - spec.targets.transpose();
     trace.loss.push_back(0.5 * resid.squaredNorm() / static_cast<double>(m));

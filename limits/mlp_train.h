@@ -32,6 +32,7 @@ struct MlpTrace {
   std::vector<std::vector<double>> h_rms;   ///< RMS over coordinates of h^l_t(ξ_0)
   std::vector<std::vector<double>> dh_rms;  ///< RMS of h^l_t(ξ_0) − h^l_0(ξ_0)
   std::vector<double> f;                    ///< f_t(ξ_0)
+  std::vector<std::vector<double>> f_all;   ///< f_t(ξ_i) for every training input i
   std::vector<double> df;                   ///< f_t(ξ_0) − f_0(ξ_0)
   std::vector<double> loss;                 ///< training loss at step t (before the update)
 };

@@ -189,3 +189,20 @@ TEST_CASE("tpc coordcheck prints the table, writes a PNG plot and rejects bad wi
   CHECK(act.code == 1);
   CHECK(act.err.find("did you mean 'tanh'") != std::string::npos);
 }
+
+TEST_CASE("tpc compare: muP limit vs finite widths in JSON, and refusals for other parametrizations") {
+  auto r = tpc({"compare", "--mlp", "1", "--preset", "mfp", "--widths", "128,512", "--seeds", "6", "--steps", "2",
+                "--format", "json"});
+  REQUIRE(r.code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["limit_route"] == "quadrature");
+  CHECK(j["widths"].size() == 2);
+  CHECK(j["limit_f"].size() == 3);
+  CHECK(j["convergence_exponent"].get<double>() < 0);
+  auto ntp = tpc({"compare", "--mlp", "1", "--preset", "ntp"});
+  CHECK(ntp.code == 1);
+  CHECK(ntp.err.find("tpc kernel") != std::string::npos);
+  auto sp = tpc({"compare", "--mlp", "2", "--preset", "sp"});
+  CHECK(sp.code == 1);
+  CHECK(sp.err.find("unstable") != std::string::npos);
+}
