@@ -13,6 +13,7 @@
 #include "frontend/number_format.h"
 #include "frontend/plot.h"
 #include "limits/coordcheck.h"
+#include "limits/linear1_exact.h"
 #include "limits/mup1_limit.h"
 #include "limits/parallel.h"
 #include "limits/statistics.h"
@@ -114,7 +115,26 @@ int run_compare_command(const CompareArgs& args, std::ostream& out, std::ostream
   const std::size_t W = widths.size(), S = static_cast<std::size_t>(args.seeds);
   std::vector<limits::MlpTrace> traces(W * S);
   try {
-    lim = limits::mup1_limit(spec.activation, spec.lr, spec.inputs, spec.targets, spec.steps);
+    if (equal(spec.activation, argument(0))) {
+      // linear network: the exact width-(d+1) representation in rational arithmetic (every double is a rational)
+      std::vector<std::vector<Rational>> xs(spec.inputs.rows());
+      std::vector<Rational> ys;
+      for (Eigen::Index i = 0; i < spec.inputs.rows(); ++i) {
+        for (Eigen::Index k = 0; k < spec.inputs.cols(); ++k) xs[i].push_back(Rational(spec.inputs(i, k)));
+        ys.push_back(Rational(spec.targets(i)));
+      }
+      const auto exact = limits::linear1_exact(xs, ys, Rational(spec.lr), spec.steps);
+      lim.route = limits::Route::exact;
+      for (const auto& row : exact) {
+        lim.f.emplace_back();
+        for (const auto& v : row) {
+          const double x = static_cast<double>(v);
+          lim.f.back().push_back({x, std::abs(x) * 1.2e-16, limits::Route::exact});  // rounding to double only
+        }
+      }
+    } else {
+      lim = limits::mup1_limit(spec.activation, spec.lr, spec.inputs, spec.targets, spec.steps);
+    }
     limits::parallel_for(W * S, args.threads, [&](std::size_t k) {
       traces[k] = limits::train_mlp(spec, widths[k / S], static_cast<std::uint64_t>(k % S));
     });

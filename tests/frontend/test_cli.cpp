@@ -206,3 +206,10 @@ TEST_CASE("tpc compare: muP limit vs finite widths in JSON, and refusals for oth
   CHECK(sp.code == 1);
   CHECK(sp.err.find("unstable") != std::string::npos);
 }
+
+TEST_CASE("tpc compare on a linear network uses the exact route") {
+  auto r = tpc({"compare", "--mlp", "1", "--preset", "mup", "--act", "identity", "--widths", "64,256", "--seeds", "4",
+                "--format", "json"});
+  REQUIRE(r.code == 0);
+  CHECK(nlohmann::json::parse(r.out)["limit_route"] == "exact");
+}

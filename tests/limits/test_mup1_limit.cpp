@@ -98,3 +98,23 @@ TEST_CASE("TP4 Eq. 5 at finite width: mfp and muP train identically (same seeds)
   for (int t = 0; t <= 3; ++t)
     for (int i = 0; i < 4; ++i) CHECK(ta.f_all[t][i] == doctest::Approx(tb.f_all[t][i]).epsilon(1e-9));
 }
+
+#include "limits/linear1_exact.h"
+
+TEST_CASE("linear network: exact rational limit, its float particle counterpart, and finite width") {
+  // rational data: xi = (1, 0), (1/2, 1/2); y = (1, -1); lr = 1/2
+  std::vector<std::vector<Rational>> xs{{Rational(1), Rational(0)}, {Rational(1, 2), Rational(1, 2)}};
+  std::vector<Rational> ys{Rational(1), Rational(-1)};
+  auto exact = limits::linear1_exact(xs, ys, Rational(1, 2), 3);
+  // step 1 by hand: f_0 = 0, chi = (-1/2, 1/2), g = (-1/4, 1/4); u and v both move, so
+  // S_uv = (M M^T)_uv = -2 lr g = (1/4, -1/4) and f_1 = (1/4, 0)
+  CHECK(exact[1][0] == Rational(1, 4));
+  CHECK(exact[1][1] == Rational(0));
+  Eigen::MatrixXd X(2, 2);
+  X << 1, 0, 0.5, 0.5;
+  Eigen::VectorXd y(2);
+  y << 1, -1;
+  auto particles = limits::mup1_limit(argument(0), 0.5, X, y, 3);
+  for (int t = 0; t <= 3; ++t)
+    for (int i = 0; i < 2; ++i) CHECK(particles.f[t][i].value == doctest::Approx(static_cast<double>(exact[t][i])).epsilon(1e-13));
+}
