@@ -37,11 +37,25 @@ Diagnostic& DiagnosticEngine::warning(SourceRange r, std::string message) {
 }
 
 std::string render(const std::vector<Diagnostic>& diags, const SourceFile& file) {
+  // Source order: the lexer, parser and sema each report in order, but one after the other. Diagnostics
+  // without a location (whole-file warnings) come last.
+  std::vector<const Diagnostic*> sorted;
+  for (const Diagnostic& d : diags) sorted.push_back(&d);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic* a, const Diagnostic* b) {
+    if (a->range.valid() != b->range.valid()) return a->range.valid();
+    return a->range.begin.offset < b->range.begin.offset;
+  });
   std::string out;
-  for (const Diagnostic& d : diags) {
+  for (const Diagnostic* dp : sorted) {
+    const Diagnostic& d = *dp;
     const char* sev = d.severity == Severity::Error ? "error" : d.severity == Severity::Warning ? "warning" : "note";
     out += file.name;
-    if (d.range.valid()) out += ":" + std::to_string(d.range.begin.line) + ":" + std::to_string(d.range.begin.col);
+    if (d.range.valid()) {
+      out += ':';
+      out += std::to_string(d.range.begin.line);
+      out += ':';
+      out += std::to_string(d.range.begin.col);
+    }
     out += std::string(": ") + sev + ": " + d.message + "\n";
     if (d.range.valid()) {
       std::string_view src = file.line(d.range.begin.line);
@@ -61,13 +75,18 @@ std::string render(const std::vector<Diagnostic>& diags, const SourceFile& file)
   return out;
 }
 
+// Optimal string alignment distance: insertions, deletions, substitutions and swaps of adjacent characters
+// each cost 1, so the common typo 'tahn' for 'tanh' is one edit away.
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  std::vector<std::size_t> prev2(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
       cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) cur[j] = std::min(cur[j], prev2[j - 2] + 1);
+    }
+    std::swap(prev2, prev);
     std::swap(prev, cur);
   }
   return prev[b.size()];

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <string_view>
 
 namespace tp::frontend {
 
@@ -53,6 +54,7 @@ class Lexer {
       if (c == '\n') {
         advance();
         t.kind = TokenKind::Newline;
+        depth = 0;  // a newline inside brackets is only a token when a statement follows (an unclosed bracket)
       } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
         while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_')) advance();
         t.kind = TokenKind::Ident;
@@ -111,7 +113,7 @@ class Lexer {
   void skip_space_and_comments(int depth) {
     while (i_ < s_.size()) {
       const char c = s_[i_];
-      if (c == ' ' || c == '\t' || c == '\r' || (c == '\n' && depth > 0)) {
+      if (c == ' ' || c == '\t' || c == '\r' || (c == '\n' && depth > 0 && !statement_follows(i_ + 1))) {
         advance();
       } else if (c == '#') {
         while (i_ < s_.size() && s_[i_] != '\n') advance();
@@ -119,6 +121,40 @@ class Lexer {
         break;
       }
     }
+  }
+  // True if the text from j starts (after blank and comment lines) like a statement: 'input', 'matrix' or
+  // 'output' followed by a name or string, or a name followed by '='. Neither can continue an expression,
+  // so a newline before it inside brackets means a bracket was left open: the newline then ends the
+  // statement, and the parser reports the missing closer on its line instead of swallowing the file.
+  // Every newline of a blank run asks about the same text, so the answer is cached for the span scanned.
+  bool statement_follows(std::size_t j) {
+    if (j >= follows_from_ && j <= follows_to_) return follows_;
+    auto is_space = [&](std::size_t k) { return s_[k] == ' ' || s_[k] == '\t' || s_[k] == '\r'; };
+    follows_from_ = j;
+    while (j < s_.size()) {
+      if (is_space(j) || s_[j] == '\n') {
+        ++j;
+      } else if (s_[j] == '#') {
+        while (j < s_.size() && s_[j] != '\n') ++j;
+      } else {
+        break;
+      }
+    }
+    follows_to_ = j;
+    follows_ = starts_statement(j);
+    return follows_;
+  }
+  bool starts_statement(std::size_t j) const {
+    auto is_space = [&](std::size_t k) { return s_[k] == ' ' || s_[k] == '\t' || s_[k] == '\r'; };
+    const std::size_t word = j;
+    if (j >= s_.size() || !(std::isalpha(static_cast<unsigned char>(s_[j])) || s_[j] == '_')) return false;
+    while (j < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[j])) || s_[j] == '_')) ++j;
+    const std::string_view w(s_.data() + word, j - word);
+    while (j < s_.size() && is_space(j)) ++j;
+    if (j >= s_.size()) return false;
+    if (w == "input" || w == "matrix" || w == "output")
+      return std::isalpha(static_cast<unsigned char>(s_[j])) || s_[j] == '_' || s_[j] == '"';
+    return s_[j] == '=';
   }
   void lex_number(Token& t, SourceLoc start) {
     while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_]))) advance();
@@ -171,6 +207,8 @@ class Lexer {
   DiagnosticEngine& diags_;
   std::size_t i_ = 0;
   std::uint32_t line_ = 1, col_ = 1;
+  std::size_t follows_from_ = 1, follows_to_ = 0;  // the span statement_follows last scanned (empty at first)
+  bool follows_ = false;
 };
 
 }  // namespace

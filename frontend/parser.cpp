@@ -1,6 +1,9 @@
 // See parser.h for the grammar; each parse function carries its rule.
 #include "frontend/parser.h"
 
+#include <algorithm>
+#include <unordered_map>
+
 #include "frontend/lexer.h"
 
 namespace tp::frontend {
@@ -9,13 +12,27 @@ namespace {
 
 struct ParseAbort {};  // unwinds to the statement loop, which skips to the next line
 
+// Maximum height of an expression tree. Nesting is bounded by kMaxNesting, but a chain such as
+// x + x + ... + x is a left-deep tree as tall as it is long, and lowering, printing and destroying
+// expressions recurse on their height; this bound keeps that recursion far from the stack limit.
+constexpr int kMaxHeight = 1000;
+
 class Parser {
  public:
   Parser(const std::string& text, DiagnosticEngine& diags) : text_(text), diags_(diags) {
+    const std::size_t before = diags.diagnostics().size();
     toks_ = lex(text, diags);
+    for (std::size_t i = before; i < diags.diagnostics().size(); ++i)
+      if (diags.diagnostics()[i].severity == Severity::Error)
+        lex_errors_.push_back(diags.diagnostics()[i].range.begin.offset);
   }
 
   // program = { [ statement ] ( NEWLINE | ";" ) } EOF ;
+  //
+  // Recovery: a statement with a syntax error, or on which the lexer reported an error (a bad character,
+  // an unterminated string, a number out of range), is dropped up to the next NEWLINE or ";". So that its
+  // mistake is reported once, not again at every use of the names it would define, a dropped statement
+  // that defines names is kept as an Assign without a value, which sema reads as "names in error".
   Ast run() {
     Ast ast;
     while (!at(TokenKind::End)) {
@@ -24,13 +41,21 @@ class Parser {
         continue;
       }
       if (diags_.at_limit()) break;
+      height_.clear();
+      const std::size_t first = pos_;
+      if (has_lex_error(first)) {
+        skip_statement();
+        drop(ast, first);
+        continue;
+      }
       try {
         Stmt s = statement();
         if (!at(TokenKind::Newline) && !at(TokenKind::Semicolon) && !at(TokenKind::End))
           fail_expected("end of statement");
         ast.statements.push_back(std::move(s));
       } catch (const ParseAbort&) {
-        while (!at(TokenKind::Newline) && !at(TokenKind::Semicolon) && !at(TokenKind::End)) ++pos_;
+        skip_statement();
+        drop(ast, first);
       }
     }
     return ast;
@@ -56,6 +81,52 @@ class Parser {
   }
 
   static SourceRange join(SourceRange a, SourceRange b) { return {a.begin, b.end}; }
+
+  void skip_statement() {
+    while (!at(TokenKind::Newline) && !at(TokenKind::Semicolon) && !at(TokenKind::End)) ++pos_;
+  }
+
+  // True if the lexer reported an error between the end of the previous statement and the end of the one
+  // that starts at token first.
+  bool has_lex_error(std::size_t first) const {
+    const std::uint32_t from = first > 0 ? toks_[first - 1].range.end.offset : 0;
+    std::size_t last = first;
+    while (toks_[last].kind != TokenKind::Newline && toks_[last].kind != TokenKind::Semicolon &&
+           toks_[last].kind != TokenKind::End)
+      ++last;
+    const std::uint32_t to = toks_[last].range.begin.offset;
+    for (std::uint32_t off : lex_errors_)
+      if (off >= from && off <= to) return true;
+    return false;
+  }
+
+  // Records the names the dropped statement starting at token first would have defined: the declared
+  // names of 'input'/'matrix', an output's identifier label, or an assignment's target.
+  void drop(Ast& ast, std::size_t first) {
+    Stmt s;
+    s.kind = StmtKind::Assign;
+    auto tok = [&](std::size_t k) -> const Token& { return toks_[std::min(k, toks_.size() - 1)]; };
+    const Token& t0 = tok(first);
+    if (t0.kind != TokenKind::Ident) return;
+    const bool keyword = t0.text == "input" || t0.text == "matrix" || t0.text == "output";
+    if (keyword && t0.text != "output" && tok(first + 1).kind == TokenKind::Ident) {
+      for (std::size_t k = first + 1; tok(k).kind == TokenKind::Ident; k += 2) {
+        s.names.push_back(tok(k).text);
+        s.name_ranges.push_back(tok(k).range);
+        if (tok(k + 1).kind != TokenKind::Comma) break;
+      }
+    } else if (t0.text == "output" && tok(first + 1).kind == TokenKind::Ident &&
+               tok(first + 2).kind == TokenKind::Equal) {
+      s.names.push_back(tok(first + 1).text);
+      s.name_ranges.push_back(tok(first + 1).range);
+    } else if (tok(first + 1).kind == TokenKind::Equal && !(keyword && t0.text == "output")) {
+      s.names.push_back(t0.text);
+      s.name_ranges.push_back(t0.range);
+    }
+    if (s.names.empty()) return;
+    s.range = join(t0.range, tok(pos_ > first ? pos_ - 1 : first).range);
+    ast.statements.push_back(std::move(s));
+  }
 
   // statement = "input" names "~" expr | "matrix" names "~" expr | "output" item {"," item} | IDENT "=" expr ;
   Stmt statement() {
@@ -130,6 +201,24 @@ class Parser {
     return e;
   }
 
+  // Records the height of e once its arguments are attached; a tree taller than kMaxHeight is an error
+  // reported at `at` (the operator that makes it too tall). Leaves (height 1) are not recorded; no node is
+  // freed while a statement is parsed, so an address in the table is never a stale one.
+  AstExprPtr seal(AstExprPtr e, SourceRange at) {
+    int h = 0;
+    for (const auto& a : e->args) {
+      const auto it = height_.find(a.get());
+      h = std::max(h, it == height_.end() ? 1 : it->second);
+    }
+    height_[e.get()] = h + 1;
+    if (h + 1 > kMaxHeight) {
+      diags_.error(at, "expression has more than " + std::to_string(kMaxHeight) + " operations in a chain")
+          .notes.push_back("split it into several assignments, e.g. 's1 = a + b' then 's2 = s1 + c'");
+      throw ParseAbort{};
+    }
+    return e;
+  }
+
   void enter(int depth) {
     if (depth > kMaxNesting) {
       diags_.error(cur().range, "expression nested more than " + std::to_string(kMaxNesting) + " levels deep");
@@ -140,31 +229,30 @@ class Parser {
   // expr = term { ( "+" | "-" ) term } ;
   AstExprPtr expr(int depth) {
     enter(depth);
-    auto lhs = term(depth + 1);
+    auto lhs = term(depth);
     while (at(TokenKind::Plus) || at(TokenKind::Minus)) {
-      const char op = take().kind == TokenKind::Plus ? '+' : '-';
-      auto rhs = term(depth + 1);
+      const Token op = take();
+      auto rhs = term(depth);
       auto e = node(AstExprKind::Binary, join(lhs->range, rhs->range));
-      e->op = op;
+      e->op = op.kind == TokenKind::Plus ? '+' : '-';
       e->args.push_back(std::move(lhs));
       e->args.push_back(std::move(rhs));
-      lhs = std::move(e);
+      lhs = seal(std::move(e), op.range);
     }
     return lhs;
   }
 
   // term = unary { ( "*" | "/" ) unary } ;
   AstExprPtr term(int depth) {
-    enter(depth);
-    auto lhs = unary(depth + 1);
+    auto lhs = unary(depth);
     while (at(TokenKind::Star) || at(TokenKind::Slash)) {
-      const char op = take().kind == TokenKind::Star ? '*' : '/';
-      auto rhs = unary(depth + 1);
+      const Token op = take();
+      auto rhs = unary(depth);
       auto e = node(AstExprKind::Binary, join(lhs->range, rhs->range));
-      e->op = op;
+      e->op = op.kind == TokenKind::Star ? '*' : '/';
       e->args.push_back(std::move(lhs));
       e->args.push_back(std::move(rhs));
-      lhs = std::move(e);
+      lhs = seal(std::move(e), op.range);
     }
     return lhs;
   }
@@ -178,9 +266,9 @@ class Parser {
       if (op.kind == TokenKind::Plus) return arg;
       auto e = node(AstExprKind::Neg, join(op.range, arg->range));
       e->args.push_back(std::move(arg));
-      return e;
+      return seal(std::move(e), op.range);
     }
-    return apply(depth + 1);
+    return apply(depth);
   }
 
   bool starts_primary() const {
@@ -190,44 +278,43 @@ class Parser {
   // apply = power [ apply ] ;
   AstExprPtr apply(int depth) {
     enter(depth);
-    auto lhs = power(depth + 1);
+    auto lhs = power(depth);
     if (!starts_primary()) return lhs;
     auto rhs = apply(depth + 1);
     auto e = node(AstExprKind::Apply, join(lhs->range, rhs->range));
     e->args.push_back(std::move(lhs));
     e->args.push_back(std::move(rhs));
-    return e;
+    const SourceRange r = e->range;
+    return seal(std::move(e), r);
   }
 
   // power = postfix [ "^" unary ] ;
   AstExprPtr power(int depth) {
-    enter(depth);
-    auto base = postfix(depth + 1);
+    auto base = postfix(depth);
     if (!at(TokenKind::Caret)) return base;
-    take();
+    const Token caret = take();
     auto exponent = unary(depth + 1);
     auto e = node(AstExprKind::Binary, join(base->range, exponent->range));
     e->op = '^';
     e->args.push_back(std::move(base));
     e->args.push_back(std::move(exponent));
-    return e;
+    return seal(std::move(e), caret.range);
   }
 
   // postfix = primary [ "'" ] ;
   AstExprPtr postfix(int depth) {
-    auto e = primary(depth + 1);
+    auto e = primary(depth);
     if (at(TokenKind::Quote)) {
       const Token q = take();
       auto t = node(AstExprKind::Transpose, join(e->range, q.range));
       t->args.push_back(std::move(e));
-      return t;
+      return seal(std::move(t), q.range);
     }
     return e;
   }
 
   // primary = NUMBER | IDENT [ "(" [ expr { "," expr } ] ")" ] | "(" expr ")" | "[" [ expr { "," expr } ] "]" ;
   AstExprPtr primary(int depth) {
-    enter(depth);
     if (at(TokenKind::Number)) {
       const Token t = take();
       auto e = node(AstExprKind::Number, t.range);
@@ -252,7 +339,7 @@ class Parser {
       }
       const Token close = expect(TokenKind::RParen, "')' to close the call of '" + t.text + "'");
       e->range = join(t.range, close.range);
-      return e;
+      return seal(std::move(e), t.range);
     }
     if (at(TokenKind::LParen)) {
       const Token open = take();
@@ -270,7 +357,7 @@ class Parser {
       }
       const Token close = expect(TokenKind::RBracket, "']' to close the list");
       e->range = join(open.range, close.range);
-      return e;
+      return seal(std::move(e), open.range);
     }
     fail_expected("an expression");
   }
@@ -278,6 +365,8 @@ class Parser {
   const std::string& text_;
   DiagnosticEngine& diags_;
   std::vector<Token> toks_;
+  std::vector<std::uint32_t> lex_errors_;  ///< offsets of the errors the lexer reported
+  std::unordered_map<const AstExpr*, int> height_;  ///< tree height of the inner nodes of the current statement
   std::size_t pos_ = 0;
 };
 

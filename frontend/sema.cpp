@@ -15,6 +15,12 @@ namespace tp::frontend {
 
 namespace {
 
+// Most vectors one 'input' statement may declare. Their joint covariance is a dense d x d matrix, checked by an
+// O(d^3) eigensolver (in sema, the builder and the verifier) and printed with d^2 entries by `tpc dump`, so a
+// short script such as 'input a0, ..., a99999 ~ N(0, 1)' must not ask for 80 GB; at d = 256 a check takes
+// well under a second even under the sanitizers.
+constexpr std::size_t kMaxInputGroup = 256;
+
 // The value of an expression during lowering.
 struct Sym {
   enum Kind { Poison, Matrix, Coord } kind = Poison;
@@ -76,6 +82,11 @@ class Sema {
     symbols_[name] = id;
     decl_[name] = r;
   }
+  static std::vector<std::string> function_names() {
+    std::vector<std::string> names{"avg"};
+    for (Function g : all_functions()) names.push_back(function_spelling(g));
+    return names;
+  }
   std::vector<std::string> known_names() const {
     std::vector<std::string> v;
     for (const auto& [k, _] : symbols_) v.push_back(k);
@@ -106,8 +117,20 @@ class Sema {
 
   void input(const Stmt& s) {
     const AstExpr *mean = nullptr, *var = nullptr;
-    if (!distribution(*s.distribution, "input x1, x2 ~ N(0, [[1, 0.5], [0.5, 1]])", mean, var)) return;
+    if (!distribution(*s.distribution, "input x1, x2 ~ N(0, [[1, 0.5], [0.5, 1]])", mean, var)) {
+      poisoned_.insert(s.names.begin(), s.names.end());
+      return;
+    }
     const std::size_t d = s.names.size();
+    if (d > kMaxInputGroup) {
+      diags_.error(s.name_ranges[kMaxInputGroup], "an 'input' statement declares at most " +
+                                                       std::to_string(kMaxInputGroup) + " vectors, found " +
+                                                       std::to_string(d))
+          .notes.push_back("their joint covariance is a dense " + std::to_string(d) + "x" + std::to_string(d) +
+                           " matrix; declare independent inputs in separate 'input' statements");
+      poisoned_.insert(s.names.begin(), s.names.end());
+      return;
+    }
     bool ok = true;
     // Mean: zero (a number or a list of numbers).
     std::vector<double> mu;
@@ -189,7 +212,10 @@ class Sema {
 
   void matrix(const Stmt& s) {
     const AstExpr *mean = nullptr, *var = nullptr;
-    if (!distribution(*s.distribution, "matrix W ~ N(0, 1/n)", mean, var)) return;
+    if (!distribution(*s.distribution, "matrix W ~ N(0, 1/n)", mean, var)) {
+      poisoned_.insert(s.names.begin(), s.names.end());
+      return;
+    }
     bool ok = true;
     double m;
     if (!constant(*mean, m, "the mean")) ok = false;
@@ -222,6 +248,14 @@ class Sema {
   }
 
   void assign(const Stmt& s) {
+    if (!s.value) {
+      // A statement the parser dropped after reporting its error: its names are in error, so later uses of
+      // them stay quiet. Reserved names keep their own diagnostics.
+      Function f;
+      for (const std::string& name : s.names)
+        if (name != "n" && name != "avg" && name != "N" && !function_from_spelling(name, f)) poisoned_.insert(name);
+      return;
+    }
     const std::string& name = s.names[0];
     const bool fresh = declare(name, s.name_ranges[0]);
     Sym v = lower(*s.value, name);
@@ -431,7 +465,8 @@ class Sema {
       case AstExprKind::Binary: {
         Sym a = lower(*e.args[0], ""), b = lower(*e.args[1], "");
         if (a.kind == Sym::Poison || b.kind == Sym::Poison) return poison(e.range);
-        if (!not_matrix(a, "in arithmetic") | !not_matrix(b, "in arithmetic")) return poison(e.range);
+        const bool a_ok = not_matrix(a, "in arithmetic"), b_ok = not_matrix(b, "in arithmetic");  // report both
+        if (!a_ok || !b_ok) return poison(e.range);
         ExprPtr rhs = merge(a, b);
         switch (e.op) {
           case '+': a.expr = add(a.expr, rhs); break;
@@ -440,7 +475,7 @@ class Sema {
           case '/': a.expr = div(a.expr, rhs); break;
           case '^': a.expr = pow(a.expr, rhs); break;
         }
-        if (a.expr->kind == ExprKind::Const && !std::isfinite(a.expr->value)) {
+        if (!finite_constant(a)) {
           diags_.error(e.range, "this constant expression is not a finite number");
           return poison(e.range);
         }
@@ -471,6 +506,13 @@ class Sema {
     return poison(e.range);
   }
 
+  // False for an operand-free expression that is not a finite number: folding leaves 1/0 and log(0) unfolded,
+  // and overflow folds to inf.
+  static bool finite_constant(const Sym& s) {
+    if (s.expr->kind == ExprKind::Const) return std::isfinite(s.expr->value);
+    return !s.leaves.empty();
+  }
+
   // Drops operands that constant folding removed (e.g. 0 * x).
   void prune(Sym& s) {
     auto used = arguments_used(s.expr);
@@ -487,16 +529,18 @@ class Sema {
     for (ValueId id : s.leaves) s.vector |= builder_.value(id).kind == ValueKind::Vector;
   }
 
+  Sym leaf_matrix(ValueId id, SourceRange r) {
+    Sym s;
+    s.kind = Sym::Matrix;
+    s.matrix = id;
+    s.range = r;
+    return s;
+  }
+
   Sym name(const AstExpr& e) {
     if (auto it = symbols_.find(e.text); it != symbols_.end()) {
       const Value& v = builder_.value(it->second);
-      if (v.kind == ValueKind::Matrix) {
-        Sym s;
-        s.kind = Sym::Matrix;
-        s.matrix = it->second;
-        s.range = e.range;
-        return s;
-      }
+      if (v.kind == ValueKind::Matrix) return leaf_matrix(it->second, e.range);
       return leaf(it->second, e.range);
     }
     if (poisoned_.count(e.text)) return poison(e.range);
@@ -513,6 +557,8 @@ class Sema {
     if (auto best = closest_match(e.text, known_names()); !best.empty()) {
       d.notes.push_back("did you mean '" + best + "'?");
       d.fixit = best;
+    } else if (auto fn = closest_match(e.text, function_names()); !fn.empty()) {
+      d.notes.push_back("did you mean '" + fn + "'? it is a function: call it, e.g. '" + fn + "(x)'");
     }
     return poison(e.range);
   }
@@ -538,9 +584,16 @@ class Sema {
     }
     Function f;
     if (!function_from_spelling(e.text, f)) {
+      // `W (x)` is the MatMul of W and x, not a call; a name in error stays quiet.
+      if (auto it = symbols_.find(e.text);
+          it != symbols_.end() && builder_.value(it->second).kind == ValueKind::Matrix && e.args.size() == 1)
+        return matmul(e, leaf_matrix(it->second, e.name_range), lower(*e.args[0], ""), *e.args[0], hint);
+      if (!symbols_.count(e.text) && poisoned_.count(e.text)) {
+        for (const auto& a : e.args) lower(*a, "");
+        return poison(e.range);
+      }
       auto& d = diags_.error(e.name_range, "unknown function '" + e.text + "'");
-      std::vector<std::string> names{"avg"};
-      for (Function g : all_functions()) names.push_back(function_spelling(g));
+      const std::vector<std::string> names = function_names();
       if (auto best = closest_match(e.text, names); !best.empty()) {
         d.notes.push_back("did you mean '" + best + "'?");
         d.fixit = best;
@@ -563,7 +616,7 @@ class Sema {
       return poison(e.range);
     a.expr = call(f, a.expr);
     a.range = e.range;
-    if (a.expr->kind == ExprKind::Const && !std::isfinite(a.expr->value)) {
+    if (!finite_constant(a)) {
       diags_.error(e.range, "this constant expression is not a finite number");
       return poison(e.range);
     }
@@ -572,24 +625,28 @@ class Sema {
 
   Sym apply(const AstExpr& e, const std::string& hint) {
     Sym m = lower(*e.args[0], "");
-    Sym x = lower(*e.args[1], "");
+    return matmul(e, m, lower(*e.args[1], ""), *e.args[1], hint);
+  }
+
+  // The MatMul m x for the expression e (a juxtaposition `W x` or `W (x)`), after checking the kinds.
+  Sym matmul(const AstExpr& e, const Sym& m, const Sym& x, const AstExpr& rhs, const std::string& hint) {
     if (m.kind == Sym::Poison || x.kind == Sym::Poison) return poison(e.range);
     if (m.kind != Sym::Matrix) {
-      auto& d = diags_.error(e.args[0]->range, std::string("a MatMul needs a matrix on the left, but this is a ") +
+      auto& d = diags_.error(m.range, std::string("a MatMul needs a matrix on the left, but this is a ") +
                                                    (m.vector ? "vector" : "scalar"));
       d.notes.push_back("write '*' for coordinatewise multiplication, e.g. 'a * b'");
       return poison(e.range);
     }
     if (x.kind == Sym::Matrix) {
-      auto& d = diags_.error(e.args[1]->range, "a MatMul needs a vector on the right, but this is a matrix");
+      auto& d = diags_.error(rhs.range, "a MatMul needs a vector on the right, but this is a matrix");
       d.notes.push_back("products of matrices are not Tensor Program ops; apply them one at a time, e.g. 'A (B x)' or 'A B x'");
       return poison(e.range);
     }
     if (!x.vector) {
-      diags_.error(e.args[1]->range, "a MatMul needs a vector on the right, but this is a scalar");
+      diags_.error(rhs.range, "a MatMul needs a vector on the right, but this is a scalar");
       return poison(e.range);
     }
-    ValueId v = materialize(x, "", e.args[1]->range);
+    ValueId v = materialize(x, "", rhs.range);
     ValueId id = builder_.add_matmul(hint_name(hint), m.matrix, v, m.transposed, e.range);
     return leaf(id, e.range);
   }
