@@ -49,7 +49,7 @@ struct Stmt {
   std::vector<std::string> names;         ///< Input, Matrix: declared names; Assign: the target
   std::vector<SourceRange> name_ranges;
   AstExprPtr distribution;                ///< Input, Matrix: N(mean, variance)
-  AstExprPtr value;                       ///< Assign
+  AstExprPtr value;                       ///< Assign (null: a statement dropped after a syntax error)
   std::vector<OutputItem> outputs;        ///< Output
 };
 

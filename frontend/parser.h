@@ -23,7 +23,9 @@
 
 namespace tp::frontend {
 
-/// Parses a whole file. Statements with syntax errors are reported and dropped; the rest are returned.
+/// Parses a whole file. A statement with a syntax error is reported; if it was an assignment or a
+/// declaration it is returned as an Assign with a null value (so sema marks its names as already in error
+/// instead of reporting "undefined name" at every later use); the other statements are returned as parsed.
 Ast parse(const std::string& text, DiagnosticEngine& diags);
 
 /// Maximum nesting depth of expressions; deeper input is an error, not a stack overflow.
