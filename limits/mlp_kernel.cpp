@@ -1,0 +1,609 @@
+// NNGP and NTK recursions of an MLP; formulas, routes and the error estimate in mlp_kernel.h.
+//
+// compute_mlp_kernel:
+//  1. validate the spec, the inputs and the options;
+//  2. K^1 = σ_w¹² X Xᵀ/d + σ_b¹², Θ^1 = K^1;
+//  3. for l = 1..L, the Gaussian transforms of layer l's kernel, entry (i, j) for i ≤ j, columns in parallel:
+//     closed form, or quadrature (diagonal by adaptive 1-D integrals first, then the per-input caches of
+//     φ(u), φ'(u), then the off-diagonal entries with a fixed 2-D rule);
+//  4. error estimates: rounding bound (closed form) or the sampled order-2k recomputation (quadrature).
+#include "limits/mlp_kernel.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <sstream>
+
+#include "limits/closed_forms.h"
+#include "limits/gauss_hermite.h"
+#include "limits/gaussian_expectation.h"
+#include "limits/parallel.h"
+#include "tp/compiled_expr.h"
+#include "tp/errors.h"
+
+namespace tp::limits {
+
+namespace {
+
+constexpr double eps = std::numeric_limits<double>::epsilon();
+
+std::string number(double v) {
+  std::ostringstream out;
+  out.precision(6);
+  out << v;
+  return out.str();
+}
+
+/// The two Gaussian transforms one layer needs for one entry: E[φ(u) φ(v)] and E[φ'(u) φ'(v)].
+struct Transforms {
+  double phi = 0.0;
+  double dphi = 0.0;
+};
+
+// ---- closed forms ----
+
+enum class ClosedKind { identity, relu, erf, sin, cos, exp };
+
+std::optional<ClosedKind> match_closed(const ExprPtr& phi) {
+  if (phi->kind == ExprKind::Arg && phi->arg == 0) return ClosedKind::identity;
+  if (phi->kind != ExprKind::Call || phi->lhs->kind != ExprKind::Arg || phi->lhs->arg != 0) return std::nullopt;
+  switch (phi->fn) {
+    case Function::relu: return ClosedKind::relu;
+    case Function::erf: return ClosedKind::erf;
+    case Function::sin: return ClosedKind::sin;
+    case Function::cos: return ClosedKind::cos;
+    case Function::exp: return ClosedKind::exp;
+    case Function::step:
+    case Function::tanh:
+    case Function::gelu:
+    case Function::sigmoid:
+    case Function::log:
+    case Function::sqrt:
+    case Function::abs:
+    case Function::sign:
+    case Function::normcdf:
+    case Function::normpdf: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+/// E[φ(u) φ(v)] and E[φ'(u) φ'(v)] for cov [[a, c], [c, b]] (cos' = −sin, so E[cos' cos'] = E[sin sin]).
+Transforms closed_transforms(ClosedKind kind, double a, double c, double b) {
+  switch (kind) {
+    case ClosedKind::identity: return {expect_identity_identity(a, c, b), 1.0};
+    case ClosedKind::relu: return {expect_relu_relu(a, c, b), expect_step_step(a, c, b)};
+    case ClosedKind::erf: return {expect_erf_erf(a, c, b), expect_erf_prime_erf_prime(a, c, b)};
+    case ClosedKind::sin: return {expect_sin_sin(a, c, b), expect_cos_cos(a, c, b)};
+    case ClosedKind::cos: return {expect_cos_cos(a, c, b), expect_sin_sin(a, c, b)};
+    case ClosedKind::exp: {
+      const double e = expect_exp_exp(a, c, b);
+      return {e, e};
+    }
+  }
+  throw std::logic_error("bug: unhandled closed-form activation");
+}
+
+// ---- quadrature ----
+
+enum class Parity { even, odd, neither };
+
+/// The parity of e as a function of argument 0 (conservative: `neither` when not provable by these rules).
+Parity parity(const ExprPtr& e) {
+  auto product = [](Parity a, Parity b) {
+    if (a == Parity::neither || b == Parity::neither) return Parity::neither;
+    return a == b ? Parity::even : Parity::odd;
+  };
+  switch (e->kind) {
+    case ExprKind::Const: return Parity::even;
+    case ExprKind::Arg: return e->arg == 0 ? Parity::odd : Parity::neither;
+    case ExprKind::Neg: return parity(e->lhs);
+    case ExprKind::Add:
+    case ExprKind::Sub: {
+      const Parity a = parity(e->lhs), b = parity(e->rhs);
+      return a == b ? a : Parity::neither;
+    }
+    case ExprKind::Mul:
+    case ExprKind::Div: return product(parity(e->lhs), parity(e->rhs));
+    case ExprKind::Pow: {
+      const Parity base = parity(e->lhs);
+      if (base == Parity::even && parity(e->rhs) == Parity::even) return Parity::even;
+      if (base != Parity::odd || e->rhs->kind != ExprKind::Const || e->rhs->value != std::floor(e->rhs->value))
+        return Parity::neither;
+      return std::fmod(e->rhs->value, 2.0) == 0 ? Parity::even : Parity::odd;
+    }
+    case ExprKind::Call: {
+      const Parity a = parity(e->lhs);
+      if (a != Parity::odd) return a;  // f(even) is even
+      switch (e->fn) {
+        case Function::tanh:
+        case Function::erf:
+        case Function::sin:
+        case Function::sign: return Parity::odd;
+        case Function::cos:
+        case Function::abs:
+        case Function::normpdf: return Parity::even;
+        case Function::relu:
+        case Function::step:
+        case Function::gelu:
+        case Function::sigmoid:
+        case Function::exp:
+        case Function::log:
+        case Function::sqrt:
+        case Function::normcdf: return Parity::neither;
+      }
+      return Parity::neither;
+    }
+  }
+  return Parity::neither;
+}
+
+/// True if φ(u)φ(v) and φ'(u)φ'(v) are both even under (u, v) → (−u, −v).
+bool symmetric_products(const MlpKernelSpec& spec) {
+  return parity(spec.activation) != Parity::neither && parity(spec.derivative) != Parity::neither;
+}
+
+
+/// A 2-D Gauss–Hermite product rule with pruned corners. Rows are the kept 1-D nodes x_p (weight w_p);
+/// row r holds the points (x_p, x_q) for a contiguous run of q, stored flat at [row_begin[r], row_begin[r+1]).
+struct NodeSet {
+  int order = 0;
+  Eigen::ArrayXd row_x;        ///< x_p per row
+  Eigen::ArrayXd row_w;        ///< w_p per row
+  Eigen::ArrayXd px, qx;       ///< per point: x_p and x_q
+  Eigen::ArrayXd wq;           ///< per point: w_q
+  Eigen::ArrayXd wpq;          ///< per point: w_p w_q
+  std::vector<Eigen::Index> row_begin;
+  Eigen::Index rows() const { return row_x.size(); }
+  Eigen::Index points() const { return px.size(); }
+};
+
+/// Keeps the points with w_p w_q ≥ max(cutoff, DBL_MIN) (weights are unimodal in q, so each row is a
+/// contiguous run). With `half`, only the rows x_p ≥ 0 are kept and those with x_p > 0 count twice: exact when
+/// φ(u)φ(v) and φ'(u)φ'(v) are even under (u, v) → (−u, −v), since the point set is symmetric under
+/// (x_p, x_q) → (−x_p, −x_q) (Gauss–Hermite nodes are exactly symmetric) and that map is v → −v, u → −u.
+NodeSet make_node_set(int order, double cutoff, bool half) {
+  const GaussHermiteRule& rule = gauss_hermite_rule(order);
+  const double threshold = std::max(cutoff, DBL_MIN);
+  const double w_max = *std::max_element(rule.weights.begin(), rule.weights.end());
+  std::vector<int> rows;
+  for (int p = 0; p < order; ++p)
+    if (rule.weights[p] * w_max >= threshold && (!half || rule.nodes[p] >= 0)) rows.push_back(p);
+  NodeSet s;
+  s.order = order;
+  s.row_x.resize(static_cast<Eigen::Index>(rows.size()));
+  s.row_w.resize(static_cast<Eigen::Index>(rows.size()));
+  std::vector<double> px, qx, wq, wpq;
+  s.row_begin.push_back(0);
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const int p = rows[r];
+    const double multiplicity = half && rule.nodes[p] > 0 ? 2.0 : 1.0;
+    s.row_x(static_cast<Eigen::Index>(r)) = rule.nodes[p];
+    s.row_w(static_cast<Eigen::Index>(r)) = multiplicity * rule.weights[p];
+    for (int q = 0; q < order; ++q) {
+      if (rule.weights[p] * rule.weights[q] < threshold) continue;
+      px.push_back(rule.nodes[p]);
+      qx.push_back(rule.nodes[q]);
+      wq.push_back(rule.weights[q]);
+      wpq.push_back(multiplicity * rule.weights[p] * rule.weights[q]);
+    }
+    s.row_begin.push_back(static_cast<Eigen::Index>(px.size()));
+  }
+  auto to_array = [](const std::vector<double>& v) {
+    return Eigen::ArrayXd(Eigen::Map<const Eigen::ArrayXd>(v.data(), static_cast<Eigen::Index>(v.size())));
+  };
+  s.px = to_array(px);
+  s.qx = to_array(qx);
+  s.wq = to_array(wq);
+  s.wpq = to_array(wpq);
+  return s;
+}
+
+/// Replaces every occurrence of the sub-tree `target` in e by `with`.
+ExprPtr replace_subtree(const ExprPtr& e, const ExprPtr& target, const ExprPtr& with) {
+  if (equal(e, target)) return with;
+  switch (e->kind) {
+    case ExprKind::Const:
+    case ExprKind::Arg: return e;
+    case ExprKind::Neg: return neg(replace_subtree(e->lhs, target, with));
+    case ExprKind::Call: return call(e->fn, replace_subtree(e->lhs, target, with));
+    case ExprKind::Add: return add(replace_subtree(e->lhs, target, with), replace_subtree(e->rhs, target, with));
+    case ExprKind::Sub: return sub(replace_subtree(e->lhs, target, with), replace_subtree(e->rhs, target, with));
+    case ExprKind::Mul: return mul(replace_subtree(e->lhs, target, with), replace_subtree(e->rhs, target, with));
+    case ExprKind::Div: return div(replace_subtree(e->lhs, target, with), replace_subtree(e->rhs, target, with));
+    case ExprKind::Pow: return pow(replace_subtree(e->lhs, target, with), replace_subtree(e->rhs, target, with));
+  }
+  return e;
+}
+
+/// φ and φ' compiled for arrays. When φ occurs inside φ' (tanh' = 1 − tanh², sigmoid' = σ(1 − σ), exp' = exp),
+/// φ' is compiled over (x, φ(x)) so that evaluating both costs one evaluation of φ.
+class Activation {
+ public:
+  explicit Activation(const MlpKernelSpec& spec) : phi_(spec.activation, {true}), dphi_(spec.derivative, {true}) {
+    const ExprPtr& f = spec.activation;
+    if (f->kind != ExprKind::Arg && f->kind != ExprKind::Const) {
+      const ExprPtr shared = replace_subtree(spec.derivative, f, argument(1));
+      if (!equal(shared, spec.derivative)) dphi_shared_.emplace(shared, std::vector<bool>{true, true});
+    }
+  }
+  Eigen::ArrayXd phi(const Eigen::ArrayXd& x) const { return eval(phi_, x); }
+  Eigen::ArrayXd dphi(const Eigen::ArrayXd& x) const { return eval(dphi_, x); }
+  /// φ(x) into f and φ'(x) into g.
+  void both(const Eigen::ArrayXd& x, Eigen::ArrayXd& f, Eigen::ArrayXd& g) const {
+    f = eval(phi_, x);
+    if (dphi_shared_) {
+      const ExprInput in[2] = {{0.0, &x}, {0.0, &f}};
+      g = dphi_shared_->eval(std::span<const ExprInput>(in, 2), x.size());
+    } else {
+      g = eval(dphi_, x);
+    }
+  }
+
+ private:
+  static Eigen::ArrayXd eval(const CompiledExpr& e, const Eigen::ArrayXd& x) {
+    const ExprInput in{0.0, &x};
+    return e.eval(std::span<const ExprInput>(&in, 1), x.size());
+  }
+  CompiledExpr phi_;
+  CompiledExpr dphi_;
+  std::optional<CompiledExpr> dphi_shared_;
+};
+
+/// The whitened coordinates of cov [[a, c], [c, b]]: u = √a ξ₁, v = alpha ξ₁ + s ξ₂.
+struct Mixture {
+  double sqrt_a, alpha, s;
+};
+
+Mixture mixture(double a, double c, double b) {
+  Mixture m{};
+  a = std::max(a, 0.0);
+  b = std::max(b, 0.0);
+  m.sqrt_a = std::sqrt(a);
+  const double bound = std::sqrt(b);
+  m.alpha = a > 0 ? std::clamp(c / m.sqrt_a, -bound, bound) : 0.0;
+  m.s = std::sqrt(std::max(b - m.alpha * m.alpha, 0.0));
+  return m;
+}
+
+/// Per input i of a layer: φ and φ' at u = √K_ii x_p for the rows p of the node set (columns = inputs).
+struct UnivariateCache {
+  Eigen::MatrixXd phi;   ///< rows × N
+  Eigen::MatrixXd dphi;  ///< rows × N
+};
+
+/// Cached scheme: only φ(v), φ'(v) at the points; the u-part comes from the cache column of input i.
+Transforms entry_cached(const Activation& act, const NodeSet& nodes, const UnivariateCache& cache, Eigen::Index i,
+                        const Mixture& m) {
+  const Eigen::ArrayXd v = m.alpha * nodes.px + m.s * nodes.qx;
+  Eigen::ArrayXd f, g;
+  act.both(v, f, g);
+  f *= nodes.wq;
+  g *= nodes.wq;
+  Transforms t;
+  for (Eigen::Index r = 0; r < nodes.rows(); ++r) {
+    const Eigen::Index begin = nodes.row_begin[static_cast<std::size_t>(r)];
+    const Eigen::Index len = nodes.row_begin[static_cast<std::size_t>(r) + 1] - begin;
+    t.phi += nodes.row_w(r) * cache.phi(r, i) * f.segment(begin, len).sum();
+    t.dphi += nodes.row_w(r) * cache.dphi(r, i) * g.segment(begin, len).sum();
+  }
+  return t;
+}
+
+/// Naive scheme: φ(u), φ(v), φ'(u), φ'(v) at every point.
+Transforms entry_naive(const Activation& act, const NodeSet& nodes, const Mixture& m) {
+  const Eigen::ArrayXd u = m.sqrt_a * nodes.px;
+  const Eigen::ArrayXd v = m.alpha * nodes.px + m.s * nodes.qx;
+  Eigen::ArrayXd fu, gu, fv, gv;
+  act.both(u, fu, gu);
+  act.both(v, fv, gv);
+  Transforms t;
+  t.phi = (nodes.wpq * fu * fv).sum();
+  t.dphi = (nodes.wpq * gu * gv).sum();
+  return t;
+}
+
+/// E φ(u)² and E φ'(u)² for u ~ N(0, k) by the adaptive route (detects divergence).
+struct Diagonal {
+  Estimate phi, dphi;
+};
+
+Diagonal diagonal_integrals(const Activation& act, double k, int layer, Eigen::Index input) {
+  auto squared = [&act](bool f) {
+    return [&act, f](const Eigen::MatrixXd& points) -> Eigen::ArrayXd {
+      const Eigen::ArrayXd x = points.row(0).transpose().array();
+      return (f ? act.phi(x) : act.dphi(x)).square();
+    };
+  };
+  const Eigen::MatrixXd cov = Eigen::MatrixXd::Constant(1, 1, std::max(k, 0.0));
+  ExpectationOptions options;
+  options.rel_tol = 1e-13;  // 1-D rules are cheap: converge well below the 2-D rule's error
+  Diagonal d;
+  const char* which = "E[phi(u)^2]";
+  try {
+    d.phi = gaussian_expectation(squared(true), cov, options);
+    which = "E[phi'(u)^2]";
+    d.dphi = gaussian_expectation(squared(false), cov, options);
+  } catch (const DivergentIntegral& e) {
+    std::string cause = e.what();
+    const std::string redundant = "the Gaussian expectation is not finite: ";
+    if (cause.rfind(redundant, 0) == 0) cause = cause.substr(redundant.size());
+    throw DivergentIntegral("the kernel of layer " + std::to_string(layer + 1) + " diverges: " + which + " for u = h^" +
+                                std::to_string(layer) + "(x_" + std::to_string(input + 1) + ") ~ N(0, " + number(k) +
+                                ") is infinite (" + cause + ")",
+                            e.last_value);
+  }
+  return d;
+}
+
+// ---- driver ----
+
+void check_finite(const Eigen::MatrixXd& m, const char* what, int layer) {
+  if (m.allFinite()) return;
+  for (Eigen::Index j = 0; j < m.cols(); ++j)
+    for (Eigen::Index i = 0; i < m.rows(); ++i)
+      if (!std::isfinite(m(i, j)))
+        throw NumericalError(std::string("the ") + what + " kernel is not finite at layer " + std::to_string(layer) +
+                             ", entry (" + std::to_string(i + 1) + ", " + std::to_string(j + 1) +
+                             "): " + number(m(i, j)) + " (the activation grows too fast for these variances)");
+}
+
+/// One layer: (K^{l+1}, Θ^{l+1}) from (K^l, Θ^l), given E[φφ] and E[φ'φ'] for every entry i ≤ j.
+/// Writes the upper triangle only (i ≤ j); mirror() fills the rest.
+void combine(const Eigen::MatrixXd& theta, Eigen::Index i, Eigen::Index j, const Transforms& t, double sw2,
+             double sb2, Eigen::MatrixXd& k_next, Eigen::MatrixXd& theta_next) {
+  const double kn = sw2 * t.phi + sb2;
+  k_next(i, j) = kn;
+  theta_next(i, j) = kn + sw2 * t.dphi * theta(i, j);
+}
+
+/// Copies the upper triangle into the lower one.
+void mirror(Eigen::MatrixXd& m) {
+  for (Eigen::Index j = 0; j < m.cols(); ++j)
+    for (Eigen::Index i = j + 1; i < m.rows(); ++i) m(i, j) = m(j, i);
+}
+
+/// Calls entry(i, j) for every i ≤ j (i < j when strict) on the worker threads, one column j per job (the
+/// entries (0..j, j) are contiguous in column-major storage), longest columns first.
+void for_upper_triangle(Eigen::Index n, bool strict, unsigned threads,
+                        const std::function<void(Eigen::Index, Eigen::Index)>& entry) {
+  parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t job) {
+    const Eigen::Index j = n - 1 - static_cast<Eigen::Index>(job);
+    for (Eigen::Index i = 0; i < (strict ? j : j + 1); ++i) entry(i, j);
+  });
+}
+
+/// The error-estimate sample of off-diagonal pairs (see the header comment).
+std::vector<std::pair<Eigen::Index, Eigen::Index>> error_sample(const Eigen::MatrixXd& k1, std::size_t wanted) {
+  const Eigen::Index n = k1.rows();
+  std::vector<std::pair<Eigen::Index, Eigen::Index>> pairs;
+  const std::size_t total = static_cast<std::size_t>(n) * static_cast<std::size_t>(n - 1) / 2;
+  if (wanted == 0 || total == 0) return pairs;
+  if (total <= wanted) {
+    for (Eigen::Index i = 0; i < n; ++i)
+      for (Eigen::Index j = i + 1; j < n; ++j) pairs.emplace_back(i, j);
+    return pairs;
+  }
+  std::vector<Eigen::Index> order(static_cast<std::size_t>(n));
+  for (Eigen::Index i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
+  const std::size_t top = std::min<std::size_t>(8, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top), order.end(),
+                    [&k1](Eigen::Index x, Eigen::Index y) { return k1(x, x) > k1(y, y); });
+  for (std::size_t a = 0; a < top && pairs.size() < wanted; ++a)
+    for (std::size_t b = a + 1; b < top && pairs.size() < wanted; ++b)
+      pairs.emplace_back(std::min(order[a], order[b]), std::max(order[a], order[b]));
+  // the rest evenly over the linear index of the strict upper triangle
+  const std::size_t rest = wanted - pairs.size();
+  for (std::size_t s = 0; s < rest; ++s) {
+    std::size_t idx = (2 * s + 1) * total / (2 * rest);
+    Eigen::Index i = 0;
+    while (idx >= static_cast<std::size_t>(n - 1 - i)) {
+      idx -= static_cast<std::size_t>(n - 1 - i);
+      ++i;
+    }
+    const std::pair<Eigen::Index, Eigen::Index> p{i, i + 1 + static_cast<Eigen::Index>(idx)};
+    if (std::find(pairs.begin(), pairs.end(), p) == pairs.end()) pairs.push_back(p);
+  }
+  return pairs;
+}
+
+}  // namespace
+
+void validate_mlp_kernel_spec(const MlpKernelSpec& spec) {
+  if (!spec.activation) throw MlpKernelError("the activation is missing");
+  if (max_argument(spec.activation) > 0)
+    throw MlpKernelError("the activation must be a function of one variable (argument 0), but it uses argument " +
+                         std::to_string(max_argument(spec.activation)));
+  if (!spec.derivative || max_argument(spec.derivative) > 0)
+    throw MlpKernelError("the activation's derivative is missing or uses more than one variable");
+  if (spec.depth < 1)
+    throw MlpKernelError("depth must be at least 1 (the number of hidden layers), got " + std::to_string(spec.depth));
+  const std::size_t layers = static_cast<std::size_t>(spec.depth) + 1;
+  auto check_list = [&](const std::vector<double>& v, const char* name) {
+    if (v.size() != 1 && v.size() != layers)
+      throw MlpKernelError(std::string(name) + " has " + std::to_string(v.size()) + " values, but depth " +
+                           std::to_string(spec.depth) + " needs 1 (every layer) or depth + 1 = " +
+                           std::to_string(layers) + " (layers 1.." + std::to_string(layers) +
+                           ": input layer, hidden layers, readout)");
+    for (std::size_t l = 0; l < v.size(); ++l)
+      if (!std::isfinite(v[l]) || v[l] < 0)
+        throw MlpKernelError(std::string(name) + " must be finite and >= 0 (a variance), but value " +
+                             std::to_string(l + 1) + " is " + number(v[l]));
+  };
+  check_list(spec.sw2, "sw2");
+  check_list(spec.sb2, "sb2");
+}
+
+MlpKernelSpec make_mlp_kernel_spec(ExprPtr activation, int depth, std::vector<double> sw2, std::vector<double> sb2) {
+  MlpKernelSpec spec;
+  if (!activation) throw MlpKernelError("the activation is missing");
+  spec.derivative = derivative(activation, 0);
+  spec.activation = std::move(activation);
+  spec.depth = depth;
+  spec.sw2 = std::move(sw2);
+  spec.sb2 = std::move(sb2);
+  validate_mlp_kernel_spec(spec);
+  return spec;
+}
+
+bool mlp_kernel_has_closed_form(const ExprPtr& activation) {
+  return activation && match_closed(activation).has_value();
+}
+
+MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::MatrixXd& inputs,
+                                   const MlpKernelOptions& options) {
+  // 1. validate
+  validate_mlp_kernel_spec(spec);
+  if (inputs.rows() < 1 || inputs.cols() < 1)
+    throw MlpKernelError("the inputs are empty: need at least one row (input) and one column (dimension)");
+  for (Eigen::Index i = 0; i < inputs.rows(); ++i)
+    for (Eigen::Index c = 0; c < inputs.cols(); ++c)
+      if (!std::isfinite(inputs(i, c)))
+        throw MlpKernelError("input " + std::to_string(i + 1) + ", coordinate " + std::to_string(c + 1) +
+                             " is not finite: " + number(inputs(i, c)));
+  if (options.order < 2 || 2 * options.order > max_gauss_hermite_order)
+    throw MlpKernelError("the quadrature order must be between 2 and " + std::to_string(max_gauss_hermite_order / 2) +
+                         ", got " + std::to_string(options.order));
+  if (!(options.weight_cutoff >= 0) || options.weight_cutoff > 1e-12)
+    throw MlpKernelError("weight_cutoff must be in [0, 1e-12], got " + number(options.weight_cutoff));
+
+  const Eigen::Index n = inputs.rows();
+  const auto d = static_cast<double>(inputs.cols());
+  const int depth = spec.depth;
+
+  // 2. the input layer
+  MlpKernelResult result;
+  Eigen::MatrixXd k1 = spec.sw2_at(0) * (inputs * inputs.transpose()) / d;
+  k1.array() += spec.sb2_at(0);
+  k1 = (0.5 * (k1 + k1.transpose())).eval();  // exactly symmetric
+  result.nngp.push_back(k1);
+  result.ntk.push_back(k1);
+  const auto closed = options.use_closed_forms ? match_closed(spec.activation) : std::nullopt;
+  result.route = closed ? Route::closed_form : Route::quadrature;
+  result.order = closed ? 0 : options.order;
+
+  // 3. the hidden layers and the readout
+  std::optional<Activation> act;
+  NodeSet nodes;
+  bool half = false;
+  if (!closed) {
+    act.emplace(spec);
+    half = options.use_parity && symmetric_products(spec);
+    nodes = make_node_set(options.order, options.weight_cutoff, half);
+  }
+  std::vector<double> diag_error_phi, diag_error_dphi;  // per transition: max adaptive error
+  for (int l = 1; l <= depth; ++l) {
+    const Eigen::MatrixXd& k = result.nngp.back();
+    const Eigen::MatrixXd& theta = result.ntk.back();
+    const double sw2 = spec.sw2_at(l), sb2 = spec.sb2_at(l);
+    Eigen::MatrixXd k_next(n, n), theta_next(n, n);
+    if (closed) {
+      const Eigen::VectorXd diag = k.diagonal();
+      for_upper_triangle(n, false, options.threads, [&](Eigen::Index i, Eigen::Index j) {
+        combine(theta, i, j, closed_transforms(*closed, diag(i), k(i, j), diag(j)), sw2, sb2, k_next, theta_next);
+      });
+      diag_error_phi.push_back(0.0);
+      diag_error_dphi.push_back(0.0);
+    } else {
+      // 3a. the diagonal: adaptive 1-D integrals, which also detect divergence
+      std::vector<Diagonal> diag(static_cast<std::size_t>(n));
+      parallel_for(static_cast<std::size_t>(n), options.threads, [&](std::size_t row) {
+        const auto i = static_cast<Eigen::Index>(row);
+        diag[row] = diagonal_integrals(*act, k(i, i), l, i);
+      });
+      double ep = 0.0, ed = 0.0;
+      for (Eigen::Index i = 0; i < n; ++i) {
+        const Diagonal& di = diag[static_cast<std::size_t>(i)];
+        combine(theta, i, i, {di.phi.value, di.dphi.value}, sw2, sb2, k_next, theta_next);
+        ep = std::max(ep, di.phi.error);
+        ed = std::max(ed, di.dphi.error);
+      }
+      diag_error_phi.push_back(ep);
+      diag_error_dphi.push_back(ed);
+      // 3b. the univariate caches
+      UnivariateCache cache;
+      if (options.scheme == MlpQuadratureScheme::cached) {
+        cache.phi.resize(nodes.rows(), n);
+        cache.dphi.resize(nodes.rows(), n);
+        parallel_for(static_cast<std::size_t>(n), options.threads, [&](std::size_t row) {
+          const auto i = static_cast<Eigen::Index>(row);
+          const Eigen::ArrayXd u = std::sqrt(std::max(k(i, i), 0.0)) * nodes.row_x;
+          Eigen::ArrayXd f, g;
+          act->both(u, f, g);
+          cache.phi.col(i) = f.matrix();
+          cache.dphi.col(i) = g.matrix();
+        });
+      }
+      // 3c. the off-diagonal entries
+      for_upper_triangle(n, true, options.threads, [&](Eigen::Index i, Eigen::Index j) {
+        const Mixture m = mixture(k(i, i), k(i, j), k(j, j));
+        const Transforms t = options.scheme == MlpQuadratureScheme::cached ? entry_cached(*act, nodes, cache, i, m)
+                                                                          : entry_naive(*act, nodes, m);
+        combine(theta, i, j, t, sw2, sb2, k_next, theta_next);
+      });
+    }
+    mirror(k_next);
+    mirror(theta_next);
+    check_finite(k_next, "nngp", l + 1);
+    check_finite(theta_next, "ntk", l + 1);
+    result.nngp.push_back(std::move(k_next));
+    result.ntk.push_back(std::move(theta_next));
+  }
+
+  // 4. error estimates
+  result.nngp_error.assign(static_cast<std::size_t>(depth) + 1, 0.0);
+  result.ntk_error.assign(static_cast<std::size_t>(depth) + 1, 0.0);
+  for (int l = 0; l <= depth; ++l) {
+    const auto li = static_cast<std::size_t>(l);
+    result.nngp_error[li] = 16 * eps * (l + 1) * result.nngp[li].cwiseAbs().maxCoeff();
+    result.ntk_error[li] = 16 * eps * (l + 1) * result.ntk[li].cwiseAbs().maxCoeff();
+  }
+  if (closed) return result;
+  const auto pairs = error_sample(k1, options.error_sample_pairs);
+  result.error_sample_pairs = pairs.size();
+  if (!pairs.empty()) {
+    const NodeSet reference =
+        make_node_set(2 * options.order, options.weight_cutoff * options.weight_cutoff, half);
+    // per pair and layer: |K_k − K_2k| and |Θ_k − Θ_2k|
+    std::vector<std::vector<double>> dk(pairs.size()), dt(pairs.size());
+    parallel_for(pairs.size(), options.threads, [&](std::size_t s) {
+      const auto [i, j] = pairs[s];
+      double kij = k1(i, j), tij = k1(i, j);
+      dk[s].assign(static_cast<std::size_t>(depth) + 1, 0.0);
+      dt[s].assign(static_cast<std::size_t>(depth) + 1, 0.0);
+      for (int l = 1; l <= depth; ++l) {
+        const Eigen::MatrixXd& k = result.nngp[static_cast<std::size_t>(l) - 1];
+        const Transforms t = entry_naive(*act, reference, mixture(k(i, i), kij, k(j, j)));
+        const double sw2 = spec.sw2_at(l), sb2 = spec.sb2_at(l);
+        kij = sw2 * t.phi + sb2;
+        tij = kij + sw2 * t.dphi * tij;
+        dk[s][static_cast<std::size_t>(l)] = std::abs(kij - result.nngp[static_cast<std::size_t>(l)](i, j));
+        dt[s][static_cast<std::size_t>(l)] = std::abs(tij - result.ntk[static_cast<std::size_t>(l)](i, j));
+      }
+    });
+    for (std::size_t s = 0; s < pairs.size(); ++s) {
+      for (int l = 1; l <= depth; ++l) {
+        const auto li = static_cast<std::size_t>(l);
+        if (!std::isfinite(dk[s][li]) || !std::isfinite(dt[s][li]))
+          throw NumericalError("the order-" + std::to_string(2 * options.order) +
+                               " reference for the error estimate is not finite at layer " + std::to_string(l + 1));
+        result.nngp_error[li] = std::max(result.nngp_error[li], dk[s][li]);
+        result.ntk_error[li] = std::max(result.ntk_error[li], dt[s][li]);
+      }
+    }
+  }
+  // the adaptive diagonal integrals' own errors, carried forward through σ_w² (and Θ^l for the ntk)
+  for (int l = 1; l <= depth; ++l) {
+    const auto li = static_cast<std::size_t>(l);
+    const double sw2 = spec.sw2_at(l);
+    const double diag_k = sw2 * diag_error_phi[li - 1];
+    const double diag_t = diag_k + sw2 * diag_error_dphi[li - 1] * result.ntk[li - 1].diagonal().cwiseAbs().maxCoeff();
+    result.nngp_error[li] = std::max(result.nngp_error[li], diag_k);
+    result.ntk_error[li] = std::max(result.ntk_error[li], diag_t);
+  }
+  return result;
+}
+
+}  // namespace tp::limits

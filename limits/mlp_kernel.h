@@ -1,0 +1,125 @@
+// The NNGP and NTK kernels of a fully connected network (MLP) in the NTK parametrization, as the width of
+// every hidden layer goes to infinity (Neal 1996; Lee et al. 2018 "Deep Neural Networks as Gaussian
+// Processes" eq. 4; Jacot et al. 2018 "Neural Tangent Kernel" Thm 1; Arora et al. 2019 eqs. 9–11; TP2, Yang
+// 2020, arXiv 2006.14548, §6 for the Tensor Programs proof; conventions of neural-tangents `stax.Dense`).
+//
+// Network (depth L = number of hidden layers, inputs x ∈ R^d, one output):
+//   h^1 = σ_w¹/√d W^1 x + σ_b¹ b^1,   h^{l+1} = σ_w^{l+1}/√n W^{l+1} φ(h^l) + σ_b^{l+1} b^{l+1},   f = h^{L+1}.
+// Recursions (nngp K, ntk Θ; (u, v) ~ N(0, [[K^l(x,x), K^l(x,x')], [K^l(x,x'), K^l(x',x')]])):
+//   K^1(x, x') = σ_w¹² x·x'/d + σ_b¹²,                                Θ^1 = K^1,
+//   K^{l+1}    = σ_w^{l+1}² E[φ(u) φ(v)] + σ_b^{l+1}²,               Θ^{l+1} = K^{l+1} + σ_w^{l+1}² E[φ'(u) φ'(v)] Θ^l.
+//
+// Routes:
+//  * closed_form — φ is identity, relu, erf, sin, cos or exp (limits/closed_forms.h; φ' pairs: relu → step,
+//    erf → erf', identity → 1, sin → cos, cos → −sin, exp → exp);
+//  * quadrature — every other φ: a 2-D Gauss–Hermite product rule of fixed order k over the whitened
+//    variables, u = √a ξ₁ and v = (c/√a) ξ₁ + √(b − c²/a) ξ₂ for the covariance [[a, c], [c, b]]. The
+//    univariate part is cached: φ(√K_ii x_p) and φ'(√K_ii x_p) are computed once per input i and layer; an
+//    entry (i, j) evaluates only φ and φ' of v at the nodes (vectorised with tp::CompiledExpr; when φ occurs in
+//    φ', as in tanh' = 1 − tanh², φ' reads the φ values instead of recomputing them). Nodes whose product
+//    weight w_p w_q is below MlpKernelOptions::weight_cutoff are skipped (they lie outside a disc of radius
+//    about 10.6 in the whitened variables; at order 160 this keeps 20% of the k² nodes, so the cost grows
+//    about linearly with k). When φ is provably odd or even (a symbolic parity analysis: tanh, x^3 − tanh(x),
+//    cos, ...), φ(u)φ(v) and φ'(u)φ'(v) are invariant under (u, v) → (−u, −v) and only the nodes with
+//    ξ₁ ≥ 0 are used, those with ξ₁ > 0 at twice their weight. Diagonal entries are 1-D integrals computed by the adaptive
+//    limits::gaussian_expectation, which also detects a divergent E φ(u)² or E φ'(u)² (DivergentIntegral)
+//    before any 2-D work; a finite diagonal bounds every off-diagonal entry (Cauchy–Schwarz).
+//
+// Error estimate (per layer, separately for nngp and ntk; a max-abs over entries):
+//  * quadrature: the whole recursion is recomputed for a sample of off-diagonal pairs (i, j) at order 2k with
+//    the squared weight cutoff (so the cutoff's own error is seen too) — an entry of layer l+1 depends only on
+//    the entries (i,i), (j,j), (i,j) of layer l, so a pair is a 2-input kernel of its own — and the estimate
+//    is max |K_k − K_2k| over the sample, plus the adaptive 1-D integrals' own error estimates. The sample is
+//    every pair when there are at most error_sample_pairs of them; otherwise the pairs among the 8 inputs of
+//    largest K^1(x,x) (large variances are the hard integrands) plus pairs spread evenly over the upper
+//    triangle, error_sample_pairs in all. Errors of k-th order rules on analytic φ fall like exp(−c√k), so
+//    |Q_k − Q_2k| ≈ Q_k's own error (tested: within a factor 1.5 at errors ~1e−6).
+//  * closed_form: a rounding bound 16 ε · l · max |entry| (heuristic: a few ulps per formula, per layer).
+#pragma once
+
+#include <Eigen/Core>
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "limits/estimate.h"
+#include "tp/expr.h"
+
+namespace tp::limits {
+
+/// An invalid kernel specification or input matrix (depth < 1, variances negative or not finite, wrong list
+/// lengths, an activation over more than one argument, non-finite inputs). The message names the culprit.
+struct MlpKernelError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+/// The network. sw2 and sb2 hold either one value (every layer) or depth + 1 values: index 0 is the input
+/// layer (K^1), index l the layer producing h^{l+1}; index depth is the readout.
+struct MlpKernelSpec {
+  ExprPtr activation;   ///< φ over argument 0
+  ExprPtr derivative;   ///< φ' = tp::derivative(activation, 0)
+  int depth = 1;        ///< L ≥ 1, the number of hidden layers
+  std::vector<double> sw2{1.0};
+  std::vector<double> sb2{0.0};
+
+  double sw2_at(int layer) const { return sw2.size() == 1 ? sw2[0] : sw2.at(static_cast<std::size_t>(layer)); }
+  double sb2_at(int layer) const { return sb2.size() == 1 ? sb2[0] : sb2.at(static_cast<std::size_t>(layer)); }
+};
+
+/// Builds and validates a spec (derivative taken symbolically). Throws MlpKernelError.
+MlpKernelSpec make_mlp_kernel_spec(ExprPtr activation, int depth, std::vector<double> sw2, std::vector<double> sb2);
+
+/// Throws MlpKernelError if the spec is inconsistent (see MlpKernelError).
+void validate_mlp_kernel_spec(const MlpKernelSpec& spec);
+
+/// How the quadrature route evaluates an off-diagonal entry (the naive scheme exists for the benchmark).
+enum class MlpQuadratureScheme {
+  cached,  ///< φ(u), φ'(u) once per input; per entry only φ(v), φ'(v) at the k² nodes
+  naive,   ///< per entry φ(u), φ(v), φ'(u), φ'(v) at all k² nodes
+};
+
+/// The default Gauss–Hermite order per direction of the quadrature route. With it the tanh, gelu and sigmoid
+/// kernels (nngp and ntk) agree with an order-256 reference to 1e−10 while every variance K^l(x,x) ≤ 2
+/// (e.g. inputs with |x|²/d ≤ 1 and σ_w² + σ_b² ≤ 2; tested). tanh is the slowest of the three: the poles
+/// of tanh(√K ξ) at ξ = ±iπ/(2√K) make the error fall like exp(−c √(k/K)) (about 2e−12 at K = 2, 3e−11 at
+/// K = 2.5, 3e−9 at K = 4 for the nngp; the ntk is 10–30× worse); the error estimate reports it.
+inline constexpr int default_mlp_quadrature_order = 160;
+
+struct MlpKernelOptions {
+  bool use_closed_forms = true;      ///< off: every φ by quadrature (cross-checks)
+  int order = default_mlp_quadrature_order;  ///< k, 2 ≤ k ≤ 256 (the error estimate uses 2k)
+  MlpQuadratureScheme scheme = MlpQuadratureScheme::cached;
+  double weight_cutoff = 1e-25;      ///< skip 2-D nodes whose product weight is below this (0 ≤ cutoff ≤ 1e−12)
+  bool use_parity = true;            ///< halve the nodes when φ is provably odd or even (tanh, erf, sin, x^3, ...)
+  std::size_t error_sample_pairs = 64;  ///< off-diagonal pairs recomputed at order 2k (0: no estimate)
+  unsigned threads = 0;              ///< 0 = all cores
+};
+
+/// Kernels of every layer l = 1..L+1 (index l − 1); the output layer is the last. Matrices are N × N and
+/// symmetric (entries computed for i ≤ j and mirrored); all layers are kept, 16 (L+1) N² bytes.
+struct MlpKernelResult {
+  Route route = Route::closed_form;       ///< closed_form or quadrature
+  int order = 0;                          ///< Gauss–Hermite order k of the quadrature route (0: closed form)
+  std::vector<Eigen::MatrixXd> nngp;      ///< K^l
+  std::vector<Eigen::MatrixXd> ntk;       ///< Θ^l
+  std::vector<double> nngp_error;         ///< max-abs error estimate of K^l (see the header comment)
+  std::vector<double> ntk_error;          ///< max-abs error estimate of Θ^l
+  std::size_t error_sample_pairs = 0;     ///< off-diagonal pairs the quadrature error estimate used
+
+  const Eigen::MatrixXd& output_nngp() const { return nngp.back(); }
+  const Eigen::MatrixXd& output_ntk() const { return ntk.back(); }
+};
+
+/// True if compute_mlp_kernel would use a closed form for this activation (identity, relu, erf, sin, cos,
+/// exp applied to argument 0).
+bool mlp_kernel_has_closed_form(const ExprPtr& activation);
+
+/// K^l and Θ^l for the rows of `inputs` (N × d, one input per row, N ≥ 1, d ≥ 1, finite).
+/// Throws MlpKernelError (bad spec, inputs or options), DivergentIntegral (E φ(u)² or E φ'(u)² is infinite
+/// at some layer; the message names the layer and input) or tp::NumericalError (a non-finite kernel entry).
+MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::MatrixXd& inputs,
+                                   const MlpKernelOptions& options = {});
+
+}  // namespace tp::limits

@@ -1,0 +1,165 @@
+// `tpc kernel` in process: text and JSON output on examples/kernel_inputs.csv, --emit-program, and one test
+// per bad input (exit 1, one clear message, no result printed).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <numbers>
+#include <sstream>
+
+#include "frontend/cli.h"
+#include "frontend/sema.h"
+
+namespace {
+
+struct Run {
+  int code;
+  std::string out, err;
+};
+
+Run tpc(std::vector<std::string> args) {
+  args.insert(args.begin(), "tpc");
+  std::ostringstream out, err;
+  const int code = tp::frontend::run_cli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+const std::string inputs_csv = std::string(TPC_SOURCE_DIR) + "/examples/kernel_inputs.csv";
+
+/// Runs `tpc kernel` with args; expects exit 1, nothing on stdout and a message containing `message`.
+void expect_user_error(std::vector<std::string> args, const std::string& message) {
+  args.insert(args.begin(), "kernel");
+  const Run r = tpc(args);
+  CAPTURE(r.err);
+  CHECK(r.code == 1);
+  CHECK(r.out.empty());
+  CHECK(r.err.find(message) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("tpc kernel prints the readout's NNGP and NTK with labels, route and error estimate") {
+  const Run r = tpc({"kernel", "--act", "relu", "--depth", "3", "--sw2", "2", "--sb2", "0.1", "--inputs", inputs_csv});
+  REQUIRE(r.code == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out.find("phi(x) = relu(x), depth L = 3, 4 inputs in R^3") != std::string::npos);
+  CHECK(r.out.find("route: closed_form") != std::string::npos);
+  CHECK(r.out.find("NNGP K^4 (f = h^4, the readout)") != std::string::npos);
+  CHECK(r.out.find("NTK Theta^4") != std::string::npos);
+  // K^l(x1,x1) for |x1|^2/d = 1: 2·1 + 0.1 = 2.1, then K ↦ 2·K/2 + 0.1 three times = 2.4
+  CHECK(r.out.find("x1  2.4000000000") != std::string::npos);
+  // Θ: 2.1, 2.2 + 2.1, 2.3 + 4.3, 2.4 + 6.6 = 9
+  CHECK(r.out.find("9.0000000000") != std::string::npos);
+}
+
+TEST_CASE("tpc kernel --format json has ok, route, N x N matrices and errors; --all-layers adds every layer") {
+  const Run r = tpc({"kernel", "--act", "tanh", "--depth", "2", "--sw2", "1.5", "--sb2", "0.1", "--inputs", inputs_csv,
+                     "--format", "json", "--all-layers"});
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["ok"] == true);
+  CHECK(j["route"] == "quadrature");
+  CHECK(j["order"] == 160);
+  CHECK(j["activation"] == "tanh(x)");
+  CHECK(j["inputs"] == 4);
+  CHECK(j["dimension"] == 3);
+  REQUIRE(j["nngp"].size() == 4);
+  REQUIRE(j["nngp"][0].size() == 4);
+  REQUIRE(j["ntk"].size() == 4);
+  CHECK(j["error"].get<double>() < 1e-10);
+  CHECK(j["error"].get<double>() >= j["error_nngp"].get<double>());
+  REQUIRE(j["layers"].size() == 3);
+  CHECK(j["layers"][0]["layer"] == 1);
+  CHECK(j["layers"][2]["nngp"] == j["nngp"]);
+  CHECK(j["layers"][2]["ntk"] == j["ntk"]);
+  // symmetric, NTK ≥ NNGP on the diagonal
+  for (int a = 0; a < 4; ++a) {
+    CHECK(j["ntk"][a][a].get<double>() > j["nngp"][a][a].get<double>());
+    for (int b = 0; b < 4; ++b) CHECK(j["nngp"][a][b] == j["nngp"][b][a]);
+  }
+  const Run plain = tpc({"kernel", "--act", "tanh", "--depth", "2", "--inputs", inputs_csv, "--format", "json"});
+  CHECK(!nlohmann::json::parse(plain.out).contains("layers"));
+}
+
+TEST_CASE("tpc kernel takes inline inputs and expressions in x; the known relu value comes out") {
+  const Run r = tpc({"kernel", "--act", "relu", "--depth", "1", "--sw2", "2", "--sb2", "0", "--x", "1,0;0,1",
+                     "--format", "json"});
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["nngp"][0][1].get<double>() == doctest::Approx(1 / std::numbers::pi).epsilon(1e-15));
+  const Run e = tpc({"kernel", "--act", "x^3 - tanh(x)", "--depth", "2", "--x", "1,0;0.5,0.5", "--order", "64"});
+  CHECK(e.code == 0);
+  CHECK(e.out.find("phi(x) = x^3 - tanh(x)") != std::string::npos);
+  CHECK(e.out.find("order 64") != std::string::npos);
+  const Run per_layer = tpc({"kernel", "--act", "erf", "--depth", "2", "--sw2", "1,2,0.5", "--sb2", "0,0.1,0.2",
+                             "--x", "1;2"});
+  CHECK(per_layer.code == 0);
+  CHECK(per_layer.out.find("sw2 = 1, 2, 0.5 (layers 1..3)") != std::string::npos);
+}
+
+TEST_CASE("tpc kernel --emit-program prints a Tensor Program that compiles") {
+  const Run r = tpc({"kernel", "--act", "tanh", "--depth", "3", "--sw2", "1.5", "--sb2", "0.1", "--inputs", inputs_csv,
+                     "--emit-program"});
+  REQUIRE(r.code == 0);
+  tp::frontend::DiagnosticEngine diags;
+  const auto p = tp::frontend::compile_source(r.out, diags);
+  REQUIRE_MESSAGE(p, r.out);
+  CHECK(p->outputs().size() == 10);
+  CHECK(p->find("W_3") >= 0);
+  CHECK(r.out.find("output K_1_2 = avg(1.5 * tanh(h_3_1) * tanh(h_3_2)) + 0.1") != std::string::npos);
+}
+
+TEST_CASE("bad activations exit 1 with an --act message") {
+  expect_user_error({"--act", "x^3 - tanh(y)", "--depth", "2", "--x", "1"},
+                    "--act: use of undefined name 'y'; did you mean 'x'?");
+  expect_user_error({"--act", "tanh(", "--depth", "2", "--x", "1"}, "--act: expected an expression");
+  expect_user_error({"--act", "2", "--depth", "2", "--x", "1"}, "--act: ");
+  expect_user_error({"--act", "avg(x) * x", "--depth", "2", "--x", "1"}, "--act: 'avg(x) * x' is not a function of x");
+  expect_user_error({"--act", "x; matrix W ~ N(0, 1/n)", "--depth", "2", "--x", "1"},
+                    "--act: an activation is one expression in x on one line");
+  expect_user_error({"--act", "frobnicate", "--depth", "2", "--x", "1"}, "--act: use of undefined name 'frobnicate'");
+}
+
+TEST_CASE("a divergent Gaussian expectation exits 1 and names the layer") {
+  expect_user_error({"--act", "exp(x^2)", "--depth", "2", "--x", "1,0;0,1"},
+                    "--act exp(x^2): the kernel of layer 2 diverges");
+  const Run j = tpc({"kernel", "--act", "exp(x^2)", "--depth", "2", "--x", "1,0;0,1", "--format", "json"});
+  CHECK(j.code == 1);
+  const auto parsed = nlohmann::json::parse(j.out);
+  CHECK(parsed["ok"] == false);
+  CHECK(parsed["error"].get<std::string>().find("diverges") != std::string::npos);
+}
+
+TEST_CASE("bad depth, variances and inputs exit 1 with a message naming the flag") {
+  expect_user_error({"--act", "tanh", "--depth", "0", "--x", "1"}, "--depth must be at least 1");
+  expect_user_error({"--act", "tanh", "--depth", "3", "--sw2", "1,2", "--x", "1"},
+                    "--sw2 has 2 values, but --depth 3 needs 1 (the same in every layer) or 4");
+  expect_user_error({"--act", "tanh", "--depth", "1", "--sb2", "1,2,3", "--x", "1"}, "--sb2 has 3 values");
+  expect_user_error({"--act", "tanh", "--depth", "2", "--sw2", "-1", "--x", "1"},
+                    "--sw2: value 1 is -1, but a variance must be a finite number >= 0");
+  expect_user_error({"--act", "tanh", "--depth", "2", "--sb2", "0.1,abc,0", "--x", "1"}, "--sb2: 'abc' is not a number");
+  expect_user_error({"--act", "tanh", "--depth", "2", "--sw2", "inf", "--x", "1"}, "a variance must be a finite number");
+  expect_user_error({"--act", "tanh", "--depth", "2", "--x", "1,nan"}, "--x: row 1: non-finite value 'nan' in column 2");
+  expect_user_error({"--act", "tanh", "--depth", "2", "--x", "1,2;3"},
+                    "--x: row 2: expected 2 columns (as in row 1) but found 1");
+  expect_user_error({"--act", "tanh", "--depth", "2", "--inputs", "/nonexistent/x.csv"},
+                    "/nonexistent/x.csv: cannot read the file");
+  expect_user_error({"--act", "tanh", "--depth", "2"}, "give the inputs either with --inputs");
+  expect_user_error({"--act", "tanh", "--depth", "2", "--x", "1", "--order", "1"}, "--order must be between 2 and 256");
+  const auto empty = std::filesystem::temp_directory_path() / "tpc_test_kernel_empty.csv";
+  std::ofstream(empty) << "# nothing here\n";
+  expect_user_error({"--act", "tanh", "--depth", "2", "--inputs", empty.string()}, "no data");
+  const auto ragged = std::filesystem::temp_directory_path() / "tpc_test_kernel_ragged.csv";
+  std::ofstream(ragged) << "1,2\n3,4\n5\n";
+  expect_user_error({"--act", "tanh", "--depth", "2", "--inputs", ragged.string()},
+                    "tpc_test_kernel_ragged.csv:3: expected 2 columns (as in line 1) but found 1");
+  std::filesystem::remove(empty);
+  std::filesystem::remove(ragged);
+  const Run both = tpc({"kernel", "--act", "tanh", "--depth", "2", "--x", "1", "--inputs", inputs_csv});
+  CHECK(both.code == 1);
+  const Run no_act = tpc({"kernel", "--depth", "2", "--x", "1"});
+  CHECK(no_act.code == 1);
+  CHECK(no_act.err.find("--act") != std::string::npos);
+}
