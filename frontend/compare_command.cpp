@@ -25,27 +25,6 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<std::size_t> parse_width_list(const std::string& text) {
-  std::vector<std::size_t> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    std::size_t pos = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(item, &pos);
-    } catch (const std::exception&) {
-      pos = 0;
-    }
-    if (pos != item.size() || v < 2 || v > (1 << 20))
-      throw FlagError{"--widths: '" + item + "' is not a width between 2 and 1048576; write e.g. --widths 256,1024,4096"};
-    out.push_back(static_cast<std::size_t>(v));
-  }
-  if (out.size() < 2) throw FlagError{"--widths: need at least two widths to fit a convergence exponent"};
-  for (std::size_t i = 1; i < out.size(); ++i)
-    if (out[i] <= out[i - 1]) throw FlagError{"--widths: list the widths in increasing order"};
-  return out;
-}
 
 // θ with shift(p, −θ) == µP, if p is µP up to TP4 Eq. 5.
 bool mup_equivalent(const AbcParametrization& p) {
@@ -92,7 +71,7 @@ int run_compare_command(const CompareArgs& args, std::ostream& out, std::ostream
   std::vector<std::size_t> widths;
   try {
     spec.abc = parametrization_from_flags(args.abc);
-    widths = parse_width_list(args.widths);
+    widths = parse_width_list(args.widths, 1 << 20);
   } catch (const FlagError& e) {
     return fail(e.message);
   }

@@ -17,27 +17,6 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<std::size_t> parse_widths(const std::string& text) {
-  std::vector<std::size_t> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    std::size_t pos = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(item, &pos);
-    } catch (const std::exception&) {
-      pos = 0;
-    }
-    if (pos != item.size() || v < 2 || v > 65536)
-      throw FlagError{"--widths: '" + item + "' is not a width between 2 and 65536; write e.g. --widths 256,512,1024"};
-    out.push_back(static_cast<std::size_t>(v));
-  }
-  if (out.size() < 2) throw FlagError{"--widths: need at least two widths to fit an exponent"};
-  for (std::size_t i = 1; i < out.size(); ++i)
-    if (out[i] <= out[i - 1]) throw FlagError{"--widths: list the widths in increasing order"};
-  return out;
-}
 
 std::string fixed(double v, int places) {
   char buf[64];
@@ -80,7 +59,7 @@ int run_coordcheck_command(const CoordCheckArgs& args, std::ostream& out, std::o
   limits::CoordCheckOptions opt;
   try {
     spec.abc = parametrization_from_flags(args.abc);
-    opt.widths = parse_widths(args.widths);
+    opt.widths = parse_width_list(args.widths, 65536);
   } catch (const FlagError& e) {
     return fail(e.message);
   }

@@ -31,6 +31,29 @@ std::vector<Rational> parse_list(const std::string& flag, const std::string& tex
 
 }  // namespace
 
+std::vector<std::size_t> parse_width_list(const std::string& text, std::size_t max_width) {
+  std::vector<std::size_t> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    std::size_t pos = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(item, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (pos != item.size() || v < 2 || static_cast<std::size_t>(v) > max_width)
+      throw FlagError{"--widths: '" + item + "' is not a width between 2 and " + std::to_string(max_width) +
+                      "; write e.g. --widths 256,1024,4096"};
+    out.push_back(static_cast<std::size_t>(v));
+  }
+  if (out.size() < 2) throw FlagError{"--widths: need at least two widths to fit an exponent"};
+  for (std::size_t i = 1; i < out.size(); ++i)
+    if (out[i] <= out[i - 1]) throw FlagError{"--widths: list the widths in increasing order"};
+  return out;
+}
+
 AbcParametrization parametrization_from_flags(const PhaseArgs& a) {
   if (a.depth < 1) throw FlagError{"--mlp L: the number of hidden layers must be at least 1"};
   if (a.depth > 10000) throw FlagError{"--mlp L: at most 10000 hidden layers"};

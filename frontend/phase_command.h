@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "tp/mlp_phase.h"
 
@@ -26,6 +27,10 @@ struct FlagError {
 /// The parametrization given by --mlp/--preset or --a/--b/--c in args (exact rationals). --c may be
 /// omitted only when args.free is "c". Throws FlagError.
 AbcParametrization parametrization_from_flags(const PhaseArgs& args);
+
+/// Parses --widths: a comma-separated, strictly increasing list of at least two widths in [2, max_width].
+/// Throws FlagError naming the bad entry.
+std::vector<std::size_t> parse_width_list(const std::string& text, std::size_t max_width);
 
 /// Adds --mlp, --preset, --a, --b, --c to a subcommand.
 void add_parametrization_flags(CLI::App* sub, PhaseArgs& args);

@@ -4,21 +4,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli_runner.h"
 #include "frontend/cli.h"
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out, err;
-};
-
-Run tpc(std::vector<std::string> args) {
-  args.insert(args.begin(), "tpc");
-  std::ostringstream out, err;
-  const int code = tp::frontend::run_cli(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using tp::testing::Run;
+using tp::testing::tpc;
 
 std::string example(const char* name) { return std::string(TPC_SOURCE_DIR) + "/examples/" + name; }
 

@@ -9,22 +9,14 @@
 #include <numbers>
 #include <sstream>
 
+#include "cli_runner.h"
 #include "frontend/cli.h"
 #include "frontend/sema.h"
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out, err;
-};
-
-Run tpc(std::vector<std::string> args) {
-  args.insert(args.begin(), "tpc");
-  std::ostringstream out, err;
-  const int code = tp::frontend::run_cli(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using tp::testing::Run;
+using tp::testing::tpc;
 
 const std::string inputs_csv = std::string(TPC_SOURCE_DIR) + "/examples/kernel_inputs.csv";
 

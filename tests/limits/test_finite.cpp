@@ -7,6 +7,7 @@
 
 #include "frontend/sema.h"
 #include "limits/finite.h"
+#include "reference_quadrature.h"
 #include "tp/errors.h"
 
 using namespace tp;
@@ -29,20 +30,7 @@ limits::FiniteResult run(const Program& p, std::size_t n, std::size_t seeds, uns
   return limits::run_finite(p, o);
 }
 
-// E f(Z), Z ~ N(0, v), by the composite Simpson rule on [-12 sd, 12 sd]: an independent reference.
-template <class F>
-double simpson_gauss(F f, double v) {
-  const double sd = std::sqrt(v), a = -12 * sd, b = 12 * sd;
-  const int m = 20000;
-  const double h = (b - a) / m;
-  double s = 0;
-  for (int i = 0; i <= m; ++i) {
-    const double x = a + i * h;
-    const double w = (i == 0 || i == m) ? 1 : (i % 2 ? 4 : 2);
-    s += w * f(x) * std::exp(-x * x / (2 * v)) / std::sqrt(2 * std::numbers::pi * v);
-  }
-  return s * h / 3;
-}
+using tp::testing::simpson_gauss;
 
 void check_within(const limits::Estimate& e, double expected, double k = 5.0) {
   CAPTURE(e.value);

@@ -10,6 +10,7 @@
 #include "limits/finite.h"
 #include "limits/gaussian_expectation.h"
 #include "limits/gaussian_limit.h"
+#include "reference_quadrature.h"
 
 using namespace tp;
 
@@ -22,20 +23,7 @@ Program compile(const std::string& text) {
   return std::move(*p);
 }
 
-// E f(Z), Z ~ N(0, v), composite Simpson on [-12 sd, 12 sd]: independent of the Gauss–Hermite code.
-template <class F>
-double simpson_gauss(F f, double v) {
-  const double sd = std::sqrt(v), a = -12 * sd, b = 12 * sd;
-  const int m = 20000;
-  const double h = (b - a) / m;
-  double s = 0;
-  for (int i = 0; i <= m; ++i) {
-    const double x = a + i * h;
-    const double w = (i == 0 || i == m) ? 1 : (i % 2 ? 4 : 2);
-    s += w * f(x) * std::exp(-x * x / (2 * v)) / std::sqrt(2 * std::numbers::pi * v);
-  }
-  return s * h / 3;
-}
+using tp::testing::simpson_gauss;
 
 const char* kNngp = R"(input x1, x2 ~ N(0, [[1, 0.6], [0.6, 1]])
 matrix W ~ N(0, 1/n)
