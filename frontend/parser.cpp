@@ -15,7 +15,7 @@ struct ParseAbort {};  // unwinds to the statement loop, which skips to the next
 // Maximum height of an expression tree. Nesting is bounded by kMaxNesting, but a chain such as
 // x + x + ... + x is a left-deep tree as tall as it is long, and lowering, printing and destroying
 // expressions recurse on their height; this bound keeps that recursion far from the stack limit.
-constexpr int kMaxHeight = 1000;
+constexpr int kMaxHeight = 256;  // 1000 overflowed the 8 MiB stack in the ASan build (big frames)
 
 class Parser {
  public:
