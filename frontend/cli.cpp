@@ -92,7 +92,8 @@ Counts count_ops(const Program& p) {
       case Op::MatMul: ++c.matmuls; c.transposed += v.transposed; break;
       case Op::Nonlin: ++c.nonlins; break;
       case Op::Moment: ++c.moments; break;
-      case Op::ScalarExpr: ++c.scalars; break;
+      case Op::ScalarExpr:
+      case Op::WidthPower: ++c.scalars; break;
     }
   }
   return c;

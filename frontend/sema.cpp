@@ -454,7 +454,9 @@ class Sema {
   Sym lower(const AstExpr& e, const std::string& hint) {
     switch (e.kind) {
       case AstExprKind::Number: return coord(tp::constant(e.number), {}, false, e.range);
-      case AstExprKind::Name: return name(e);
+      case AstExprKind::Name:
+        if (is_width(e)) return width_power(e, 1, 1, hint);
+        return name(e);
       case AstExprKind::Neg: {
         Sym a = lower(*e.args[0], "");
         if (a.kind == Sym::Poison || !not_matrix(a, "in arithmetic")) return poison(e.range);
@@ -463,6 +465,7 @@ class Sema {
         return a;
       }
       case AstExprKind::Binary: {
+        if (e.op == '^' && is_width(*e.args[0])) return width_power_of(e, hint);
         Sym a = lower(*e.args[0], ""), b = lower(*e.args[1], "");
         if (a.kind == Sym::Poison || b.kind == Sym::Poison) return poison(e.range);
         const bool a_ok = not_matrix(a, "in arithmetic"), b_ok = not_matrix(b, "in arithmetic");  // report both
@@ -504,6 +507,43 @@ class Sema {
         return poison(e.range);
     }
     return poison(e.range);
+  }
+
+  // The width n, when the program does not define a value of that name.
+  bool is_width(const AstExpr& e) const {
+    return e.kind == AstExprKind::Name && e.text == "n" && !symbols_.count("n") && !poisoned_.count("n");
+  }
+  // n^e with a constant rational exponent: one WidthPower value per exponent.
+  Sym width_power_of(const AstExpr& e, const std::string& hint) {
+    double x = 0;
+    if (!constant(*e.args[1], x, "the exponent of the width n")) return poison(e.range);
+    // The exponent as a fraction p/q with q <= 10^6 (continued fractions), exact to rounding.
+    std::int64_t p0 = 0, q0 = 1, p1 = 1, q1 = 0;
+    double r = x;
+    for (int k = 0; k < 40; ++k) {
+      const double a = std::floor(r);
+      if (std::abs(a) > 1e12) break;
+      const std::int64_t ai = static_cast<std::int64_t>(a);
+      const std::int64_t p2 = ai * p1 + p0, q2 = ai * q1 + q0;
+      if (q2 > 1000000) break;
+      p0 = p1; q0 = q1; p1 = p2; q1 = q2;
+      if (std::abs(static_cast<double>(p1) / static_cast<double>(q1) - x) <= 1e-12 * std::max(1.0, std::abs(x))) break;
+      if (r - a == 0) break;
+      r = 1.0 / (r - a);
+    }
+    if (q1 == 0 || std::abs(static_cast<double>(p1) / static_cast<double>(q1) - x) > 1e-12 * std::max(1.0, std::abs(x))) {
+      diags_.error(e.args[1]->range, "the exponent of the width n must be a rational number p/q with q <= 1000000")
+          .notes.push_back("write e.g. 'n^(-1/2)'");
+      return poison(e.range);
+    }
+    return width_power(e, p1, q1, hint);
+  }
+  Sym width_power(const AstExpr& e, std::int64_t num, std::int64_t den, const std::string& hint) {
+    const auto key = std::make_pair(num, den);
+    if (auto it = width_powers_.find(key); it != width_powers_.end() && hint.empty()) return leaf(it->second, e.range);
+    const ValueId id = builder_.add_width_power(hint_name(hint), num, den, e.range);
+    width_powers_.emplace(key, id);
+    return leaf(id, e.range);
   }
 
   // False for an operand-free expression that is not a finite number: folding leaves 1/0 and log(0) unfolded,
@@ -676,6 +716,7 @@ class Sema {
   std::map<std::string, SourceRange> decl_;
   std::set<std::string> poisoned_;
   std::set<std::string> hint_used_;
+  std::map<std::pair<std::int64_t, std::int64_t>, ValueId> width_powers_;
   std::set<std::string> outputs_;
   bool any_output_ = false;
 };

@@ -81,6 +81,7 @@ class Runner {
           check(vec[i].allFinite(), v, seed);
           break;
         }
+        case Op::WidthPower: sca[i] = Program::width_power(v, static_cast<double>(n_)); break;
         case Op::Nonlin:
         case Op::Moment:
         case Op::ScalarExpr: {

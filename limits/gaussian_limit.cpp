@@ -161,6 +161,7 @@ class Pass {
           if (v.op == Op::MatMul) matmul_covariance(static_cast<ValueId>(i), matmuls[{v.operands[0], v.transposed}]);
           break;
         case Op::InitMatrix: break;
+        case Op::WidthPower: r_.scalar[i] = width_power_limit(v); break;
         case Op::Nonlin: zexpr_[i] = substituted(v); break;
         case Op::Moment: moment(static_cast<ValueId>(i), substituted(v)); break;
         case Op::ScalarExpr: {
@@ -180,6 +181,14 @@ class Pass {
   }
 
  private:
+  double width_power_limit(const Value& v) const {
+    if (v.width_num < 0) return 0.0;
+    if (v.width_num == 0) return 1.0;
+    throw RouteUnavailable(where(v) + " is n^(" + std::to_string(v.width_num) + "/" + std::to_string(v.width_den) +
+                           "), which grows without bound: the Master Theorem limit needs every width factor to "
+                           "converge (n^e with e <= 0); rescale the program so its vectors stay of order one");
+  }
+
   ExprPtr substituted(const Value& v) {
     std::vector<ExprPtr> subs;
     for (ValueId o : v.operands) subs.push_back(p_.value(o).kind == ValueKind::Vector ? zexpr_[o] : constant(r_.scalar[o]));

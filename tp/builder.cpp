@@ -2,6 +2,7 @@
 #include "tp/builder.h"
 
 #include <cmath>
+#include <numeric>
 #include <set>
 
 #include "tp/covariance.h"
@@ -129,6 +130,18 @@ ValueId ProgramBuilder::add_scalar(std::string name, ExprPtr expr, std::vector<V
   v.operands = std::move(operands);
   v.range = range;
   check_expr_operands(v, false);
+  return push(std::move(v));
+}
+
+ValueId ProgramBuilder::add_width_power(std::string name, std::int64_t num, std::int64_t den, SourceRange range) {
+  if (den <= 0) throw IrError("tp::ProgramBuilder: width power '" + name + "' needs a positive denominator");
+  const std::int64_t g = std::gcd(num < 0 ? -num : num, den);
+  Value v;
+  v.op = Op::WidthPower;
+  v.name = std::move(name);
+  v.width_num = num / g;
+  v.width_den = den / g;
+  v.range = range;
   return push(std::move(v));
 }
 

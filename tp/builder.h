@@ -25,6 +25,8 @@ class ProgramBuilder {
   ValueId add_moment(std::string name, ExprPtr expr, std::vector<ValueId> operands, SourceRange range = {});
   /// Arithmetic over scalar operands (possibly none: a constant).
   ValueId add_scalar(std::string name, ExprPtr expr, std::vector<ValueId> operands, SourceRange range = {});
+  /// The width factor n^(num/den); den > 0. The fraction is reduced to lowest terms.
+  ValueId add_width_power(std::string name, std::int64_t num, std::int64_t den, SourceRange range = {});
   /// Reports a scalar value under a name.
   void add_output(std::string name, ValueId value, SourceRange range = {});
 

@@ -1,6 +1,8 @@
 // Op table and Program queries. See ir.h.
 #include "tp/ir.h"
 
+#include <cmath>
+
 namespace tp {
 
 std::string_view op_spelling(Op op) {
@@ -36,6 +38,10 @@ ValueId Program::find(std::string_view name) const {
   for (std::size_t i = 0; i < values_.size(); ++i)
     if (values_[i].name == name) return static_cast<ValueId>(i);
   return -1;
+}
+
+double Program::width_power(const Value& v, double n) {
+  return std::pow(n, static_cast<double>(v.width_num) / static_cast<double>(v.width_den));
 }
 
 bool Program::uses_transpose() const {

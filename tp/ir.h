@@ -9,6 +9,8 @@
 //   Nonlin        y = φ(x_1..x_k; θ_1..θ_l): a coordinatewise expression over vectors x and scalars θ.
 //   Moment        θ = (1/n) Σ_α φ(x_α; θ): a scalar, "avg(...)" in the language.
 //   ScalarExpr    arithmetic over scalars (constants included).
+//   WidthPower    the scalar n^e, e rational: a width-dependent factor kept explicit so one program runs at
+//                 finite width (its value) and in the limit (0 for e < 0, 1 for e = 0, unbounded for e > 0).
 // Values are numbered in definition order; an op's operands always precede it.
 #pragma once
 
@@ -49,6 +51,8 @@ struct Value {
   double variance = 0.0;         ///< InitMatrix: σ², entries ~ N(0, σ²/n)
   int group = -1;                ///< InitVector: index into Program::input_groups()
   int index_in_group = -1;       ///< InitVector: row/column in the group's covariance
+  std::int64_t width_num = 0;    ///< WidthPower: the exponent e = width_num / width_den (lowest terms)
+  std::int64_t width_den = 1;    ///< WidthPower: > 0
 };
 
 /// A set of initial vectors whose coordinates are iid draws of N(0, covariance).
@@ -75,6 +79,8 @@ class Program {
   const std::vector<Output>& outputs() const { return outputs_; }
   /// Finds a value by name; returns -1 if there is none.
   ValueId find(std::string_view name) const;
+  /// n^e for a WidthPower value at width n.
+  static double width_power(const Value& v, double n);
   /// True if some MatMul uses a transpose (a NETSOR⊤ program, not plain NETSOR).
   bool uses_transpose() const;
 

@@ -77,6 +77,16 @@ std::string dump(const Program& p) {
       case Op::Moment:
         out += v.name + " = avg(" + operand_names_expr(p, v) + ")\n";
         break;
+      case Op::WidthPower:
+        out += v.name;
+        out += " = n^(";
+        out += std::to_string(v.width_num);
+        if (v.width_den != 1) {
+          out += '/';
+          out += std::to_string(v.width_den);
+        }
+        out += ")\n";
+        break;
     }
   }
   for (const Output& o : p.outputs()) {

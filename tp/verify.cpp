@@ -4,6 +4,7 @@
 #include "tp/verify.h"
 
 #include <cmath>
+#include <numeric>
 #include <set>
 
 #include "tp/covariance.h"
@@ -41,6 +42,11 @@ std::vector<std::string> verify(const Program& p) {
         if (v.operands.size() != 2 || kind_of(v.operands[0]) != ValueKind::Matrix ||
             kind_of(v.operands[1]) != ValueKind::Vector)
           bad.push_back(who + " is a MatMul whose operands are not (matrix, vector)");
+        break;
+      case Op::WidthPower:
+        if (v.width_den <= 0 || std::gcd(v.width_num < 0 ? -v.width_num : v.width_num, v.width_den) != 1)
+          bad.push_back(who + " has a width exponent that is not a reduced fraction");
+        if (!v.operands.empty()) bad.push_back(who + " is a width power with operands");
         break;
       case Op::Nonlin:
       case Op::Moment:
