@@ -55,11 +55,21 @@ AbcParametrization preset(std::string_view name, int L) {
   return p;
 }
 
+std::string_view optimizer_name(Optimizer o) {
+  switch (o) {
+    case Optimizer::sgd: return "sgd";
+    case Optimizer::adam: return "adam";
+    case Optimizer::signsgd: return "signsgd";
+  }
+  return "?";
+}
+
 AbcParametrization shift(const AbcParametrization& p, const Rational& theta) {
   AbcParametrization q = p;
   for (auto& x : q.a) x += theta;
   for (auto& x : q.b) x -= theta;
   q.c -= 2 * theta;
+  for (auto& x : q.c_l) x -= 2 * theta;
   return q;
 }
 

@@ -26,12 +26,20 @@
 
 namespace tp {
 
+/// The optimizer whose updates the exponents describe (SGD: TP4; Adam and SignSGD: TP4b's abcd form).
+enum class Optimizer { sgd, adam, signsgd };
+std::string_view optimizer_name(Optimizer o);  ///< "sgd", "adam", "signsgd"
+
 /// Per-layer exponents; index 0 is layer 1, index L is the readout L+1.
 struct AbcParametrization {
   std::string name = "custom";
   std::vector<Rational> a, b;
-  Rational c;
+  Rational c;                 ///< the learning-rate exponent: η n^{-c}
+  std::vector<Rational> c_l;  ///< per-layer learning-rate exponents (L+1 entries); empty = c for every layer
+  Optimizer optimizer = Optimizer::sgd;
   int depth() const { return static_cast<int>(a.size()) - 1; }  ///< L, the number of hidden layers
+  /// The learning-rate exponent of layer index i (0-based: 0 is layer 1, L is the readout).
+  const Rational& c_of(int i) const { return c_l.empty() ? c : c_l.at(static_cast<std::size_t>(i)); }
 };
 
 /// The named presets of TP4 Table 1 for depth L: "sp" (c = 0), "ntp", "mfp" (L = 1 only, c = −1), "mup".
