@@ -60,7 +60,10 @@ class Unroller {
                                   "instruction (use 'tpc phase' for its exponents)");
     if (auto problem = network_problem(s_); !problem.empty()) throw std::invalid_argument(problem);
     L_ = s_.depth;
+    s0_x_.assign(static_cast<std::size_t>(L_) + 1, std::nullopt);
     dphi_ = derivative(s_.activation, 0);
+    phi_profile_ = activation_profile(s_.activation);
+    dphi_profile_ = activation_profile(dphi_);
     declare_parameters();
     const int m = static_cast<int>(s_.train_x.rows()), k_eval = static_cast<int>(s_.eval_x.rows());
     out_.probe_is_eval = k_eval > 0;
@@ -72,10 +75,21 @@ class Unroller {
       for (int i = 0; i < k_eval; ++i) eval[i] = forward(t, s_.eval_x.row(i), "ev" + std::to_string(i + 1));
       for (int i = 0; i < m; ++i) output_f(t, false, i, train[i]);
       for (int i = 0; i < k_eval; ++i) output_f(t, true, i, eval[i]);
-      if (o_.size_outputs) output_sizes(t, out_.probe_is_eval ? eval[0] : train[0], h0_probe);
+      const Forward& probe = out_.probe_is_eval ? eval[0] : train[0];
+      if (o_.size_outputs) output_sizes(t, probe, h0_probe);
+      record_exponents(t, probe);
       if (t < s_.steps) train_step(t, train);
     }
     out_.program = b_.finish();
+    S_.resize(out_.program.size());
+    D_.resize(out_.program.size());
+    out_.size = std::move(S_);
+    out_.delta = std::move(D_);
+    if (!sizes_known_) {
+      out_.exponents.clear();
+      out_.exponents_unavailable = "the activation grows faster than any power, so sizes under a growing "
+                                   "preactivation are not powers of n";
+    }
     return std::move(out_);
   }
 
@@ -95,6 +109,7 @@ class Unroller {
       for (int l = 1; l <= L_; ++l) names.push_back("beta" + std::to_string(l));
     const auto ids = b_.add_inputs(names, Eigen::MatrixXd::Identity(static_cast<Eigen::Index>(names.size()),
                                                                      static_cast<Eigen::Index>(names.size())));
+    for (ValueId id : ids) set_size(id, Rational(0));
     u_.assign(ids.begin(), ids.begin() + d);
     vt_.assign(ids.begin() + d, ids.begin() + d + s_.output_dim);
     if (s_.biases) beta_.assign(ids.begin() + d + s_.output_dim, ids.end());
@@ -117,6 +132,7 @@ class Unroller {
       if (ch == '-') ch = 'm';
       else if (ch == '/') ch = '_';
     const ValueId id = b_.add_width_power(name, to_int64(numerator(e)), to_int64(denominator(e)));
+    set_size(id, e);
     width_.emplace(e, id);
     return id;
   }
@@ -143,6 +159,24 @@ class Unroller {
     }
     return ops.arg(it->second);
   }
+  // avg(x_s · x_t) for two forward vectors of layer l (steps s, t) = avg(x_0 x_0) + avg(Δx_s Δx_t) (both
+  // LLN) + avg(x_0 Δx_t) + avg(Δx_s x_0). A first-step change Δx_1 is odd in the readout v (the backward
+  // pass starts from χ v, and v is independent of every step-0 forward vector), so it is uncorrelated with
+  // the step-0 features: those cross terms are CLT-sized (−1/2). From step 2 on the updated readout
+  // correlates them (LLN).
+  SizeExp forward_dot_size(int l, int s, ValueId key, int t, ValueId y) const {
+    const SizeExp s0 = s0_x_[static_cast<std::size_t>(l)];
+    SizeExp r = size_max(size_plus(s0, s0), size_plus(D(key), D(y)));
+    r = size_max(r, size_plus(size_plus(s0, D(y)), t <= 1 ? Rational(-1, 2) : Rational(0)));
+    r = size_max(r, size_plus(size_plus(D(key), s0), s <= 1 ? Rational(-1, 2) : Rational(0)));
+    return r;
+  }
+
+  // The change ρ^t − 1 ≈ −t η λ n^{-c_l} of a decayed initial term of size `init`.
+  SizeExp decay_change(int l, int t, const SizeExp& init) const {
+    if (s_.weight_decay == 0 || t == 0) return std::nullopt;
+    return size_plus(init, -c(l));
+  }
   ExprPtr scaled(ExprPtr e, ExprPtr factor) { return factor ? mul(std::move(e), std::move(factor)) : e; }
 
   // ---- forward ----
@@ -150,7 +184,9 @@ class Unroller {
     if (!s_.biases) return h;
     Operands ops;
     ExprPtr e = add(ops.arg(h), ops.arg(beta_[l]));
-    return b_.add_nonlin(name, e, ops.ids());
+    const ValueId id = b_.add_nonlin(name, e, ops.ids());
+    set_size(id, size_max(S(h), S(beta_[l])), size_max(D(h), D(beta_[l])));
+    return id;
   }
 
   Forward forward(int t, const Eigen::RowVectorXd& xi, const std::string& tag) {
@@ -165,36 +201,59 @@ class Unroller {
       for (int j = 0; j < s_.input_dim; ++j)
         if (xi(j) != 0) init = sum(init, mul(constant(xi(j)), ops.arg(u_[j])));
       ExprPtr e = init ? scaled(mul(init, ops.arg(width(init_exponent(1)))), decay_power(1, t, ops)) : nullptr;
+      SizeExp size = init ? SizeExp(init_exponent(1)) : std::nullopt, change = decay_change(1, t, size);
       for (const auto& [step, terms] : update_terms_[1]) {
         if (step >= t) continue;
         ExprPtr inner;
         for (const UpdateTerm& u : terms) {
           const double dot = s_.train_x.row(u.sample).dot(xi);
-          if (dot != 0) inner = sum(inner, mul(constant(dot), ops.arg(u.out)));
+          if (dot == 0) continue;
+          inner = sum(inner, mul(constant(dot), ops.arg(u.out)));
+          change = size_max(change, size_plus(S(u.out), update_exponent(1)));
         }
         if (inner)
           e = sum(e, scaled(mul(mul(constant(-s_.lr), ops.arg(width(update_exponent(1)))), inner),
                             decay_power(1, t - 1 - step, ops)));
       }
-      if (s_.biases) e = sum(e, ops.arg(beta_[1]));
+      size = size_max(size, change);
+      if (s_.biases) {
+        e = sum(e, ops.arg(beta_[1]));
+        size = size_max(size, S(beta_[1]));
+        change = size_max(change, D(beta_[1]));
+      }
       if (!e) e = mul(constant(0.0), ops.arg(u_[0]));  // ξ = 0 without bias: h^1 = 0
       fw.h[1] = b_.add_nonlin("h1" + ts, e, ops.ids());
+      set_size(fw.h[1], size, change);
       fw.x[1] = b_.add_nonlin("x1" + ts, s_.activation, {fw.h[1]});
+      set_activation_size(fw.x[1], fw.h[1]);
     }
     for (int l = 2; l <= L_; ++l) {
       const ValueId wx = apply_weight(l, t, fw.x[l - 1], false, "Wx" + std::to_string(l) + ts);
       fw.h[l] = add_bias(wx, l, t, "h" + std::to_string(l) + ts + "b");
       fw.x[l] = b_.add_nonlin("x" + std::to_string(l) + ts, s_.activation, {fw.h[l]});
+      set_activation_size(fw.x[l], fw.h[l]);
     }
+    if (t == 0)
+      for (int l = 1; l <= L_; ++l) s0_x_[static_cast<std::size_t>(l)] = S(fw.x[l]);
     // f_k = n^{1-e} avg(ṽ_k x^L) (+ readout bias).
     for (int k = 0; k < s_.output_dim; ++k) {
       Operands m;
       ExprPtr prod = mul(m.arg(vt_[k]), m.arg(fw.x[L_]));
       const ValueId avg = b_.add_moment("vx" + std::to_string(k + 1) + ts, prod, m.ids());
+      // avg(ṽ_t x_t) = avg(v x_0) [independent: CLT] + avg(v Δx) + avg(Δṽ x_t) [correlated: LLN].
+      const ValueId x = fw.x[L_];
+      const SizeExp change = size_max(size_plus(Rational(0), D(x)), size_plus(D(vt_[k]), S(x)));
+      set_size(avg, size_max(size_plus(S(x), Rational(-1, 2)), change), t > 0 ? change : std::nullopt);
       Operands ops;
       ExprPtr f = mul(ops.arg(width(1 - e_out())), ops.arg(avg));
-      if (readout_bias_[k] >= 0) f = add(f, ops.arg(readout_bias_[k]));
+      SizeExp fs = size_plus(S(avg), 1 - e_out()), fd = size_plus(D(avg), 1 - e_out());
+      if (readout_bias_[k] >= 0) {
+        f = add(f, ops.arg(readout_bias_[k]));
+        fs = size_max(fs, S(readout_bias_[k]));
+        fd = size_max(fd, D(readout_bias_[k]));
+      }
       fw.f.push_back(b_.add_scalar("f" + std::to_string(k + 1) + ts, f, ops.ids()));
+      set_size(fw.f.back(), fs, fd);
     }
     return fw;
   }
@@ -203,7 +262,10 @@ class Unroller {
   ValueId apply_weight(int l, int t, ValueId y, bool transposed, const std::string& name) {
     const ValueId my = b_.add_matmul(name + "_M", M_[l], y, transposed);
     Operands ops;
+    set_size(my, S(y), D(y));  // a Gaussian matrix preserves sizes (CLT)
     ExprPtr e = scaled(mul(ops.arg(width(init_exponent(l))), ops.arg(my)), decay_power(l, t, ops));
+    const SizeExp init = size_plus(S(my), init_exponent(l));
+    SizeExp change = size_max(size_plus(D(my), init_exponent(l)), decay_change(l, t, init));
     for (const auto& [step, terms] : update_terms_[l]) {
       if (step >= t) continue;
       ExprPtr inner;
@@ -212,12 +274,35 @@ class Unroller {
         Operands m;
         ExprPtr prod = mul(m.arg(key), m.arg(y));
         const ValueId dot = b_.add_moment("", prod, m.ids());
+        set_size(dot, transposed ? size_plus(S(key), S(y)) : forward_dot_size(l - 1, step, key, t, y));
         inner = sum(inner, mul(ops.arg(out), ops.arg(dot)));
+        change = size_max(change, size_plus(size_plus(S(out), S(dot)), update_exponent(l)));
       }
       e = sum(e, scaled(mul(mul(constant(-s_.lr), ops.arg(width(update_exponent(l)))), inner),
                         decay_power(l, t - 1 - step, ops)));
     }
-    return b_.add_nonlin(name, e, ops.ids());
+    const ValueId id = b_.add_nonlin(name, e, ops.ids());
+    set_size(id, size_max(init, change), change);
+    return id;
+  }
+
+  // ---- the exponent table at the probe point (quantity names as in tp::classify_mlp) ----
+  void record_exponents(int t, const Forward& fw) {
+    auto put = [&](const std::string& q, const SizeExp& e, const std::string& meaning) {
+      if (e) out_.exponents.push_back({q, *e, meaning});  // an exactly-zero quantity has no exponent
+    };
+    const std::string first = t == 1 ? "1" : "t";
+    if (t == 0) {
+      for (int l = 1; l <= L_; ++l)
+        put("h^" + std::to_string(l) + "_0", S(fw.h[l]), "layer " + std::to_string(l) + " preactivation at init");
+      put("f_0", S(fw.f[0]), "output at init");
+      return;
+    }
+    if (t > 2) return;
+    for (int l = 1; l <= L_; ++l)
+      put("Δh^" + std::to_string(l) + "_" + first, D(fw.h[l]),
+          "change of layer " + std::to_string(l) + "'s features " + (t == 1 ? "after the first step" : "(t = 2)"));
+    put("Δf_" + first, D(fw.f[0]), t == 1 ? "change of the output after the first step" : "change of the output (t = 2)");
   }
 
   // ---- outputs ----
@@ -299,6 +384,9 @@ class Unroller {
       }
       g = mul(constant(inv_b), g);
       chi.push_back(b_.add_scalar("chi" + std::to_string(k + 1) + ts, g, ops.ids()));
+      // mse: f − y (the target is Θ(1) unless 0); cross-entropy: a bounded probability minus the label.
+      set_size(chi.back(), s_.loss == LossKind::mse ? size_max(S(fw.f[k]), target(k) != 0 ? SizeExp(Rational(0)) : std::nullopt)
+                                                    : SizeExp(Rational(0)));
     }
     return chi;
   }
@@ -320,11 +408,15 @@ class Unroller {
       ExprPtr dphi_h = substitute(dphi_, {ops.arg(fw.h[L_])});
       ExprPtr ghe = mul(gx, dphi_h);
       gh[q][L_] = b_.add_nonlin("gh" + std::to_string(L_) + ts, ghe, ops.ids());
+      SizeExp gxs;
+      for (int k = 0; k < s_.output_dim; ++k) gxs = size_max(gxs, size_plus(S(chis.back()[k]), S(vt_[k])));
+      set_size(gh[q][L_], size_plus(gxs, dphi_size(S(fw.h[L_]))));
       for (int l = L_; l >= 2; --l) {
         const ValueId gxl = apply_weight(l, t, gh[q][l], true, "gx" + std::to_string(l - 1) + ts);
         Operands o2;
         ExprPtr gh_l = mul(o2.arg(gxl), substitute(dphi_, {o2.arg(fw.h[l - 1])}));
         gh[q][l - 1] = b_.add_nonlin("gh" + std::to_string(l - 1) + ts, gh_l, o2.ids());
+        set_size(gh[q][l - 1], size_plus(S(gxl), dphi_size(S(fw.h[l - 1]))));
       }
     }
     // Record the rank-one updates of W^1..W^L made at step t.
@@ -341,8 +433,14 @@ class Unroller {
       ExprPtr upd;
       for (std::size_t q = 0; q < idx.size(); ++q)
         upd = sum(upd, mul(ops.arg(chis[q][k]), ops.arg(train[idx[q]].x[L_])));
-      e = add(e, mul(mul(constant(-s_.lr), ops.arg(width(bb(L_ + 1) - a(L_ + 1) - c(L_ + 1)))), upd));
+      const Rational ue = bb(L_ + 1) - a(L_ + 1) - c(L_ + 1);
+      e = add(e, mul(mul(constant(-s_.lr), ops.arg(width(ue))), upd));
+      SizeExp change = size_max(D(vt_[k]), decay_change(L_ + 1, 1, S(vt_[k])));
+      for (std::size_t q = 0; q < idx.size(); ++q)
+        change = size_max(change, size_plus(size_plus(S(chis[q][k]), S(train[idx[q]].x[L_])), ue));
+      const SizeExp size = size_max(S(vt_[k]), change);
       vt_[k] = b_.add_nonlin("v" + std::to_string(k + 1) + next, e, ops.ids());
+      set_size(vt_[k], size, change);
     }
     if (!s_.biases) return;
     // β^l_{t+1} = ρ β^l_t − η n^{-c_1-2a_1-e} Σ_i gh^l_i; readout bias b_k −= η Σ_i χ_ik.
@@ -352,7 +450,11 @@ class Unroller {
       ExprPtr upd;
       for (std::size_t q = 0; q < idx.size(); ++q) upd = sum(upd, ops.arg(gh[q][l]));
       e = add(e, mul(mul(constant(-s_.lr), ops.arg(width(update_exponent(1)))), upd));
+      SizeExp change = size_max(D(beta_[l]), decay_change(1, 1, S(beta_[l])));
+      for (std::size_t q = 0; q < idx.size(); ++q) change = size_max(change, size_plus(S(gh[q][l]), update_exponent(1)));
+      const SizeExp size = size_max(S(beta_[l]), change);
       beta_[l] = b_.add_nonlin("beta" + std::to_string(l) + next, e, ops.ids());
+      set_size(beta_[l], size, change);
     }
     for (int k = 0; k < s_.output_dim; ++k) {
       Operands ops;
@@ -361,7 +463,10 @@ class Unroller {
       ExprPtr upd;
       for (std::size_t q = 0; q < idx.size(); ++q) upd = sum(upd, ops.arg(chis[q][k]));
       e = sub(e, mul(constant(s_.lr), upd));
+      SizeExp change = readout_bias_[k] >= 0 ? D(readout_bias_[k]) : std::nullopt;
+      for (std::size_t q = 0; q < idx.size(); ++q) change = size_max(change, S(chis[q][k]));
       readout_bias_[k] = b_.add_scalar("bias_out" + std::to_string(k + 1) + next, e, ops.ids());
+      set_size(readout_bias_[k], change, change);
     }
   }
 
@@ -373,6 +478,40 @@ class Unroller {
   UnrolledProgram out_;
   std::vector<ValueId> u_, vt_, beta_, M_, readout_bias_;
   std::map<Rational, ValueId> width_;
+  // Size exponents per value (see UnrolledProgram::size / delta).
+  std::vector<SizeExp> S_, D_;
+  ActivationProfile phi_profile_, dphi_profile_;
+  std::vector<SizeExp> s0_x_;  // size of x^l_0 (index l), set by the first forward pass
+  bool sizes_known_ = true;
+  void set_size(ValueId id, SizeExp s, SizeExp d = std::nullopt) {
+    if (S_.size() <= static_cast<std::size_t>(id)) {
+      S_.resize(static_cast<std::size_t>(id) + 1);
+      D_.resize(static_cast<std::size_t>(id) + 1);
+    }
+    S_[id] = std::move(s);
+    D_[id] = std::move(d);
+  }
+  SizeExp S(ValueId id) const { return static_cast<std::size_t>(id) < S_.size() ? S_[id] : std::nullopt; }
+  SizeExp D(ValueId id) const { return static_cast<std::size_t>(id) < D_.size() ? D_[id] : std::nullopt; }
+  SizeExp phi_size(const SizeExp& h) {
+    bool known = true;
+    SizeExp r = activation_size(phi_profile_, h, known);
+    sizes_known_ = sizes_known_ && known;
+    return r;
+  }
+  SizeExp dphi_size(const SizeExp& h) {
+    bool known = true;
+    SizeExp r = activation_size(dphi_profile_, h, known);
+    sizes_known_ = sizes_known_ && known;
+    return r;
+  }
+  // x = φ(h): Δx ≈ φ'(h) Δh while Δh is no larger than h, else Δx is as large as φ(h_t).
+  void set_activation_size(ValueId x, ValueId h) {
+    const SizeExp sh = S(h), dh = D(h);
+    SizeExp dx;
+    if (dh) dx = (sh && *dh <= *sh) ? size_plus(dphi_size(sh), dh) : phi_size(dh);
+    set_size(x, phi_size(sh), dx);
+  }
   std::map<std::pair<int, int>, ValueId> decay_;
   // update_terms_[l][s]: the rank-one terms of ΔW^l made at step s.
   std::vector<std::map<int, std::vector<UpdateTerm>>> update_terms_;

@@ -32,6 +32,7 @@
 
 #include "tp/ir.h"
 #include "tp/network.h"
+#include "tp/size_exponent.h"
 
 namespace tp {
 
@@ -54,6 +55,14 @@ struct UnrolledProgram {
   std::vector<UnrolledOutput> outputs;  ///< one per program.outputs(), same order
   int probe_point = 0;                  ///< sizes are measured at eval point 0 if any, else training point 0
   bool probe_is_eval = false;
+  // The exponent-propagation route (size_exponent.h rules applied op by op while the program is built):
+  // size[v] = exponent of value v's coordinates (scalars: of the value), delta[v] = exponent of v minus its
+  // step-0 counterpart (forward values only; nullopt = zero or not applicable).
+  std::vector<SizeExp> size, delta;
+  /// At the probe point: "h^l_0", "f_0", "Δh^l_1", "Δf_1" and, when T ≥ 2, "Δh^l_t", "Δf_t" (t = 2), with
+  /// the quantity names of tp::classify_mlp so the two routes can be compared entry by entry.
+  std::vector<SizeExponent> exponents;
+  std::string exponents_unavailable;  ///< non-empty when φ's growth is not polynomial (reason)
 };
 
 /// Lowers spec (which must pass network_problem) to a level-1 program. Throws std::invalid_argument for
