@@ -1,0 +1,135 @@
+// See kernel_gd.h.
+#include "limits/kernel_gd.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <Eigen/Eigenvalues>
+
+#include "limits/mlp_kernel.h"
+#include "limits/rng.h"
+#include "limits/statistics.h"
+
+namespace tp::limits {
+
+std::string kernel_gd_unavailable(const NetworkSpec& s) {
+  if (s.abc.optimizer != Optimizer::sgd) return "the kernel-gradient-descent route is for SGD";
+  if (s.biases) return "the kernel-gradient-descent route does not model biases yet";
+  if (!s.abc.c_l.empty()) {
+    for (const auto& c : s.abc.c_l)
+      if (c != s.abc.c_l[0]) return "the kernel-gradient-descent route needs one learning-rate exponent for every layer";
+  }
+  if (s.abc.a.empty()) return "the parametrization has no layers";
+  // Undo the Eq. 5 shift that makes a_1 = 0 and compare with NTP.
+  AbcParametrization p = shift(s.abc, -s.abc.a[0]);
+  const AbcParametrization ntp = preset("ntp", s.depth);
+  const Rational c = p.c_l.empty() ? p.c : p.c_l[0];
+  if (p.a != ntp.a || p.b != ntp.b || c != 0)
+    return "the kernel-gradient-descent route covers TP4's NTK parametrization and its Eq. 5 equivalents "
+           "(a_l + θ, b_l − θ, c − 2θ); this parametrization is not one of them";
+  return "";
+}
+
+namespace {
+
+// One run of kernel GD from the given f_0 (rows: points, cols: outputs); returns f_t for t = 0..T.
+std::vector<Eigen::MatrixXd> run_gd(const NetworkSpec& s, const Eigen::MatrixXd& theta, Eigen::MatrixXd f) {
+  const int m = static_cast<int>(s.train_x.rows());
+  const int d_o = s.output_dim;
+  const bool class_index = s.loss == LossKind::cross_entropy && s.train_y.cols() == 1 && d_o > 1;
+  std::vector<Eigen::MatrixXd> out{f};
+  for (int t = 0; t < s.steps; ++t) {
+    std::vector<int> batch;
+    if (s.batch == BatchMode::full)
+      for (int i = 0; i < m; ++i) batch.push_back(i);
+    else if (s.batch == BatchMode::per_sample)
+      batch.push_back(t % m);
+    else
+      for (int q = 0; q < s.batch_size; ++q) batch.push_back((t * s.batch_size + q) % m);
+    const double inv_b = 1.0 / static_cast<double>(batch.size());
+    Eigen::MatrixXd chi = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(batch.size()), d_o);
+    for (std::size_t q = 0; q < batch.size(); ++q) {
+      const int i = batch[q];
+      for (int k = 0; k < d_o; ++k) {
+        const double y = class_index ? (s.train_y(i, 0) == k ? 1.0 : 0.0) : s.train_y(i, k);
+        double g;
+        if (s.loss == LossKind::mse) {
+          g = f(i, k) - y;
+        } else if (d_o == 1) {
+          g = 1.0 / (1.0 + std::exp(-f(i, 0))) - y;
+        } else {
+          double denom = 0;
+          for (int j = 0; j < d_o; ++j) denom += std::exp(f(i, j) - f(i, k));
+          g = 1.0 / denom - y;
+        }
+        chi(static_cast<Eigen::Index>(q), k) = inv_b * g;
+      }
+    }
+    Eigen::MatrixXd step = Eigen::MatrixXd::Zero(f.rows(), d_o);
+    for (std::size_t q = 0; q < batch.size(); ++q)
+      step += theta.col(batch[q]) * chi.row(static_cast<Eigen::Index>(q));
+    f -= s.lr * step;
+    out.push_back(f);
+  }
+  return out;
+}
+
+}  // namespace
+
+KernelGdResult kernel_gd_limit(const NetworkSpec& s, const KernelGdOptions& options) {
+  if (auto why = network_problem(s); !why.empty()) throw std::invalid_argument(why);
+  if (auto why = kernel_gd_unavailable(s); !why.empty()) throw std::invalid_argument(why);
+  const int m = static_cast<int>(s.train_x.rows()), k_eval = static_cast<int>(s.eval_x.rows());
+  Eigen::MatrixXd points(m + k_eval, s.input_dim);
+  if (m > 0) points.topRows(m) = s.train_x;
+  if (k_eval > 0) points.bottomRows(k_eval) = s.eval_x;
+  std::vector<double> sw2(static_cast<std::size_t>(s.depth) + 1, 1.0);
+  sw2[0] = s.input_dim;
+  const MlpKernelSpec ks = make_mlp_kernel_spec(s.activation, s.depth, sw2, {0.0});
+  const MlpKernelResult kr = compute_mlp_kernel(ks, points);
+  const Eigen::MatrixXd& theta = kr.output_ntk();
+  const Eigen::MatrixXd& nngp = kr.output_nngp();
+  const double theta_err = kr.ntk_error.back();
+  const Eigen::Index P = points.rows();
+  const int d_o = s.output_dim;
+
+  KernelGdResult r;
+  r.kernel_route = kr.route == Route::closed_form ? "closed_form" : "quadrature";
+  r.f.assign(static_cast<std::size_t>(s.steps) + 1, std::vector<Estimate>(static_cast<std::size_t>(P * d_o)));
+  std::vector<std::vector<Eigen::MatrixXd>> runs;  // runs[sample][t]
+  std::vector<std::vector<Eigen::MatrixXd>> shifted;  // kernel moved by ± its error (mse only)
+  const bool linear = s.loss == LossKind::mse;
+  if (linear) {
+    runs.push_back(run_gd(s, theta, Eigen::MatrixXd::Zero(P, d_o)));
+    for (double sgn : {1.0, -1.0})
+      shifted.push_back(run_gd(s, theta + sgn * theta_err * Eigen::MatrixXd::Ones(P, P), Eigen::MatrixXd::Zero(P, d_o)));
+  } else {
+    // f_0 ~ N(0, K^{L+1}) independently per output coordinate.
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(nngp);
+    const Eigen::MatrixXd factor = es.eigenvectors() * es.eigenvalues().cwiseMax(0.0).cwiseSqrt().asDiagonal();
+    Rng rng(options.seed, 0);
+    Eigen::MatrixXd z(P, d_o);
+    for (long long q = 0; q < options.f0_samples; ++q) {
+      rng.fill_normal(z.data(), static_cast<std::size_t>(z.size()));
+      runs.push_back(run_gd(s, theta, factor * z));
+    }
+  }
+  for (int t = 0; t <= s.steps; ++t)
+    for (Eigen::Index p = 0; p < P; ++p)
+      for (int k = 0; k < d_o; ++k) {
+        Estimate e;
+        if (linear) {
+          e.value = runs[0][t](p, k);
+          e.error = std::max(std::abs(shifted[0][t](p, k) - e.value), std::abs(shifted[1][t](p, k) - e.value));
+          e.route = kr.route;
+        } else {
+          std::vector<double> xs;
+          for (const auto& run : runs) xs.push_back(run[t](p, k));
+          e = mean_with_error(xs, Route::monte_carlo);
+        }
+        r.f[t][static_cast<std::size_t>(p * d_o + k)] = e;
+      }
+  return r;
+}
+
+}  // namespace tp::limits
