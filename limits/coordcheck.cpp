@@ -4,7 +4,9 @@
 #include <cmath>
 #include <map>
 
+#include "limits/finite.h"
 #include "limits/parallel.h"
+#include "tp/unroll.h"
 
 namespace tp::limits {
 
@@ -56,17 +58,16 @@ std::pair<double, double> fit_exponent(const std::vector<std::size_t>& widths, c
   return {slope, std::sqrt(var * (static_cast<double>(S) - 1) / static_cast<double>(S))};
 }
 
-CoordCheck coordcheck(const MlpTraining& spec, const CoordCheckOptions& options) {
-  const int L = spec.abc.depth();
+namespace {
+
+// Rows of the check from traces[width * S + seed] (steps 2-4 of the header comment).
+CoordCheck assemble(const std::vector<MlpTrace>& traces, const AbcParametrization& abc, int steps,
+                    const CoordCheckOptions& options) {
+  const int L = abc.depth();
   const std::size_t W = options.widths.size(), S = static_cast<std::size_t>(options.seeds);
-  // 1. all runs
-  std::vector<MlpTrace> traces(W * S);
-  parallel_for(W * S, options.threads, [&](std::size_t k) {
-    traces[k] = train_mlp(spec, options.widths[k / S], static_cast<std::uint64_t>(k % S));
-  });
   CoordCheck out;
   out.widths = options.widths;
-  out.phase = classify_mlp(spec.abc);
+  out.phase = classify_mlp(abc);
   std::map<std::string, double> predicted;
   for (const auto& e : out.phase.exponents) predicted[e.quantity] = static_cast<double>(e.exponent);
   auto add_row = [&](const std::string& name, const std::string& key, int t, auto get) {
@@ -89,13 +90,62 @@ CoordCheck coordcheck(const MlpTraining& spec, const CoordCheckOptions& options)
     add_row("h^" + std::to_string(l) + "_0", "h^" + std::to_string(l) + "_0", 0,
             [l](const MlpTrace& tr) { return tr.h_rms[0][l - 1]; });
   add_row("f_0", "f_0", 0, [](const MlpTrace& tr) { return std::abs(tr.f[0]); });
-  for (int t = 1; t <= spec.steps; ++t) {
+  for (int t = 1; t <= steps; ++t) {
     for (int l = 1; l <= L; ++l)
       add_row("Δh^" + std::to_string(l) + "_" + std::to_string(t), "Δh^" + std::to_string(l) + (t == 1 ? "_1" : "_t"), t,
               [l, t](const MlpTrace& tr) { return tr.dh_rms[t][l - 1]; });
     add_row("Δf_" + std::to_string(t), t == 1 ? "Δf_1" : "Δf_t", t, [t](const MlpTrace& tr) { return std::abs(tr.df[t]); });
   }
   return out;
+}
+
+}  // namespace
+
+CoordCheck coordcheck(const MlpTraining& spec, const CoordCheckOptions& options) {
+  const std::size_t W = options.widths.size(), S = static_cast<std::size_t>(options.seeds);
+  std::vector<MlpTrace> traces(W * S);
+  parallel_for(W * S, options.threads, [&](std::size_t k) {
+    traces[k] = train_mlp(spec, options.widths[k / S], static_cast<std::uint64_t>(k % S));
+  });
+  return assemble(traces, spec.abc, spec.steps, options);
+}
+
+CoordCheck coordcheck(const NetworkSpec& spec, const CoordCheckOptions& options) {
+  UnrollOptions uo;
+  uo.size_outputs = true;
+  const UnrolledProgram up = unroll(spec, uo);
+  const std::size_t W = options.widths.size(), S = static_cast<std::size_t>(options.seeds);
+  const int L = spec.depth, T = spec.steps;
+  std::vector<MlpTrace> traces(W * S);
+  for (std::size_t wi = 0; wi < W; ++wi) {
+    FiniteOptions fo;
+    fo.width = options.widths[wi];
+    fo.seeds.clear();
+    for (std::size_t k = 0; k < S; ++k) fo.seeds.push_back(k);
+    fo.threads = options.threads;
+    const FiniteResult fr = run_finite(up.program, fo);
+    for (std::size_t k = 0; k < S; ++k) {
+      MlpTrace& tr = traces[wi * S + k];
+      tr.h_rms.assign(static_cast<std::size_t>(T) + 1, std::vector<double>(static_cast<std::size_t>(L), 0.0));
+      tr.dh_rms = tr.h_rms;
+      tr.f.assign(static_cast<std::size_t>(T) + 1, 0.0);
+      for (std::size_t q = 0; q < up.outputs.size(); ++q) {
+        const UnrolledOutput& u = up.outputs[q];
+        const double v = fr.per_seed[k].values[q];
+        const std::size_t t = static_cast<std::size_t>(u.step), l = static_cast<std::size_t>(u.layer - 1);
+        switch (u.kind) {
+          case UnrolledOutput::Kind::h_sq: tr.h_rms[t][l] = std::sqrt(v); break;
+          case UnrolledOutput::Kind::dh_sq: tr.dh_rms[t][l] = std::sqrt(v); break;
+          case UnrolledOutput::Kind::x_sq: break;
+          case UnrolledOutput::Kind::f:
+            if (u.eval == up.probe_is_eval && u.point == up.probe_point && u.component == 0) tr.f[t] = v;
+            break;
+        }
+      }
+      for (double x : tr.f) tr.df.push_back(x - tr.f[0]);
+    }
+  }
+  return assemble(traces, spec.abc, T, options);
 }
 
 }  // namespace tp::limits

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "limits/mlp_train.h"
+#include "tp/network.h"
 
 namespace tp::limits {
 
@@ -44,6 +45,11 @@ struct CoordCheck {
 
 /// Runs the check. Throws what train_mlp throws (a diverging run names its step, quantity, width, seed).
 CoordCheck coordcheck(const MlpTraining& spec, const CoordCheckOptions& options);
+/// The same check for any network tp::unroll accepts (biases, several outputs, cross-entropy, batches,
+/// weight decay): the unrolled program with size outputs on the finite-width executor; sizes are measured
+/// at the probe point (the first evaluation point, else the first training point). Throws what unroll and
+/// run_finite throw (NumericalError names the diverging value, whose name carries the step).
+CoordCheck coordcheck(const NetworkSpec& spec, const CoordCheckOptions& options);
 
 /// Least-squares slope of ys against xs (both logs) — exposed for tests.
 double fit_slope(const std::vector<double>& xs, const std::vector<double>& ys);

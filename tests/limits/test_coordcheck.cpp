@@ -96,3 +96,33 @@ TEST_CASE("a diverging finite-width run names the step and the quantity") {
     CHECK(msg.find("width n = 512") != std::string::npos);
   }
 }
+
+TEST_CASE("coordcheck of a network through the unrolled program: muP with biases and two outputs agrees") {
+  NetworkSpec s;
+  s.depth = 2;
+  s.input_dim = 3;
+  s.output_dim = 2;
+  s.biases = true;
+  s.activation = call(Function::tanh, argument(0));
+  s.abc = preset("mup", 2);
+  s.steps = 2;
+  Eigen::MatrixXd x;
+  Eigen::VectorXd y;
+  limits::default_data(4, 3, x, y);
+  s.train_x = x;
+  s.train_y.resize(4, 2);
+  s.train_y.col(0) = y;
+  s.train_y.col(1) = -y;
+  limits::CoordCheckOptions opt;
+  opt.widths = {128, 256, 512, 1024};
+  opt.seeds = 6;
+  const auto cc = limits::coordcheck(s, opt);
+  all_agree(cc);
+  CHECK(cc.rows.size() == 2 + 1 + 2 * (2 + 1));
+  // NTP through the same route: the features move like n^-1/2.
+  s.abc = preset("ntp", 2);
+  s.biases = false;
+  const auto ntp = limits::coordcheck(s, opt);
+  all_agree(ntp);
+  CHECK(row(ntp, "Δh^2_2").predicted == -0.5);
+}
