@@ -1,5 +1,5 @@
-// See phase_command.h. Steps: 1. build the parametrization from --preset or --a/--b/--c (exact
-// rationals); 2. classify (or split the line of the free exponent into regions); 3. print.
+// See phase_command.h. Steps: 1. build the parametrization from --preset or --a/--b/--c, --c-layers and
+// --optimizer (exact rationals); 2. classify (or split the line of the free exponent into regions); 3. print.
 #include "frontend/phase_command.h"
 
 #include <nlohmann/json.hpp>
@@ -71,7 +71,8 @@ AbcParametrization parametrization_from_flags(const PhaseArgs& a) {
       throw FlagError{"give a parametrization: --preset sp|ntp|mfp|mup, or --a and --b lists (L+1 exact rationals each) and --c"};
     p.a = parse_list("--a", a.a, a.depth);
     p.b = parse_list("--b", a.b, a.depth);
-    if (a.c.empty() && a.free != "c") throw FlagError{"--c is missing (the learning-rate exponent: SGD lr = eta n^-c)"};
+    if (a.c.empty() && a.free != "c" && a.c_layers.empty())
+      throw FlagError{"--c is missing (the learning-rate exponent: lr = eta n^-c), or give --c-layers c1,..,cL+1"};
   }
   if (!a.c.empty()) {
     auto c = parse_rational(a.c);
@@ -79,10 +80,29 @@ AbcParametrization parametrization_from_flags(const PhaseArgs& a) {
     p.c = *c;
     if (!a.preset.empty()) p.name += " with c = " + to_string(p.c);
   }
+  if (!a.c_layers.empty()) {
+    p.c_l = parse_list("--c-layers", a.c_layers, a.depth);
+    if (!a.c.empty()) throw FlagError{"give either --c (one exponent for every layer) or --c-layers (one per layer), not both"};
+    if (a.free == "c")
+      throw FlagError{"--free c frees the global c, which --c-layers overrides; free one layer's exponent instead, e.g. --free c_1"};
+    if (!a.preset.empty()) p.name += " with per-layer c";
+  }
+  const auto o = parse_optimizer(a.optimizer);
+  if (!o) throw FlagError{"--optimizer: unknown optimizer '" + a.optimizer + "'; choose sgd, adam or signsgd"};
+  p.optimizer = *o;
   return p;
 }
 
 namespace {
+
+// The optimizer and the learning-rate exponents of every layer (c_l given or the global c repeated).
+void add_training_fields(const AbcParametrization& p, json& j) {
+  json cl = json::array();
+  for (int i = 0; i <= p.depth(); ++i) cl.push_back(to_string(p.c_of(i)));
+  j["optimizer"] = std::string(optimizer_name(p.optimizer));
+  j["c"] = p.c_l.empty() ? json(to_string(p.c)) : json(nullptr);
+  j["c_l"] = cl;
+}
 
 json phase_json(const MlpPhase& ph) {
   json reasons = json::array(), details = json::array();
@@ -90,8 +110,9 @@ json phase_json(const MlpPhase& ph) {
     if (std::find(reasons.begin(), reasons.end(), i.key) == reasons.end()) reasons.push_back(i.key);
     details.push_back({{"reason", i.key}, {"detail", i.detail}});
   }
-  json rl = json::array(), exps = json::array();
+  json rl = json::array(), ul = json::array(), exps = json::array();
   for (const auto& x : ph.r_l) rl.push_back(to_string(x));
+  for (const auto& x : ph.u_l) ul.push_back(to_string(x));
   for (const auto& e : ph.exponents)
     exps.push_back({{"quantity", e.quantity}, {"exponent", to_string(e.exponent)}, {"meaning", e.meaning}});
   return {{"stable", ph.stable},
@@ -101,6 +122,8 @@ json phase_json(const MlpPhase& ph) {
           {"regime", std::string(regime_name(ph.regime))},
           {"r", to_string(ph.r)},
           {"r_l", rl},
+          {"u_l", ul},
+          {"g", to_string(ph.g)},
           {"feature_learning_by_layer", ph.feature_learning_by_layer},
           {"updated_maximally", ph.updated_maximally},
           {"readout_initialized_maximally", ph.readout_initialized_maximally},
@@ -121,31 +144,48 @@ std::string pad(std::string s, std::size_t w) {
   return c >= w ? s + " " : s + std::string(w - c, ' ');
 }
 
+// "SGD with learning rate eta n^-c, c = 0"; without the value when the global c is the free exponent.
+std::string training_text(const AbcParametrization& p, bool c_free = false) {
+  const bool sgd = p.optimizer == Optimizer::sgd;
+  std::string s = sgd ? "SGD" : p.optimizer == Optimizer::adam ? "Adam (epsilon negligible)" : "SignSGD";
+  if (c_free) return s + " with learning rate eta n^-c";
+  if (p.c_l.empty()) return s + " with learning rate eta n^-c, c = " + to_string(p.c);
+  return s + " with per-layer learning rates eta n^-c_l";
+}
+
 void print_text(const AbcParametrization& p, const MlpPhase& ph, std::ostream& out) {
   const int L = p.depth();
-  out << "MLP with L = " << L << " hidden layer" << (L == 1 ? "" : "s") << ", parametrization " << p.name
-      << ", SGD with learning rate eta n^-c, c = " << to_string(p.c) << "\n\n";
-  out << pad("layer", 9) << pad("a", 7) << pad("b", 7) << pad("r_l", 7) << pad("updated maximally", 19) << "learns features\n";
+  const bool sgd = p.optimizer == Optimizer::sgd;
+  out << "MLP with L = " << L << " hidden layer" << (L == 1 ? "" : "s") << ", parametrization " << p.name << ", "
+      << training_text(p) << "\n\n";
+  out << pad("layer", 9) << pad("a", 7) << pad("b", 7) << pad("c_l", 7) << pad("u_l", 7) << pad("r_l", 7)
+      << pad("updated maximally", 19) << "learns features\n";
   for (int l = 1; l <= L + 1; ++l) {
     const bool readout = l == L + 1;
     out << pad(readout ? "readout" : std::to_string(l), 9) << pad(to_string(p.a[l - 1]), 7) << pad(to_string(p.b[l - 1]), 7)
+        << pad(to_string(p.c_of(l - 1)), 7) << pad(to_string(ph.u_l[l - 1]), 7)
         << pad(readout ? "-" : to_string(ph.r_l[l - 1]), 7) << pad(ph.updated_maximally[l - 1] ? "yes" : "no", 19)
         << (readout ? "-" : ph.feature_learning_by_layer[l - 1] ? "yes" : "no") << "\n";
   }
-  out << "\nr = " << to_string(ph.r) << "\n";
+  out << "\nu_l = " << (sgd ? "2a_l + c_l (SGD)" : "a_l + c_l (entrywise update, TP4b)") << "; r_l = g + u_l - 1 + [l=1] with g = "
+      << to_string(ph.g) << (sgd ? " = min(a+b, u) of the readout" : " (the update does not see the gradient's size)") << "\n";
+  out << "r = " << to_string(ph.r) << "\n";
+  const char* paper = sgd ? "TP4" : "TP4b";
   if (ph.stable) {
     out << "verdict: stable, " << (ph.nontrivial ? "nontrivial" : "trivial (the function does not move in the limit)");
-    if (ph.regime == Regime::feature_learning) out << ": FEATURE LEARNING (r = 0, TP4 Thm 3.6)\n";
-    else if (ph.regime == Regime::kernel) out << ": KERNEL REGIME (r > 0, TP4 Thm 3.6/Cor 3.9)\n";
-    else out << " (TP4 Thm 3.4)\n";
+    if (ph.regime == Regime::feature_learning) out << ": FEATURE LEARNING (r = 0, " << paper << ")\n";
+    else if (ph.regime == Regime::kernel)
+      out << (sgd ? ": KERNEL REGIME (r > 0, TP4 Thm 3.6/Cor 3.9)\n"
+                  : ": KERNEL-LIKE REGIME (r > 0; TP4b's nonlinear operator regime, no feature learning)\n");
+    else out << " (" << paper << ", TP4 Thm 3.4)\n";
   } else {
-    out << "verdict: UNSTABLE (TP4 Thm 3.3), every violated condition:\n";
+    out << "verdict: UNSTABLE (" << paper << ", TP4 Thm 3.3), every violated condition:\n";
     for (const auto& i : ph.instabilities) out << "  [" << i.key << "] " << i.detail << "\n";
   }
   out << "readout initialized maximally: " << (ph.readout_initialized_maximally ? "yes" : "no")
       << "; NNGP limit (only the readout trains): " << (ph.nngp_limit ? "yes" : "no")
       << "; f_0 at init -> " << (ph.f0_nonzero_gp ? "a nonzero Gaussian process" : "0") << "\n\n";
-  out << "coordinate sizes Theta(n^e) (TP4 §3, App. H):\n";
+  out << "coordinate sizes Theta(n^e) (TP4 §3, App. H" << (sgd ? "" : "; entrywise updates as in TP4b") << "):\n";
   std::size_t w = 8;
   for (const auto& e : ph.exponents) w = std::max(w, columns(e.quantity) + 2);
   for (const auto& e : ph.exponents) out << "  " << pad(e.quantity, w) << pad(to_string(e.exponent), 7) << e.meaning << "\n";
@@ -158,15 +198,23 @@ void add_parametrization_flags(CLI::App* sub, PhaseArgs& args) {
   sub->add_option("--preset", args.preset, "sp | ntp | mfp (L = 1) | mup");
   sub->add_option("--a", args.a, "a_1..a_{L+1} as exact rationals, e.g. --a=-1/2,0,1/2");
   sub->add_option("--b", args.b, "b_1..b_{L+1}, e.g. --b=1/2,1/2,1/2");
-  sub->add_option("--c", args.c, "learning-rate exponent c (SGD lr = eta n^-c); overrides a preset's c");
+  sub->add_option("--c", args.c, "learning-rate exponent c of every layer (lr = eta n^-c); overrides a preset's c");
 }
 
 CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
   auto* sub = app.add_subcommand("phase",
-                                 "the phase of an MLP under an abc-parametrization (TP4): stability, kernel vs feature "
-                                 "learning, maximal updates, size exponents; with --free, the regions of one exponent");
+                                 "the phase of an MLP under an abc-parametrization trained by SGD (TP4) or Adam/SignSGD (TP4b): "
+                                 "stability, kernel vs feature learning, maximal updates, size exponents; with --free, "
+                                 "the regions of one exponent");
   add_parametrization_flags(sub, args);
-  sub->add_option("--free", args.free, "leave one exponent free (c, a_l or b_l) and print the regime of every region");
+  sub->add_option("--c-layers", args.c_layers,
+                  "per-layer learning-rate exponents c_1..c_{L+1} (layer l's lr = eta n^-c_l), e.g. --c-layers=-1,0,1; "
+                  "replaces --c");
+  sub->add_option("--optimizer", args.optimizer,
+                  "sgd (TP4) | adam | signsgd (entrywise updates, TP4b; Adam's epsilon taken as negligible)")
+      ->default_val("sgd");
+  sub->add_option("--free", args.free,
+                  "leave one exponent free (c, a_l, b_l or c_l) and print the regime of every region");
   sub->add_option("--format", args.format, "output format: text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->default_val("text");
@@ -188,6 +236,7 @@ int run_phase_command(const PhaseArgs& args, std::ostream& out, std::ostream& er
       json j = phase_json(ph);
       j["ok"] = true;
       j["parametrization"] = p.name;
+      add_training_fields(p, j);
       out << j.dump(2) << "\n";
     } else {
       print_text(p, ph, out);
@@ -201,7 +250,14 @@ int run_phase_command(const PhaseArgs& args, std::ostream& out, std::ostream& er
     else err << "tpc phase: error: --free: " << problem << "\n";
     return 1;
   }
-  const auto regions = phase_regions(p, *f);
+  std::vector<PhaseRegion> regions;
+  try {
+    regions = phase_regions(p, *f);
+  } catch (const std::invalid_argument& e) {
+    if (args.format == "json") out << json{{"ok", false}, {"error", std::string("--free: ") + e.what()}}.dump(2) << "\n";
+    else err << "tpc phase: error: --free: " << e.what() << "\n";
+    return 1;
+  }
   if (args.format == "json") {
     json arr = json::array();
     for (const auto& r : regions) {
@@ -213,10 +269,15 @@ int run_phase_command(const PhaseArgs& args, std::ostream& out, std::ostream& er
       j["upper_included"] = r.hi_closed;
       arr.push_back(j);
     }
-    out << json{{"ok", true}, {"parametrization", p.name}, {"free", f->name()}, {"regions", arr}}.dump(2) << "\n";
+    json j{{"ok", true}, {"parametrization", p.name}, {"free", f->name()}, {"regions", arr}};
+    add_training_fields(p, j);
+    if (f->kind == FreeExponent::C && f->layer == 0) j["c"] = "free";
+    else if (f->kind == FreeExponent::C) j["c_l"][f->layer - 1] = "free";
+    out << j.dump(2) << "\n";
     return 0;
   }
-  out << "MLP with L = " << p.depth() << ", parametrization " << p.name << ", " << f->name() << " free:\n";
+  out << "MLP with L = " << p.depth() << ", parametrization " << p.name << ", " << training_text(p, f->kind == FreeExponent::C && f->layer == 0)
+      << ", " << f->name() << " free:\n";
   std::size_t w = 10;
   for (const auto& r : regions) w = std::max(w, r.condition.size() + 2);
   for (const auto& r : regions) {

@@ -1,5 +1,6 @@
-// `tpc phase`: the TP4 phase of an MLP under an abc-parametrization (tp/mlp_phase.h), optionally with one
-// free exponent (tp/phase_region.h).
+// `tpc phase`: the phase of an MLP under an abc-parametrization with optional per-layer learning rates,
+// trained by SGD (TP4) or Adam / SignSGD (TP4b) (tp/mlp_phase.h), optionally with one free exponent
+// (tp/phase_region.h).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -15,6 +16,8 @@ struct PhaseArgs {
   int depth = 0;
   std::string preset;
   std::string a, b, c;
+  std::string c_layers;            ///< --c-layers: c_1..c_{L+1}; empty = the global c for every layer
+  std::string optimizer = "sgd";   ///< --optimizer: sgd | adam | signsgd
   std::string free;
   std::string format = "text";
 };
@@ -24,8 +27,8 @@ struct FlagError {
   std::string message;
 };
 
-/// The parametrization given by --mlp/--preset or --a/--b/--c in args (exact rationals). --c may be
-/// omitted only when args.free is "c". Throws FlagError.
+/// The parametrization given by --mlp/--preset or --a/--b/--c, --c-layers and --optimizer in args (exact
+/// rationals). --c may be omitted when args.free is "c" or --c-layers is given. Throws FlagError.
 AbcParametrization parametrization_from_flags(const PhaseArgs& args);
 
 /// Parses --widths: a comma-separated, strictly increasing list of at least two widths in [2, max_width].
@@ -34,7 +37,8 @@ std::vector<std::size_t> parse_width_list(const std::string& text, std::size_t m
 
 /// Adds --mlp, --preset, --a, --b, --c to a subcommand.
 void add_parametrization_flags(CLI::App* sub, PhaseArgs& args);
-/// Adds the `phase` subcommand with its options bound to args.
+/// Adds the `phase` subcommand with its options bound to args (the flags above plus --c-layers,
+/// --optimizer, --free, --format).
 CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args);
 /// Runs it; returns the exit code (0 ok, 1 bad flags).
 int run_phase_command(const PhaseArgs& args, std::ostream& out, std::ostream& err);

@@ -1,4 +1,4 @@
-// See mlp_phase.h for the formulas and their sources in TP4.
+// See mlp_phase.h for the formulas and their sources in TP4 and TP4b.
 #include "tp/mlp_phase.h"
 
 #include <algorithm>
@@ -64,13 +64,40 @@ std::string_view optimizer_name(Optimizer o) {
   return "?";
 }
 
+std::optional<Optimizer> parse_optimizer(std::string_view text) {
+  for (Optimizer o : {Optimizer::sgd, Optimizer::adam, Optimizer::signsgd})
+    if (text == optimizer_name(o)) return o;
+  return std::nullopt;
+}
+
+namespace {
+// How c moves under a + θ: the update of W = n^{-a} w scales like n^{-2a-c} (SGD) or n^{-a-c} (entrywise).
+Rational c_slope(Optimizer o) { return o == Optimizer::sgd ? Rational(2) : Rational(1); }
+}  // namespace
+
 AbcParametrization shift(const AbcParametrization& p, const Rational& theta) {
   AbcParametrization q = p;
+  const Rational dc = c_slope(p.optimizer) * theta;
   for (auto& x : q.a) x += theta;
   for (auto& x : q.b) x -= theta;
-  q.c -= 2 * theta;
-  for (auto& x : q.c_l) x -= 2 * theta;
+  q.c -= dc;
+  for (auto& x : q.c_l) x -= dc;
   return q;
+}
+
+AbcParametrization shift_layer(const AbcParametrization& p, int i, const Rational& theta) {
+  AbcParametrization q = p;
+  if (q.c_l.empty()) q.c_l.assign(q.a.size(), q.c);
+  const auto k = static_cast<std::size_t>(i);
+  q.a.at(k) += theta;
+  q.b.at(k) -= theta;
+  q.c_l.at(k) -= c_slope(p.optimizer) * theta;
+  return q;
+}
+
+Rational update_exponent(const AbcParametrization& p, int i) {
+  const Rational& a = p.a.at(static_cast<std::size_t>(i));
+  return (p.optimizer == Optimizer::sgd ? 2 * a : a) + p.c_of(i);
 }
 
 std::string_view regime_name(Regime r) {
@@ -88,15 +115,22 @@ MlpPhase classify_mlp(const AbcParametrization& p) {
   if (L < 1 || p.b.size() != p.a.size())
     throw std::invalid_argument("an abc-parametrization of an MLP needs a and b with L+1 >= 2 entries each (got " +
                                 std::to_string(p.a.size()) + " and " + std::to_string(p.b.size()) + ")");
+  if (!p.c_l.empty() && p.c_l.size() != p.a.size())
+    throw std::invalid_argument("per-layer learning-rate exponents c_l need L+1 = " + std::to_string(p.a.size()) +
+                                " entries (got " + std::to_string(p.c_l.size()) + ")");
+  const bool sgd = p.optimizer == Optimizer::sgd;
   const Rational half(1, 2);
   MlpPhase out;
+  // Steps: 1. update exponents u_l and the backward exponent g; 2. r_l, r; 3. Thm 3.3 conditions;
+  // 4. regime and per-layer verdicts; 5. size exponents (t >= 2, then the first step).
+  for (int i = 0; i <= L; ++i) out.u_l.push_back(update_exponent(p, i));
   const Rational ab_out = p.a[L] + p.b[L];
-  const Rational a2c_out = 2 * p.a[L] + p.c;
-  const Rational head = std::min(ab_out, a2c_out) + p.c - 1;
-  std::vector<Rational> hidden;  // 2a_l + [l=1]
-  for (int l = 1; l <= L; ++l) hidden.push_back(2 * p.a[l - 1] + (l == 1 ? 1 : 0));
-  out.r = head + min_of(hidden);
-  for (int l = 1; l <= L; ++l) out.r_l.push_back(head + hidden[l - 1]);
+  const Rational u_out = out.u_l[L];
+  out.g = sgd ? std::min(ab_out, u_out) : Rational(0);
+  std::vector<Rational> hidden;  // u_l − 1 + [l=1]
+  for (int l = 1; l <= L; ++l) hidden.push_back(out.u_l[l - 1] - 1 + (l == 1 ? 1 : 0));
+  for (int l = 1; l <= L; ++l) out.r_l.push_back(out.g + hidden[l - 1]);
+  out.r = min_of(out.r_l);
 
   // Thm 3.3: every violated condition.
   std::vector<std::string> init;
@@ -109,21 +143,25 @@ MlpPhase classify_mlp(const AbcParametrization& p) {
       init.push_back("a_" + std::to_string(l) + " + b_" + std::to_string(l) + " = " + to_string(s) +
                      " but must be 1/2 (layer " + std::to_string(l) + "'s preactivations are Θ(" + power(half - s) + "))");
   }
+  const std::string out_l = std::to_string(L + 1);
   if (ab_out < half)
-    init.push_back("a_" + std::to_string(L + 1) + " + b_" + std::to_string(L + 1) + " = " + to_string(ab_out) +
-                   " < 1/2 (the output f_0 blows up like " + power(half - ab_out) + ")");
+    init.push_back("a_" + out_l + " + b_" + out_l + " = " + to_string(ab_out) + " < 1/2 (the output f_0 blows up like " +
+                   power(half - ab_out) + ")");
   for (const auto& d : init) out.instabilities.push_back({"init", d});
   if (out.r < 0)
     out.instabilities.push_back({"r<0", "r = " + to_string(out.r) + " < 0 (features Δx blow up like " + power(-out.r) + " after one step)"});
-  if (a2c_out < 1)
-    out.instabilities.push_back({"2a_out+c<1", "2a_" + std::to_string(L + 1) + " + c = " + to_string(a2c_out) +
-                                                   " < 1 (the readout update ΔW x blows up like " + power(1 - a2c_out) + ")"});
+  if (u_out < 1) {
+    const std::string c_name = p.c_l.empty() ? "c" : "c_" + out_l;
+    out.instabilities.push_back(
+        {sgd ? "2a_out+c<1" : "a_out+c_out<1",
+         (sgd ? "2a_" : "a_") + out_l + " + " + c_name + " = " + to_string(u_out) +
+             " < 1 (the readout update ΔW x blows up like " + power(1 - u_out) + ")"});
+  }
   if (ab_out + out.r < 1)
-    out.instabilities.push_back({"a_out+b_out+r<1", "a_" + std::to_string(L + 1) + " + b_" + std::to_string(L + 1) +
-                                                        " + r = " + to_string(ab_out + out.r) + " < 1 (W_0 Δx blows up like " +
-                                                        power(1 - ab_out - out.r) + ")"});
+    out.instabilities.push_back({"a_out+b_out+r<1", "a_" + out_l + " + b_" + out_l + " + r = " + to_string(ab_out + out.r) +
+                                                        " < 1 (W_0 Δx blows up like " + power(1 - ab_out - out.r) + ")"});
   out.stable = out.instabilities.empty();
-  out.nontrivial = ab_out + out.r == 1 || a2c_out == 1;
+  out.nontrivial = ab_out + out.r == 1 || u_out == 1;
   if (!out.stable) out.regime = Regime::unstable;
   else if (!out.nontrivial) out.regime = Regime::trivial;
   else out.regime = out.r == 0 ? Regime::feature_learning : Regime::kernel;
@@ -134,9 +172,9 @@ MlpPhase classify_mlp(const AbcParametrization& p) {
     out.feature_learning_by_layer.push_back(out.stable && running == 0);
     out.updated_maximally.push_back(out.r_l[l - 1] == 0);
   }
-  out.updated_maximally.push_back(a2c_out == 1);
+  out.updated_maximally.push_back(u_out == 1);
   out.readout_initialized_maximally = ab_out + out.r == 1;
-  out.nngp_limit = out.stable && out.r > 0 && ab_out + out.r > 1 && a2c_out == 1;
+  out.nngp_limit = out.stable && out.r > 0 && ab_out + out.r > 1 && u_out == 1;
   out.f0_nonzero_gp = ab_out == half;
 
   // Sizes (TP4 §3 and App. H; for l ≥ 2 the initial sizes assume the layers below are Θ(1)).
@@ -152,22 +190,22 @@ MlpPhase classify_mlp(const AbcParametrization& p) {
                              "update of " + layer_name(l, L) + "'s weights applied to its input"});
     out.exponents.push_back({"Δh^" + std::to_string(l) + "_t", -running, "change of layer " + std::to_string(l) + "'s features (t >= 2)"});
   }
-  out.exponents.push_back({"ΔW^" + std::to_string(L + 1) + " x^" + std::to_string(L), 1 - a2c_out, "readout update term of Δf"});
-  out.exponents.push_back({"W^" + std::to_string(L + 1) + "_0 Δx^" + std::to_string(L), 1 - ab_out - out.r, "feature-change term of Δf"});
+  out.exponents.push_back({"ΔW^" + out_l + " x^" + std::to_string(L), 1 - u_out, "readout update term of Δf"});
+  out.exponents.push_back({"W^" + out_l + "_0 Δx^" + std::to_string(L), 1 - ab_out - out.r, "feature-change term of Δf"});
   // Δf = ΔW x_0 + W_0 Δx + ΔW Δx; the last term matters only when features blow up (r < 0).
-  out.exponents.push_back({"Δf_t", std::max({1 - a2c_out, 1 - ab_out - out.r, 1 - a2c_out - out.r}),
+  out.exponents.push_back({"Δf_t", std::max({1 - u_out, 1 - ab_out - out.r, 1 - u_out - out.r}),
                            "change of the output (t >= 2)"});
-  // The first step backpropagates through W^{L+1}_0 alone (ΔW^{L+1} is still 0), so its r uses a+b of the
-  // readout instead of min(a+b, 2a+c); from the second step on TP4's r applies. They differ only when
-  // 2a_{L+1}+c < a_{L+1}+b_{L+1}.
-  const Rational head1 = ab_out + p.c - 1;
-  Rational r1 = head1 + min_of(hidden);
-  running = head1 + hidden[0];
+  // SGD: the first step backpropagates through W^{L+1}_0 alone (ΔW^{L+1} is still 0), so its r uses a+b of
+  // the readout instead of min(a+b, 2a+c); from the second step on TP4's r applies. They differ only when
+  // 2a_{L+1}+c_{L+1} < a_{L+1}+b_{L+1}. Adam/SignSGD: the backward size never enters (g = 0).
+  const Rational g1 = sgd ? ab_out : Rational(0);
+  Rational r1 = g1 + min_of(hidden);
+  running = g1 + hidden[0];
   for (int l = 1; l <= L; ++l) {
-    running = std::min(running, head1 + hidden[l - 1]);
+    running = std::min(running, g1 + hidden[l - 1]);
     out.exponents.push_back({"Δh^" + std::to_string(l) + "_1", -running, "change of layer " + std::to_string(l) + "'s features after the first step"});
   }
-  out.exponents.push_back({"Δf_1", std::max({1 - a2c_out, 1 - ab_out - r1, 1 - a2c_out - r1}),
+  out.exponents.push_back({"Δf_1", std::max({1 - u_out, 1 - ab_out - r1, 1 - u_out - r1}),
                            "change of the output after the first step"});
   return out;
 }

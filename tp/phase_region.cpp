@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 #include <set>
+#include <stdexcept>
 
 namespace tp {
 
@@ -18,26 +19,30 @@ struct Critical {
   Rational value;
 };
 
-// Step 1: everything classify_mlp compares, as affine functionals of the exponents.
-std::vector<Critical> criticals(int L) {
+// Step 1: everything classify_mlp compares, as affine functionals of the exponents (a superset is harmless:
+// a spurious breakpoint only adds a piece that step 4 merges away).
+std::vector<Critical> criticals(int L, Optimizer o) {
   std::vector<Critical> out;
   const Rational half(1, 2);
   auto ab = [](int l) { return [l](const AbcParametrization& p) { return p.a[l] + p.b[l]; }; };
-  auto hidden = [](int l) { return [l](const AbcParametrization& p) { return 2 * p.a[l] + (l == 0 ? 1 : 0); }; };
-  auto a2c = [L](const AbcParametrization& p) { return 2 * p.a[L] + p.c; };
+  // u_l − 1 + [l=1]: r_l without the backward exponent g
+  auto hidden = [](int l) { return [l](const AbcParametrization& p) { return update_exponent(p, l) - 1 + (l == 0 ? 1 : 0); }; };
+  auto u_out = [L](const AbcParametrization& p) { return update_exponent(p, L); };
   out.push_back({ab(0), 0});
   for (int l = 1; l < L; ++l) out.push_back({ab(l), half});
   out.push_back({ab(L), half});
-  out.push_back({a2c, 1});
-  out.push_back({[ab, a2c, L](const AbcParametrization& p) { return ab(L)(p) - a2c(p); }, 0});
+  out.push_back({u_out, 1});
+  out.push_back({[ab, u_out, L](const AbcParametrization& p) { return ab(L)(p) - u_out(p); }, 0});
   for (int i = 0; i < L; ++i)
     for (int j = i + 1; j < L; ++j)
       out.push_back({[hidden, i, j](const AbcParametrization& p) { return hidden(i)(p) - hidden(j)(p); }, 0});
-  // every branch of r and r_l: X + c − 1 + hidden(l), X ∈ {a+b, 2a+c} of the readout
-  for (int branch = 0; branch < 2; ++branch)
+  // every branch of r and r_l: g + hidden(l) with g ∈ {a+b, u} of the readout (SGD) or g = 0 (Adam/SignSGD)
+  const int first_branch = o == Optimizer::sgd ? 0 : 2, last_branch = o == Optimizer::sgd ? 1 : 2;
+  for (int branch = first_branch; branch <= last_branch; ++branch)
     for (int l = 0; l < L; ++l) {
       Functional r = [=](const AbcParametrization& p) {
-        return (branch == 0 ? ab(L)(p) : a2c(p)) + p.c - 1 + hidden(l)(p);
+        const Rational g = branch == 0 ? ab(L)(p) : branch == 1 ? u_out(p) : Rational(0);
+        return g + hidden(l)(p);
       };
       out.push_back({r, 0});
       out.push_back({[r, ab, L](const AbcParametrization& p) { return ab(L)(p) + r(p); }, 1});
@@ -56,17 +61,17 @@ std::string verdict_key(const MlpPhase& ph) {
 }  // namespace
 
 std::string FreeExponent::name() const {
-  if (kind == C) return "c";
-  return std::string(kind == A ? "a_" : "b_") + std::to_string(layer);
+  if (kind == C && layer == 0) return "c";
+  return std::string(kind == A ? "a_" : kind == B ? "b_" : "c_") + std::to_string(layer);
 }
 
 std::optional<FreeExponent> parse_free_exponent(const std::string& text, int depth, std::string& error) {
   FreeExponent f;
   if (text == "c") return f;
-  if (text.size() >= 2 && (text[0] == 'a' || text[0] == 'b')) {
+  if (text.size() >= 2 && (text[0] == 'a' || text[0] == 'b' || text[0] == 'c')) {
     std::string digits = text.substr(text[1] == '_' ? 2 : 1);
     if (!digits.empty() && digits.size() < 6 && std::all_of(digits.begin(), digits.end(), ::isdigit)) {
-      f.kind = text[0] == 'a' ? FreeExponent::A : FreeExponent::B;
+      f.kind = text[0] == 'a' ? FreeExponent::A : text[0] == 'b' ? FreeExponent::B : FreeExponent::C;
       f.layer = std::stoi(digits);
       if (f.layer >= 1 && f.layer <= depth + 1) return f;
       error = "'" + text + "' names layer " + std::to_string(f.layer) + ", but the layers are 1.." +
@@ -74,7 +79,7 @@ std::optional<FreeExponent> parse_free_exponent(const std::string& text, int dep
       return std::nullopt;
     }
   }
-  error = "cannot read the free exponent '" + text + "'; write c, or a_l / b_l with a layer number, e.g. a_1 or b3";
+  error = "cannot read the free exponent '" + text + "'; write c, or a_l / b_l / c_l with a layer number, e.g. a_1, b3 or c_2";
   return std::nullopt;
 }
 
@@ -83,7 +88,18 @@ AbcParametrization with_value(const AbcParametrization& p, const FreeExponent& f
   switch (f.kind) {
     case FreeExponent::A: q.a[f.layer - 1] = s; break;
     case FreeExponent::B: q.b[f.layer - 1] = s; break;
-    case FreeExponent::C: q.c = s; break;
+    case FreeExponent::C:
+      if (f.layer == 0) {
+        if (!q.c_l.empty())
+          throw std::invalid_argument("the global learning-rate exponent c has no effect when per-layer exponents c_l are "
+                                      "given; leave one layer's exponent free instead (c_1 .. c_" +
+                                      std::to_string(q.a.size()) + ")");
+        q.c = s;
+      } else {
+        if (q.c_l.empty()) q.c_l.assign(q.a.size(), q.c);
+        q.c_l.at(static_cast<std::size_t>(f.layer - 1)) = s;
+      }
+      break;
   }
   return q;
 }
@@ -92,7 +108,7 @@ std::vector<PhaseRegion> phase_regions(const AbcParametrization& p, const FreeEx
   // Step 2: breakpoints.
   std::set<Rational> cuts;
   const auto p0 = with_value(p, f, 0), p1 = with_value(p, f, 1);
-  for (const Critical& cr : criticals(p.depth())) {
+  for (const Critical& cr : criticals(p.depth(), p.optimizer)) {
     const Rational f0 = cr.f(p0), slope = cr.f(p1) - f0;
     if (slope != 0) cuts.insert((cr.value - f0) / slope);
   }
