@@ -260,3 +260,33 @@ output a = avg(q * q)
   CHECK_THROWS_WITH_AS(limits::zdot_limit(p, small(ZDotMode::automatic)), doctest::Contains("'q' (line 4)"),
                        NumericalError);
 }
+
+TEST_CASE("two layers forward, backward and forward again: both ZDot forms agree with width 2048") {
+  // k1 = W1 (x + g1) needs ZDot through g1 = W1'(...), whose own ZDot runs through W2 and W2'.
+  const Program p = compile(R"(input x ~ N(0, 1)
+matrix W1 ~ N(0, 1/n)
+matrix W2 ~ N(0, 1/n)
+h1 = W1 x
+h2 = W2 tanh(h1)
+g2 = W2' tanh(h2)
+g1 = W1' (g2 * (1 - tanh(h1)^2))
+k1 = W1 (x + g1)
+k2 = W2 tanh(k1)
+output a = avg(tanh(k2) * tanh(h2)), b = avg(g1 * g1), c = avg(k2 * k2), d = avg(x * g1), e = avg(k1 * h1)
+)");
+  const auto d = limits::zdot_limit(p, small(ZDotMode::derivative));
+  const auto s = limits::zdot_limit(p, small(ZDotMode::stein));
+  limits::FiniteOptions fo;
+  fo.width = 2048;
+  fo.seeds = {1, 2, 3, 4, 5, 6};
+  const auto fin = limits::run_finite(p, fo);
+  for (std::size_t j = 0; j < d.outputs.size(); ++j) {
+    CAPTURE(d.names[j]);
+    CAPTURE(d.outputs[j].value);
+    CAPTURE(s.outputs[j].value);
+    CAPTURE(fin.summary[j].value);
+    CHECK(agree(d.outputs[j], s.outputs[j]));
+    CHECK(agree(d.outputs[j], fin.summary[j]));
+    CHECK(agree(s.outputs[j], fin.summary[j]));
+  }
+}
