@@ -1,0 +1,509 @@
+// See zdot_limit.h for the steps.
+#include "limits/zdot_limit.h"
+
+#include <Eigen/Eigenvalues>
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <stdexcept>
+
+#include "limits/parallel.h"
+#include "limits/rng.h"
+#include "limits/statistics.h"
+#include "tp/compiled_expr.h"
+#include "tp/errors.h"
+
+namespace tp::limits {
+
+namespace {
+
+using IdSet = std::vector<ValueId>;  // sorted, unique
+
+std::string where(const Value& v) {
+  std::string s = "'" + v.name + "'";
+  if (v.range.valid()) s += " (line " + std::to_string(v.range.begin.line) + ")";
+  return s;
+}
+
+bool contains(const IdSet& s, ValueId x) { return std::binary_search(s.begin(), s.end(), x); }
+
+IdSet set_union(const IdSet& a, const IdSet& b) {
+  IdSet out;
+  std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+IdSet set_intersection(const IdSet& a, const IdSet& b) {
+  IdSet out;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+int index_of(const IdSet& s, ValueId x) {
+  auto it = std::lower_bound(s.begin(), s.end(), x);
+  return it != s.end() && *it == x ? static_cast<int>(it - s.begin()) : -1;
+}
+
+// A symmetric square root factor L (Σ = L Lᵀ) that tolerates singular PSD Σ (as in finite.cpp).
+Eigen::MatrixXd psd_factor(const Eigen::MatrixXd& cov) {
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(cov);
+  Eigen::VectorXd ev = es.eigenvalues().cwiseMax(0.0).cwiseSqrt();
+  return es.eigenvectors() * ev.asDiagonal();
+}
+
+// The step or sign call in e whose argument uses operand k (its derivative in k has a Dirac delta), or null.
+const Expr* discontinuity_in(const ExprPtr& e, int k) {
+  if (!e) return nullptr;
+  if (e->kind == ExprKind::Call && (e->fn == Function::step || e->fn == Function::sign)) {
+    if (contains(arguments_used(e->lhs), k)) return e.get();
+  }
+  if (const Expr* d = discontinuity_in(e->lhs, k)) return d;
+  return discontinuity_in(e->rhs, k);
+}
+
+// The outputs of one matrix in one direction: their Ẑ's are one jointly Gaussian family (ZHat).
+struct Family {
+  ValueId matrix = -1;
+  bool transposed = false;
+  double variance = 0.0;
+  std::vector<ValueId> members;  // MatMul ids in program order
+  int opposite = -1;             // the family of the same matrix in the other direction
+};
+
+// Static analysis shared by all replicas: families, ZDot terms, tangents needed, liveness, compiled code.
+struct Plan {
+  Plan(const Program& prog, ZDotMode requested) : p(prog) {
+    const std::size_t count = p.size();
+    check_width_powers();
+    build_families();
+    // ZDot terms and Ẑ dependencies, forward. deps[v]: the MatMuls whose Ẑ the Z of v is a function of.
+    deps.assign(count, {});
+    terms.assign(count, {});
+    for (std::size_t i = 0; i < count; ++i) {
+      const Value& v = p.values()[i];
+      const ValueId id = static_cast<ValueId>(i);
+      if (v.op == Op::Nonlin) {
+        for (ValueId o : v.operands)
+          if (p.value(o).kind == ValueKind::Vector) deps[i] = set_union(deps[i], deps[o]);
+      } else if (v.op == Op::MatMul) {
+        deps[i] = {id};
+        if (requested == ZDotMode::none) continue;
+        const Family& f = families[family_of[i]];
+        if (f.opposite < 0) continue;
+        const IdSet& x_deps = deps[v.operands[1]];
+        for (ValueId g : families[f.opposite].members)
+          if (g < id && contains(x_deps, g)) terms[i].push_back(g);
+        for (ValueId g : terms[i]) deps[i] = set_union(deps[i], deps[p.value(g).operands[1]]);
+      }
+    }
+    find_needed_tangents();
+    mode = requested;
+    if (requested == ZDotMode::automatic) mode = dirac.empty() ? ZDotMode::derivative : ZDotMode::stein;
+    if (mode == ZDotMode::derivative && !dirac.empty()) throw RouteUnavailable(dirac);
+    if (mode != ZDotMode::derivative) need.assign(count, {});
+    compile();
+    compute_liveness();
+  }
+
+  // WidthPower n^e in the limit: 0 for e < 0, 1 for e = 0; e > 0 has no limit.
+  void check_width_powers() {
+    for (const Value& v : p.values()) {
+      if (v.op != Op::WidthPower || v.width_num <= 0) continue;
+      throw RouteUnavailable(where(v) + " is n^(" + std::to_string(v.width_num) + "/" + std::to_string(v.width_den) +
+                             "), which grows without bound: the Master Theorem limit needs every width factor to "
+                             "converge (n^e with e <= 0); rescale the program so its vectors stay of order one");
+    }
+  }
+
+  void build_families() {
+    family_of.assign(p.size(), -1);
+    position.assign(p.size(), -1);
+    std::map<std::pair<ValueId, bool>, int> index;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const Value& v = p.values()[i];
+      if (v.op != Op::MatMul) continue;
+      auto [it, fresh] = index.emplace(std::make_pair(v.operands[0], v.transposed), static_cast<int>(families.size()));
+      if (fresh) {
+        Family f;
+        f.matrix = v.operands[0];
+        f.transposed = v.transposed;
+        f.variance = p.value(v.operands[0]).variance;
+        families.push_back(f);
+        if (auto o = index.find({v.operands[0], !v.transposed}); o != index.end()) {
+          families.back().opposite = o->second;
+          families[o->second].opposite = it->second;
+        }
+      }
+      family_of[i] = it->second;
+      position[i] = static_cast<int>(families[it->second].members.size());
+      families[it->second].members.push_back(static_cast<ValueId>(i));
+    }
+  }
+
+  // need[v]: the leaves g whose tangent ∂Z^v/∂Ẑ^g some later ZDot uses (backward from the ZDot terms).
+  // A Nonlin with step/sign of a needed leaf's descendant is recorded in `dirac`.
+  void find_needed_tangents() {
+    need.assign(p.size(), {});
+    for (std::size_t i = p.size(); i-- > 0;) {
+      const Value& v = p.values()[i];
+      if (v.op == Op::MatMul) {
+        const ValueId x = v.operands[1];
+        need[x] = set_union(need[x], terms[i]);
+        for (ValueId g : terms[i]) {
+          const ValueId y = p.value(g).operands[1];
+          need[y] = set_union(need[y], set_intersection(need[i], deps[y]));
+        }
+      } else if (v.op == Op::Nonlin && !need[i].empty()) {
+        for (std::size_t k = 0; k < v.operands.size(); ++k) {
+          const ValueId o = v.operands[k];
+          if (p.value(o).kind != ValueKind::Vector) continue;
+          const IdSet through = set_intersection(need[i], deps[o]);
+          if (through.empty()) continue;
+          need[o] = set_union(need[o], through);
+          const Expr* d = discontinuity_in(v.expr, static_cast<int>(k));
+          if (d && dirac.empty())
+            dirac = "ZDot derivative mode cannot differentiate " + where(v) + ": it applies " +
+                    function_spelling(d->fn) + " to an expression of '" + p.value(o).name +
+                    "', which depends on the ZHat of " + where(p.value(through.front())) +
+                    ", and a later ZDot needs that derivative; the derivative of " + function_spelling(d->fn) +
+                    " has a Dirac delta that the a.e. derivative drops (the result would be wrong); use the "
+                    "Stein form (--zdot stein or automatic, TP4 Remark F.2)";
+        }
+      }
+    }
+  }
+
+  void compile() {
+    compiled.resize(p.size());
+    dcompiled.resize(p.size());
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const Value& v = p.values()[i];
+      if (!v.expr) continue;
+      std::vector<bool> is_vec;
+      for (ValueId o : v.operands) is_vec.push_back(p.value(o).kind == ValueKind::Vector);
+      compiled[i] = std::make_unique<CompiledExpr>(v.expr, is_vec);
+      if (v.op != Op::Nonlin || need[i].empty()) continue;
+      dcompiled[i].resize(v.operands.size());
+      for (std::size_t k = 0; k < v.operands.size(); ++k) {
+        if (!is_vec[k] || set_intersection(need[i], need[v.operands[k]]).empty()) continue;
+        dcompiled[i][k] = std::make_unique<CompiledExpr>(derivative(v.expr, static_cast<int>(k)), is_vec);
+      }
+    }
+  }
+
+  // A value dies after its last use; a MatMul operand lives until the matrix's last MatMul (ZHat
+  // covariances and ZDot terms read it), and so do the family's ZHat normals.
+  void compute_liveness() {
+    std::vector<std::size_t> last(p.size(), 0), matrix_last(p.size(), 0);
+    for (std::size_t i = 0; i < p.size(); ++i)
+      if (p.values()[i].op == Op::MatMul) matrix_last[p.values()[i].operands[0]] = i;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const Value& v = p.values()[i];
+      last[i] = std::max(last[i], i);
+      for (ValueId o : v.operands) last[o] = std::max(last[o], i);
+      if (v.op == Op::MatMul) last[v.operands[1]] = std::max(last[v.operands[1]], matrix_last[v.operands[0]]);
+    }
+    dies_at.assign(p.size(), {});
+    family_dies_at.assign(p.size(), {});
+    for (std::size_t i = 0; i < p.size(); ++i)
+      if (p.values()[i].kind == ValueKind::Vector) dies_at[last[i]].push_back(static_cast<ValueId>(i));
+    for (std::size_t f = 0; f < families.size(); ++f)
+      family_dies_at[matrix_last[families[f].matrix]].push_back(static_cast<int>(f));
+  }
+
+  // Peak number of particle arrays alive at once (vectors, their tangents, ZHat normals, workspace).
+  double peak_arrays() const {
+    double live = 0, peak = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const Value& v = p.values()[i];
+      if (v.kind == ValueKind::Vector) live += 1 + static_cast<double>(need[i].size());
+      if (v.op == Op::MatMul) live += 1;
+      double work = 4 + static_cast<double>(v.operands.size());
+      if (v.op == Op::MatMul) work += static_cast<double>(terms[i].size());
+      peak = std::max(peak, live + work);
+      for (ValueId d : dies_at[i]) live -= 1 + static_cast<double>(need[d].size());
+      for (int f : family_dies_at[i]) live -= static_cast<double>(families[f].members.size());
+    }
+    return peak;
+  }
+
+  const Program& p;
+  ZDotMode mode = ZDotMode::automatic;
+  std::vector<Family> families;
+  std::vector<int> family_of, position;  // per MatMul
+  std::vector<IdSet> deps, terms, need;  // per value (terms: the earlier opposite-family MatMuls of a ZDot)
+  std::string dirac;                     // why derivative mode is refused, or empty
+  std::vector<std::unique_ptr<CompiledExpr>> compiled;
+  std::vector<std::vector<std::unique_ptr<CompiledExpr>>> dcompiled;  // ∂φ/∂operand k, where needed
+  std::vector<std::vector<ValueId>> dies_at;
+  std::vector<std::vector<int>> family_dies_at;
+};
+
+// One replica: P particles run through the program (steps 1-4 of zdot_limit.h).
+class Replica {
+ public:
+  Replica(const Plan& plan, const std::vector<Eigen::MatrixXd>& factors, const ZDotOptions& o, Eigen::Index particles,
+          std::size_t replica)
+      : plan_(plan), p_(plan.p), factors_(factors), o_(o), m_(particles), replica_(replica) {}
+
+  std::vector<double> run() {
+    const std::size_t count = p_.size();
+    vec_.assign(count, {});
+    tan_.assign(count, {});
+    sca_.assign(count, 0.0);
+    basis_.assign(plan_.families.size(), {});
+    chol_.clear();
+    for (const Family& f : plan_.families) {
+      const auto k = static_cast<Eigen::Index>(f.members.size());
+      chol_.push_back(Eigen::MatrixXd::Zero(k, k));
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+      const Value& v = p_.values()[i];
+      switch (v.op) {
+        case Op::InitVector: init_group(v); break;
+        case Op::InitMatrix: break;
+        case Op::MatMul: matmul(static_cast<ValueId>(i)); break;
+        case Op::WidthPower: sca_[i] = v.width_num < 0 ? 0.0 : 1.0; break;  // e > 0 refused by the Plan
+        case Op::Nonlin:
+        case Op::Moment:
+        case Op::ScalarExpr: expression(static_cast<ValueId>(i)); break;
+      }
+      for (ValueId dead : plan_.dies_at[i]) {
+        vec_[dead] = Eigen::ArrayXd();
+        tan_[dead].clear();
+      }
+      for (int f : plan_.family_dies_at[i]) basis_[f].clear();
+    }
+    std::vector<double> out;
+    for (const Output& o : p_.outputs()) out.push_back(sca_[o.value]);
+    return out;
+  }
+
+ private:
+  // Standard normals from the stream (seed, replica·2³² + id); antithetic: second half = −first half.
+  Eigen::ArrayXd normals(std::size_t id) const {
+    Rng rng(o_.seed, (static_cast<std::uint64_t>(replica_) << 32) + id);
+    Eigen::ArrayXd z(m_);
+    if (o_.antithetic) {
+      const Eigen::Index half = m_ / 2;
+      rng.fill_normal(z.data(), static_cast<std::size_t>(half));
+      z.tail(half) = -z.head(half);
+    } else {
+      rng.fill_normal(z.data(), static_cast<std::size_t>(m_));
+    }
+    return z;
+  }
+
+  // Step 1 (ZInit): the whole group at its first member.
+  void init_group(const Value& v) {
+    if (v.index_in_group != 0) return;
+    const InputGroup& g = p_.input_groups()[v.group];
+    const auto d = static_cast<Eigen::Index>(g.members.size());
+    Eigen::MatrixXd z(d, m_);
+    for (Eigen::Index r = 0; r < d; ++r) z.row(r) = normals(static_cast<std::size_t>(g.members[r])).matrix().transpose();
+    const Eigen::MatrixXd x = factors_[v.group] * z;
+    for (Eigen::Index r = 0; r < d; ++r) vec_[g.members[r]] = x.row(r).transpose().array();
+  }
+
+  static double mean_product(const Eigen::ArrayXd& a, const Eigen::ArrayXd& b) {
+    return a.matrix().dot(b.matrix()) / static_cast<double>(a.size());
+  }
+
+  // Ẑ of a family member from the family's normals and its row of the conditional factor.
+  Eigen::ArrayXd zhat(ValueId g) const {
+    const int f = plan_.family_of[g];
+    const int k = plan_.position[g];
+    Eigen::ArrayXd z = Eigen::ArrayXd::Zero(m_);
+    for (int j = 0; j <= k; ++j)
+      if (chol_[f](k, j) != 0.0) z += chol_[f](k, j) * basis_[f][j];
+    return z;
+  }
+
+  // Steps 2-3 (ZHat + ZDot) for the MatMul h.
+  void matmul(ValueId h) {
+    const Value& v = p_.value(h);
+    const int f = plan_.family_of[h];
+    const Family& fam = plan_.families[f];
+    const int k = plan_.position[h];
+    const double s2 = fam.variance;
+    const Eigen::ArrayXd& x = vec_[v.operands[1]];
+    // ZHat: row k of the factor by forward substitution against the earlier members (conditional Gaussian).
+    Eigen::MatrixXd& c = chol_[f];
+    for (int j = 0; j < k; ++j) {
+      const double cov = s2 * mean_product(x, vec_[p_.value(fam.members[j]).operands[1]]);
+      double r = cov;
+      for (int q = 0; q < j; ++q) r -= c(k, q) * c(j, q);
+      c(k, j) = c(j, j) > 0.0 ? r / c(j, j) : 0.0;
+    }
+    const double var = s2 * mean_product(x, x);
+    double rest = var;
+    for (int j = 0; j < k; ++j) rest -= c(k, j) * c(k, j);
+    c(k, k) = rest > 1e-12 * var ? std::sqrt(rest) : 0.0;  // 0: Ẑ^h is determined by the earlier Ẑ's
+    basis_[f].push_back(normals(static_cast<std::size_t>(h)));
+    Eigen::ArrayXd z = zhat(h);
+    // ZDot: σ² Σ_g a_g Z^{y_g} over the earlier opposite-family MatMuls g that x depends on.
+    const IdSet& terms = plan_.terms[h];
+    std::vector<double> coef(terms.size(), 0.0);
+    if (!terms.empty()) {
+      const std::vector<double> a = plan_.mode == ZDotMode::stein ? stein(h) : derivative_means(h);
+      for (std::size_t t = 0; t < terms.size(); ++t) {
+        coef[t] = s2 * a[t];
+        z += coef[t] * vec_[p_.value(terms[t]).operands[1]];
+      }
+    }
+    check(z.allFinite(), v);
+    // Tangents ∂Z^h/∂Ẑ^g: 1 for g = h, plus the ZDot terms' tangents.
+    const IdSet& need = plan_.need[h];
+    tan_[h].resize(need.size());
+    for (std::size_t n = 0; n < need.size(); ++n) {
+      Eigen::ArrayXd t = Eigen::ArrayXd::Constant(m_, need[n] == h ? 1.0 : 0.0);
+      for (std::size_t q = 0; q < terms.size(); ++q) {
+        const ValueId y = p_.value(terms[q]).operands[1];
+        const int at = index_of(plan_.need[y], need[n]);
+        if (at >= 0) t += coef[q] * tan_[y][at];
+      }
+      tan_[h][n] = std::move(t);
+    }
+    vec_[h] = std::move(z);
+  }
+
+  // a_g = mean over particles of ∂Z^x/∂Ẑ^g (forward-mode tangents).
+  std::vector<double> derivative_means(ValueId h) const {
+    const ValueId x = p_.value(h).operands[1];
+    std::vector<double> a;
+    for (ValueId g : plan_.terms[h]) {
+      const int at = index_of(plan_.need[x], g);
+      if (at < 0) throw std::logic_error("bug: zdot_limit has no tangent for a ZDot term");
+      a.push_back(tan_[x][at].mean());
+    }
+    return a;
+  }
+
+  // TP4 Remark F.2: a = G⁺ b, G_ij = mean(Ẑ^{g_i} Ẑ^{g_j}), b_i = mean(Z^x Ẑ^{g_i}).
+  std::vector<double> stein(ValueId h) const {
+    const Eigen::ArrayXd& x = vec_[p_.value(h).operands[1]];
+    const IdSet& terms = plan_.terms[h];
+    const auto k = static_cast<Eigen::Index>(terms.size());
+    std::vector<Eigen::ArrayXd> zs;
+    for (ValueId g : terms) zs.push_back(zhat(g));
+    Eigen::MatrixXd gram(k, k);
+    Eigen::VectorXd b(k);
+    for (Eigen::Index i = 0; i < k; ++i) {
+      b(i) = mean_product(x, zs[i]);
+      for (Eigen::Index j = 0; j <= i; ++j) gram(i, j) = gram(j, i) = mean_product(zs[i], zs[j]);
+    }
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(gram);
+    const double cutoff = 1e-10 * std::max(es.eigenvalues().maxCoeff(), 0.0);
+    Eigen::VectorXd proj = es.eigenvectors().transpose() * b;
+    for (Eigen::Index i = 0; i < k; ++i) proj(i) = es.eigenvalues()(i) > cutoff ? proj(i) / es.eigenvalues()(i) : 0.0;
+    const Eigen::VectorXd a = es.eigenvectors() * proj;
+    return {a.data(), a.data() + k};
+  }
+
+  // Step 4: Nonlin (with its tangents), Moment, ScalarExpr.
+  void expression(ValueId i) {
+    const Value& v = p_.value(i);
+    std::vector<ExprInput> in(v.operands.size());
+    for (std::size_t k = 0; k < v.operands.size(); ++k) {
+      const ValueId o = v.operands[k];
+      if (p_.value(o).kind == ValueKind::Vector) in[k].array = &vec_[o];
+      else in[k].scalar = sca_[o];
+    }
+    if (v.op == Op::ScalarExpr) {
+      sca_[i] = plan_.compiled[i]->eval(in, 1)(0);
+      check(std::isfinite(sca_[i]), v);
+      return;
+    }
+    Eigen::ArrayXd y = plan_.compiled[i]->eval(in, m_);
+    check(y.allFinite(), v);
+    if (v.op == Op::Moment) {
+      sca_[i] = y.mean();
+      return;
+    }
+    const IdSet& need = plan_.need[i];
+    if (!need.empty()) {
+      std::vector<Eigen::ArrayXd> t(need.size(), Eigen::ArrayXd::Zero(m_));
+      for (std::size_t k = 0; k < v.operands.size(); ++k) {
+        if (k >= plan_.dcompiled[i].size() || !plan_.dcompiled[i][k]) continue;
+        const ValueId o = v.operands[k];
+        const Eigen::ArrayXd d = plan_.dcompiled[i][k]->eval(in, m_);
+        check(d.allFinite(), v, " (its derivative)");
+        for (std::size_t n = 0; n < need.size(); ++n)
+          if (const int at = index_of(plan_.need[o], need[n]); at >= 0) t[n] += d * tan_[o][at];
+      }
+      tan_[i] = std::move(t);
+    }
+    vec_[i] = std::move(y);
+  }
+
+  void check(bool finite, const Value& v, const char* what = "") const {
+    if (finite) return;
+    throw NumericalError("value " + where(v) + what + " became NaN or infinite in the Monte Carlo limit (replica " +
+                         std::to_string(replica_) + ", seed " + std::to_string(o_.seed) +
+                         "); check the nonlinearity's domain (e.g. log or sqrt of a negative number) and the scales");
+  }
+
+  const Plan& plan_;
+  const Program& p_;
+  const std::vector<Eigen::MatrixXd>& factors_;
+  const ZDotOptions& o_;
+  Eigen::Index m_;
+  std::size_t replica_;
+  std::vector<Eigen::ArrayXd> vec_;
+  std::vector<std::vector<Eigen::ArrayXd>> tan_;   // per vector, aligned with plan_.need
+  std::vector<double> sca_;
+  std::vector<std::vector<Eigen::ArrayXd>> basis_;  // per family: the ZHat normals ξ_j
+  std::vector<Eigen::MatrixXd> chol_;                // per family: Cov(Ẑ) = L Lᵀ, rows filled as members run
+};
+
+long long particle_count(const ZDotOptions& o) {
+  if (o.particles < 2) throw std::invalid_argument("the Monte Carlo limit needs at least 2 particles");
+  return o.antithetic ? o.particles + (o.particles & 1) : o.particles;
+}
+
+unsigned concurrent_replicas(const ZDotOptions& o) {
+  const unsigned threads = o.threads ? o.threads : default_threads();
+  return static_cast<unsigned>(std::min<long long>(threads, std::max(o.replicas, 1)));
+}
+
+}  // namespace
+
+ZDotMode resolve_zdot_mode(const Program& p, ZDotMode requested) { return Plan(p, requested).mode; }
+
+double zdot_memory_bytes(const Program& p, const ZDotOptions& options) {
+  const Plan plan(p, options.zdot);
+  return plan.peak_arrays() * 8.0 * static_cast<double>(particle_count(options)) * concurrent_replicas(options);
+}
+
+LimitResult zdot_limit(const Program& p, const ZDotOptions& options) {
+  if (options.replicas < 2) throw std::invalid_argument("the Monte Carlo limit needs at least 2 replicas for its error");
+  const long long particles = particle_count(options);
+  const Plan plan(p, options.zdot);
+  const unsigned threads = concurrent_replicas(options);
+  const double need = plan.peak_arrays() * 8.0 * static_cast<double>(particles) * threads;
+  if (need > options.memory_budget_bytes) {
+    const double gib = 1024.0 * 1024.0 * 1024.0;
+    throw BudgetError(std::to_string(particles) + " particles need about " + format_number(std::round(need / gib * 10) / 10) +
+                      " GiB (" + std::to_string(threads) + " replicas at once, " +
+                      format_number(plan.peak_arrays()) + " particle arrays of doubles each), over the memory budget of " +
+                      format_number(std::round(options.memory_budget_bytes / gib * 10) / 10) +
+                      " GiB; use fewer --particles (and more --replicas), --threads 1, or raise --memory-budget");
+  }
+  std::vector<Eigen::MatrixXd> factors;
+  for (const auto& g : p.input_groups()) factors.push_back(psd_factor(g.covariance));
+  std::vector<std::vector<double>> per_replica(static_cast<std::size_t>(options.replicas));
+  parallel_for(per_replica.size(), threads, [&](std::size_t r) {
+    per_replica[r] = Replica(plan, factors, options, static_cast<Eigen::Index>(particles), r).run();
+  });
+  LimitResult out;
+  for (std::size_t j = 0; j < p.outputs().size(); ++j) {
+    out.names.push_back(p.outputs()[j].name);
+    std::vector<double> xs;
+    for (const auto& r : per_replica) xs.push_back(r[j]);
+    out.outputs.push_back(mean_with_error(xs, Route::monte_carlo));
+  }
+  return out;
+}
+
+}  // namespace tp::limits

@@ -1,0 +1,292 @@
+// The Monte Carlo limit of NETSOR⊤ programs (ZHat + ZDot particles): exact limits of transpose programs,
+// agreement with Gaussian integration on NETSOR programs, derivative vs Stein forms of ZDot, agreement
+// with the finite-width executor, and the programs and budgets it must refuse. Tolerances are 4 standard
+// errors (combined in quadrature when two estimates are compared) at fixed seeds.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+#include <numbers>
+#include <sstream>
+
+#include "frontend/sema.h"
+#include "limits/finite.h"
+#include "limits/gaussian_limit.h"
+#include "limits/zdot_limit.h"
+#include "reference_quadrature.h"
+#include "tp/errors.h"
+
+using namespace tp;
+using limits::ZDotMode;
+
+namespace {
+
+Program compile(const std::string& text) {
+  frontend::DiagnosticEngine diags;
+  auto p = frontend::compile_source(text, diags);
+  REQUIRE(p);
+  return std::move(*p);
+}
+
+std::string read_example(const char* name) {
+  std::ifstream in(std::string(TPC_SOURCE_DIR) + "/examples/" + name);
+  REQUIRE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+limits::ZDotOptions small(ZDotMode mode, long long particles = 1 << 14) {
+  limits::ZDotOptions o;
+  o.particles = particles;
+  o.zdot = mode;
+  o.seed = 11;
+  return o;
+}
+
+// |a − b| within k combined standard errors.
+bool agree(const limits::Estimate& a, const limits::Estimate& b, double k = 4.0) {
+  return std::abs(a.value - b.value) <= k * std::hypot(a.error, b.error);
+}
+bool agree(const limits::Estimate& a, double exact, double k = 4.0) { return std::abs(a.value - exact) <= k * a.error; }
+
+limits::Estimate finite(const Program& p, std::size_t width, int seeds, std::size_t output) {
+  limits::FiniteOptions fo;
+  fo.width = width;
+  fo.seeds.clear();
+  for (int s = 0; s < seeds; ++s) fo.seeds.push_back(100 + static_cast<std::uint64_t>(s));
+  return limits::run_finite(p, fo).summary[output];
+}
+
+const char* kTanhBackward = R"(input x ~ N(0, 1)
+matrix W ~ N(0, 1.5/n)
+h = W x
+g = W' tanh(h)
+u = W g
+output gg = avg(g * g), ut = avg(u * tanh(h)), xg = avg(x * g), uu = avg(u * u)
+)";
+
+// Z^z = Ẑ^z + Z^x E[δ(Ẑ^h) + step(Ẑ^h)]: E[x z] = 1/sqrt(2π) + 1/2, E[z²] = 1 + 2/sqrt(2π) + (E[x z])².
+const char* kStep = R"(input x ~ N(0, 1)
+matrix W ~ N(0, 1/n)
+h = W x
+z = W' (step(h) + relu(h))
+output xz = avg(x * z), zz = avg(z * z)
+)";
+
+}  // namespace
+
+TEST_CASE("examples/transpose.tp: avg(x z) -> 1 and avg(z z) -> 2 in both ZDot modes; without ZDot 0 and 1") {
+  const Program p = compile(read_example("transpose.tp"));
+  for (ZDotMode mode : {ZDotMode::derivative, ZDotMode::stein}) {
+    CAPTURE(static_cast<int>(mode));
+    const auto r = limits::zdot_limit(p, small(mode));
+    REQUIRE(r.outputs.size() == 2);
+    CHECK(r.outputs[0].route == limits::Route::monte_carlo);
+    CHECK(r.outputs[0].error > 0);
+    CHECK(agree(r.outputs[0], 1.0));
+    CHECK(agree(r.outputs[1], 2.0));
+  }
+  const auto none = limits::zdot_limit(p, small(ZDotMode::none));
+  CHECK(agree(none.outputs[0], 0.0));
+  CHECK(agree(none.outputs[1], 1.0));
+  CHECK(std::abs(none.outputs[0].value - 1.0) > 20 * none.outputs[0].error);
+}
+
+TEST_CASE("the ZDot term carries sigma^2: W'W x with sigma^2 = 2 gives avg(x z) -> 2 and avg(z z) -> 8") {
+  // y = W x: E y² = σ². z = W'y: Ẑ^z ~ N(0, σ² E y²) = N(0, σ⁴), Ż^z = σ² Z^x, so E xz = σ², E z² = 2σ⁴.
+  const Program p = compile(R"(input x ~ N(0, 1)
+matrix W ~ N(0, 2/n)
+y = W x
+z = W' y
+output xz = avg(x * z), zz = avg(z * z)
+)");
+  for (ZDotMode mode : {ZDotMode::derivative, ZDotMode::stein}) {
+    const auto r = limits::zdot_limit(p, small(mode));
+    CHECK(agree(r.outputs[0], 2.0));
+    CHECK(agree(r.outputs[1], 8.0));
+  }
+  const auto fin = finite(p, 1024, 8, 1);
+  CHECK(std::abs(fin.value - 8.0) <= 4 * fin.error + 8.0 / 1024);  // finite-width bias O(1/n)
+}
+
+TEST_CASE("NETSOR programs: the Monte Carlo limit agrees with Gaussian integration") {
+  const Program p = compile(read_example("nngp_tanh.tp"));
+  const auto q = limits::gaussian_limit(p);
+  const auto r = limits::zdot_limit(p, small(ZDotMode::automatic));
+  REQUIRE(r.outputs.size() == q.outputs.size());
+  for (std::size_t j = 0; j < r.outputs.size(); ++j) {
+    CAPTURE(r.names[j]);
+    CHECK(r.names[j] == q.names[j]);
+    CHECK(agree(r.outputs[j], q.outputs[j]));
+    CHECK(r.outputs[j].error < 2e-3);
+  }
+  // A two-matrix relu program (closed forms on the quadrature side).
+  const Program p2 = compile(R"(input a, b ~ N(0, [[1, 0.3], [0.3, 2]])
+matrix W ~ N(0, 2/n)
+matrix V ~ N(0, 1/n)
+ha = W relu(a)
+hb = W relu(b)
+k = avg(relu(ha) * relu(hb))
+output k, s = avg(sin(V ha) * sin(V hb)) + k * avg(ha * hb)
+)");
+  const auto q2 = limits::gaussian_limit(p2);
+  const auto r2 = limits::zdot_limit(p2, small(ZDotMode::automatic));
+  for (std::size_t j = 0; j < r2.outputs.size(); ++j) {
+    CAPTURE(r2.names[j]);
+    CHECK(agree(r2.outputs[j], q2.outputs[j]));
+  }
+}
+
+TEST_CASE("a nonlinear NETSOR-T program: derivative and Stein forms agree, and both agree with width 2048") {
+  const Program p = compile(kTanhBackward);
+  CHECK(limits::resolve_zdot_mode(p, ZDotMode::automatic) == ZDotMode::derivative);
+  const auto d = limits::zdot_limit(p, small(ZDotMode::derivative));
+  const auto s = limits::zdot_limit(p, small(ZDotMode::stein));
+  const auto none = limits::zdot_limit(p, small(ZDotMode::none));
+  limits::FiniteOptions fo;
+  fo.width = 2048;
+  fo.seeds = {1, 2, 3, 4, 5, 6};
+  const auto fin = limits::run_finite(p, fo);
+  bool none_differs = false;
+  for (std::size_t j = 0; j < d.outputs.size(); ++j) {
+    CAPTURE(d.names[j]);
+    CAPTURE(d.outputs[j].value);
+    CAPTURE(s.outputs[j].value);
+    CAPTURE(fin.summary[j].value);
+    CHECK(agree(d.outputs[j], s.outputs[j]));
+    CHECK(agree(d.outputs[j], fin.summary[j]));
+    CHECK(agree(s.outputs[j], fin.summary[j]));
+    none_differs = none_differs || !agree(none.outputs[j], fin.summary[j], 10.0);
+  }
+  CHECK(none_differs);
+  // Exact: Ẑ^h ~ N(0, σ²), Z^g = Ẑ^g + σ² Z^x E tanh'(Ẑ^h) with Ẑ^g ~ N(0, σ² E tanh²(Ẑ^h)).
+  const double s2 = 1.5;
+  const double t2 = tp::testing::simpson_gauss([](double z) { return std::tanh(z) * std::tanh(z); }, s2);
+  const double dt = 1 - t2;  // E tanh' = E[1 − tanh²]
+  const double gg = s2 * t2 + s2 * s2 * dt * dt;
+  for (const auto* r : {&d, &s}) {
+    CHECK(agree(r->outputs[0], gg));  // avg(g g)
+    CHECK(agree(r->outputs[1], gg));  // avg(u tanh(h)) = avg(g g) at every width (u·tanh h = g·g)
+    CHECK(agree(r->outputs[2], s2 * dt));
+  }
+}
+
+TEST_CASE("step in a backward pass: Stein matches the exact limit and width 2048; derivative mode refuses") {
+  const Program p = compile(kStep);
+  const double inv = 1.0 / std::sqrt(2 * std::numbers::pi);
+  const double xz = inv + 0.5;
+  const double zz = 1 + 2 * inv + xz * xz;
+  CHECK(limits::resolve_zdot_mode(p, ZDotMode::automatic) == ZDotMode::stein);
+  const auto s = limits::zdot_limit(p, small(ZDotMode::stein));
+  CHECK(agree(s.outputs[0], xz));
+  CHECK(agree(s.outputs[1], zz));
+  const auto a = limits::zdot_limit(p, small(ZDotMode::automatic));
+  CHECK(a.outputs[0].value == s.outputs[0].value);
+  CHECK(agree(s.outputs[0], finite(p, 2048, 6, 0)));
+  CHECK_THROWS_WITH_AS(limits::zdot_limit(p, small(ZDotMode::derivative)),
+                       doctest::Contains("applies step to an expression of 'h'"), limits::RouteUnavailable);
+  CHECK_THROWS_WITH_AS(limits::resolve_zdot_mode(p, ZDotMode::derivative), doctest::Contains("Dirac delta"),
+                       limits::RouteUnavailable);
+  // relu alone is Lipschitz: the a.e. derivative is right and both forms give E[x z] = E step = 1/2.
+  const Program relu = compile(R"(input x ~ N(0, 1)
+matrix W ~ N(0, 1/n)
+h = W x
+z = W' relu(h)
+output xz = avg(x * z)
+)");
+  CHECK(agree(limits::zdot_limit(relu, small(ZDotMode::derivative)).outputs[0], 0.5));
+  CHECK(agree(limits::zdot_limit(relu, small(ZDotMode::stein)).outputs[0], 0.5));
+}
+
+TEST_CASE("width factors: n^(-1/2) terms vanish in the limit, n^(1/2) is refused with its line") {
+  const Program p = compile(R"(input x ~ N(0, 1)
+matrix W ~ N(0, 1/n)
+y = W x
+z = W' y
+output a = avg(x * z) + n^(-1/2) * avg(z * z), b = n^0 * avg(z * z)
+)");
+  const auto r = limits::zdot_limit(p, small(ZDotMode::automatic));
+  CHECK(agree(r.outputs[0], 1.0));
+  CHECK(agree(r.outputs[1], 2.0));
+  const Program q = compile(R"(input x ~ N(0, 1)
+output a = n^(1/2) * avg(x * x)
+)");
+  CHECK_THROWS_WITH_AS(limits::zdot_limit(q, small(ZDotMode::automatic)), doctest::Contains("(line 2)"),
+                       limits::RouteUnavailable);
+}
+
+TEST_CASE("the same seed gives bitwise the same result with 1 or 2 threads; another seed does not") {
+  const Program p = compile(kTanhBackward);
+  auto o = small(ZDotMode::derivative, 1 << 12);
+  o.threads = 1;
+  const auto a = limits::zdot_limit(p, o);
+  o.threads = 2;
+  const auto b = limits::zdot_limit(p, o);
+  o.seed += 1;
+  const auto c = limits::zdot_limit(p, o);
+  for (std::size_t j = 0; j < a.outputs.size(); ++j) {
+    CHECK(a.outputs[j].value == b.outputs[j].value);
+    CHECK(a.outputs[j].error == b.outputs[j].error);
+    CHECK(a.outputs[j].value != c.outputs[j].value);
+  }
+}
+
+TEST_CASE("antithetic pairs keep the limit (within errors)") {
+  const Program p = compile(kTanhBackward);
+  auto o = small(ZDotMode::derivative);
+  o.antithetic = true;
+  const auto anti = limits::zdot_limit(p, o);
+  const auto plain = limits::zdot_limit(p, small(ZDotMode::derivative));
+  for (std::size_t j = 0; j < anti.outputs.size(); ++j) CHECK(agree(anti.outputs[j], plain.outputs[j]));
+}
+
+TEST_CASE("over the memory budget: BudgetError names the particle count and --particles") {
+  const Program p = compile(kTanhBackward);
+  auto o = small(ZDotMode::derivative, 1 << 20);
+  o.memory_budget_bytes = 1 << 20;
+  CHECK_THROWS_WITH_AS(limits::zdot_limit(p, o), doctest::Contains("1048576 particles"), BudgetError);
+  CHECK_THROWS_WITH_AS(limits::zdot_limit(p, o), doctest::Contains("--particles"), BudgetError);
+  CHECK(limits::zdot_memory_bytes(p, o) > 8.0 * (1 << 20) * 3);
+}
+
+TEST_CASE("a NaN particle value throws NumericalError naming the value and its line") {
+  const Program p = compile(R"(input x ~ N(0, 1)
+matrix W ~ N(0, 1/n)
+y = W x
+q = log(W' y)
+output a = avg(q * q)
+)");
+  CHECK_THROWS_WITH_AS(limits::zdot_limit(p, small(ZDotMode::automatic)), doctest::Contains("'q' (line 4)"),
+                       NumericalError);
+}
+
+TEST_CASE("two layers forward, backward and forward again: both ZDot forms agree with width 2048") {
+  // k1 = W1 (x + g1) needs ZDot through g1 = W1'(...), whose own ZDot runs through W2 and W2'.
+  const Program p = compile(R"(input x ~ N(0, 1)
+matrix W1 ~ N(0, 1/n)
+matrix W2 ~ N(0, 1/n)
+h1 = W1 x
+h2 = W2 tanh(h1)
+g2 = W2' tanh(h2)
+g1 = W1' (g2 * (1 - tanh(h1)^2))
+k1 = W1 (x + g1)
+k2 = W2 tanh(k1)
+output a = avg(tanh(k2) * tanh(h2)), b = avg(g1 * g1), c = avg(k2 * k2), d = avg(x * g1), e = avg(k1 * h1)
+)");
+  const auto d = limits::zdot_limit(p, small(ZDotMode::derivative));
+  const auto s = limits::zdot_limit(p, small(ZDotMode::stein));
+  limits::FiniteOptions fo;
+  fo.width = 2048;
+  fo.seeds = {1, 2, 3, 4, 5, 6};
+  const auto fin = limits::run_finite(p, fo);
+  for (std::size_t j = 0; j < d.outputs.size(); ++j) {
+    CAPTURE(d.names[j]);
+    CAPTURE(d.outputs[j].value);
+    CAPTURE(s.outputs[j].value);
+    CAPTURE(fin.summary[j].value);
+    CHECK(agree(d.outputs[j], s.outputs[j]));
+    CHECK(agree(d.outputs[j], fin.summary[j]));
+    CHECK(agree(s.outputs[j], fin.summary[j]));
+  }
+}
