@@ -109,9 +109,22 @@ std::string number_text(double v) {
   return o.str();
 }
 
-std::string rationals_text(const std::vector<Rational>& v) {
+// An exponent as text: its value, or the symbol the script left free there (layer 0: the scalar c).
+std::string exponent_text(const NetworkScript& s, char which, int layer, const Rational& v) {
+  for (const auto& f : s.free)
+    if (f.exponent == which && f.layer == layer) return f.symbol;
+  return to_string(v);
+}
+
+std::vector<std::string> exponents_text(const NetworkScript& s, char which, const std::vector<Rational>& v) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < v.size(); ++i) out.push_back(exponent_text(s, which, static_cast<int>(i) + 1, v[i]));
+  return out;
+}
+
+std::string list_text(const std::vector<std::string>& v) {
   std::string s = "[";
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + to_string(v[i]);
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
   return s + "]";
 }
 
@@ -136,18 +149,16 @@ int cmd_check_network(const Common& c, const SourceFile& file, std::ostream& out
   const std::string loss = s.loss == LossKind::mse ? "mse" : "cross_entropy";
   const std::string batch = s.batch == BatchMode::full ? "full" : s.batch == BatchMode::per_sample ? "sample"
                                                                                                    : std::to_string(s.batch_size);
-  const std::string c_text = s.abc.c_l.empty() ? to_string(s.abc.c) : rationals_text(s.abc.c_l);
+  const auto a = exponents_text(*script, 'a', s.abc.a), b = exponents_text(*script, 'b', s.abc.b),
+             c_l = exponents_text(*script, 'c', s.abc.c_l);
+  const std::string c_scalar = exponent_text(*script, 'c', 0, s.abc.c);
+  const std::string c_text = s.abc.c_l.empty() ? c_scalar : list_text(c_l);
   if (c.format == Format::Json) {
     json free = json::array();
     for (const auto& f : script->free)
       free.push_back({{"symbol", f.symbol}, {"exponent", std::string(1, f.exponent)}, {"layer", f.layer},
                       {"line", f.range.begin.line}});
-    auto strings = [](const std::vector<Rational>& v) {
-      std::vector<std::string> r;
-      for (const auto& q : v) r.push_back(to_string(q));
-      return r;
-    };
-    json c_json = s.abc.c_l.empty() ? json(to_string(s.abc.c)) : json(strings(s.abc.c_l));
+    json c_json = s.abc.c_l.empty() ? json(c_scalar) : json(c_l);
     json optimizer{{"name", opt}, {"lr", s.lr}, {"weight_decay", s.weight_decay}};
     if (s.abc.optimizer == Optimizer::adam) {
       optimizer["beta1"] = s.adam_beta1;
@@ -159,7 +170,7 @@ int cmd_check_network(const Common& c, const SourceFile& file, std::ostream& out
                 {"level", 2},
                 {"network", {{"architecture", "mlp"}, {"depth", s.depth}, {"input_dim", s.input_dim},
                              {"output_dim", s.output_dim}, {"activation", s.activation_text}, {"biases", s.biases}}},
-                {"parametrization", {{"name", s.abc.name}, {"a", strings(s.abc.a)}, {"b", strings(s.abc.b)},
+                {"parametrization", {{"name", s.abc.name}, {"a", a}, {"b", b},
                                      {"c", c_json}, {"free", free}}},
                 {"optimizer", optimizer},
                 {"loss", loss},
@@ -174,8 +185,8 @@ int cmd_check_network(const Common& c, const SourceFile& file, std::ostream& out
   out << "  network          mlp, L = " << s.depth << " hidden layer" << (s.depth == 1 ? "" : "s")
       << " of width n, input d = " << s.input_dim << ", readout d_o = " << s.output_dim << ", activation "
       << s.activation_text << (s.biases ? ", with biases" : ", no biases") << "\n";
-  out << "  parametrization  " << (s.abc.name == "custom" ? "abc" : s.abc.name) << ": a = " << rationals_text(s.abc.a)
-      << ", b = " << rationals_text(s.abc.b) << ", c = " << c_text << "\n";
+  out << "  parametrization  " << (s.abc.name == "custom" ? "abc" : s.abc.name) << ": a = " << list_text(a)
+      << ", b = " << list_text(b) << ", c = " << c_text << "\n";
   if (!script->free.empty()) {
     out << "  free exponents  ";
     for (const auto& f : script->free)

@@ -302,10 +302,15 @@ class Lowering {
       return;
     }
     int inputs = 0, readouts = 0, dense = 0;
+    bool broken = false;
     const AstItem* first_dense = nullptr;
     for (std::size_t i = 0; i < b.items.size(); ++i) {
       const AstItem& it = b.items[i];
-      if (it.broken) continue;
+      if (it.broken) {  // reported by the parser; count it so it is not also reported missing
+        ++(it.name == "input" ? inputs : it.name == "readout" ? readouts : dense);
+        broken = true;
+        continue;
+      }
       if (it.is_setting || std::find(kLayers.begin(), kLayers.end(), it.name) == kLayers.end()) {
         Diagnostic& d = diags_.error(it.name_range, "unknown layer '" + it.name + "'");
         suggest(d, it.name, kLayers);
@@ -375,7 +380,7 @@ class Lowering {
     if (dense == 0)
       diags_.error(b.body_range, "the network has no hidden layer; add at least one 'dense n <activation>'");
     spec().depth = dense;
-    ok_["network"] = diags_.error_count() == errors;
+    ok_["network"] = !broken && diags_.error_count() == errors;
   }
 
   // φ from a word: a catalogue name, x / linear / identity, or "(" expression in x ")". nullptr after reporting.
@@ -741,14 +746,15 @@ class Lowering {
                                                 " but the network's output dimension is " + std::to_string(d_o))
             .notes.push_back("one target row per point with d_o = " + std::to_string(d_o) + " numbers ('readout " +
                              std::to_string(d_o) + "')");
-      if (y_item_ && x_item_ && y.rows() != x.rows())
-        diags_.error(y_item_->value->range, "y has " + count_of(static_cast<std::size_t>(y.rows()), "row") + " but x has " +
-                                                std::to_string(x.rows()) + " (one target per training point)");
       if (eval_item_ && spec().eval_x.cols() != d)
         diags_.error(eval_item_->value->range,
                      "eval has " + count_of(static_cast<std::size_t>(spec().eval_x.cols()), "column") +
                          " but the network's input dimension is " + std::to_string(d));
     }
+    if (ok_["data"] && y_item_ && x_item_ && spec().train_y.rows() != spec().train_x.rows())
+      diags_.error(y_item_->value->range, "y has " + count_of(static_cast<std::size_t>(spec().train_y.rows()), "row") +
+                                              " but x has " + std::to_string(spec().train_x.rows()) +
+                                              " (one target per training point)");
     if (ok_["data"] && ok_["train"] && batch_word_ && spec().batch == BatchMode::minibatch &&
         spec().batch_size > spec().train_x.rows())
       diags_.error(batch_word_->range, "the batch size " + std::to_string(spec().batch_size) + " is larger than the " +

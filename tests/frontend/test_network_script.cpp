@@ -266,7 +266,7 @@ TEST_CASE("independent mistakes in several blocks are all reported in one run") 
       "network mlp { input 2; dense n tahn; readout 1 }\n"
       "parametrization mupp\n"
       "optimizer sgd lr -1\n"
-      "data { x = [[1, 0], [0, 1]]; y = [1] }\n"
+      "data { x = [[1, 0, 0], [0, 1, 0]]; y = [1] }\n"
       "train steps 2.5\n";
   const std::string out = errors(text);
   INFO(out);
@@ -274,8 +274,9 @@ TEST_CASE("independent mistakes in several blocks are all reported in one run") 
   CHECK(out.find("net.tp:2:17: error: unknown parametrization 'mupp'") != std::string::npos);
   CHECK(out.find("net.tp:3:18: error: the learning rate must be positive") != std::string::npos);
   CHECK(out.find("net.tp:5:13: error: the number of steps must be a whole number") != std::string::npos);
-  // The data check needs the network block, which has an error: no cascade.
-  CHECK(out.find("y has") == std::string::npos);
+  CHECK(out.find("net.tp:4:40: error: y has 1 row but x has 2") != std::string::npos);
+  // The column check needs the network block, which has an error: no cascade.
+  CHECK(out.find("x has 3 columns") == std::string::npos);
 }
 
 TEST_CASE("tp::network_problem's remaining checks are reported at the block they concern") {
@@ -343,4 +344,36 @@ TEST_CASE("tpc check reports level-2 errors with file:line:col and exits 1") {
   const auto j = tp::testing::tpc({"check", "--format", "json", file.string()});
   CHECK(j.code == 1);
   CHECK(j.out.find("\"line\": 6") != std::string::npos);
+}
+
+TEST_CASE("a syntax error inside a block is reported once, without follow-on errors") {
+  const std::string text =
+      "network mlp { input 2; dense n (x^); readout 1 }\n"
+      "parametrization abc { a = [0, 1/2; b = [0, 1/2]; c = 0 }\n"
+      "optimizer sgd lr 0.5\n"
+      "data { x = [[1, 0]]; y = [1] }\n";
+  DiagnosticEngine diags;
+  CHECK_FALSE(compile_network(text, "", diags).has_value());
+  INFO(tp::frontend::render(diags.diagnostics(), {"net.tp", text}));
+  REQUIRE(diags.error_count() == 2);
+  CHECK(diags.diagnostics()[0].message == "expected an expression, found ')'");
+  CHECK(diags.diagnostics()[1].range.begin.line == 2);
+  CHECK(diags.diagnostics()[1].message.find("expected ']'") != std::string::npos);
+}
+
+TEST_CASE("tpc check shows a free exponent by its symbol") {
+  const fs::path dir = fs::temp_directory_path() / "tpc_network_free_test";
+  fs::create_directories(dir);
+  {
+    std::ofstream f(dir / "free.tp");
+    f << "network mlp { input 1; dense n tanh; readout 1 }\n"
+         "parametrization abc { a = [0, 1/2]; b = [0, 1/2]; c = c }\n"
+         "optimizer sgd lr 1\ndata { x = [1]; y = [1] }\n";
+  }
+  const auto r = tp::testing::tpc({"check", (dir / "free.tp").string()});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("abc: a = [0, 1/2], b = [0, 1/2], c = c\n") != std::string::npos);
+  const auto j = tp::testing::tpc({"check", "--format", "json", (dir / "free.tp").string()});
+  CHECK(j.out.find("\"symbol\": \"c\"") != std::string::npos);
+  fs::remove_all(dir);
 }
