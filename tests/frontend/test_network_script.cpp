@@ -377,3 +377,25 @@ TEST_CASE("tpc check shows a free exponent by its symbol") {
   CHECK(j.out.find("\"symbol\": \"c\"") != std::string::npos);
   fs::remove_all(dir);
 }
+
+TEST_CASE("every prefix of every network script compiles or reports an error, never throws") {
+  // Truncation exercises the recovery paths: open braces and brackets at the end of the file, half words.
+  std::vector<fs::path> files;
+  for (const auto& dir : {fs::path(TPC_SOURCE_DIR) / "examples", fs::path(TPC_SOURCE_DIR) / "tests/corpus/errors"})
+    for (const auto& entry : fs::directory_iterator(dir))
+      if (entry.path().extension() == ".tp" && is_network_script(read(entry.path()))) files.push_back(entry.path());
+  CHECK(files.size() >= 19);
+  for (const auto& f : files) {
+    const std::string text = read(f);
+    for (std::size_t k = 0; k <= text.size(); ++k) {
+      DiagnosticEngine diags;
+      std::optional<tp::frontend::NetworkScript> s;
+      CHECK_NOTHROW(s = compile_network(text.substr(0, k), f.parent_path().string(), diags));
+      if (s.has_value() == diags.has_errors()) {
+        FAIL_CHECK(f.filename().string() << " cut at " << k << ": a result must come without errors");
+        break;
+      }
+      if (s) CHECK(tp::network_problem(s->spec).empty());
+    }
+  }
+}
