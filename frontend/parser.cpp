@@ -2,6 +2,7 @@
 #include "frontend/parser.h"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 
 #include "frontend/lexer.h"
@@ -16,6 +17,20 @@ struct ParseAbort {};  // unwinds to the statement loop, which skips to the next
 // x + x + ... + x is a left-deep tree as tall as it is long, and lowering, printing and destroying
 // expressions recurse on their height; this bound keeps that recursion far from the stack limit.
 constexpr int kMaxHeight = 256;  // 1000 overflowed the 8 MiB stack in the ASan build (big frames)
+
+// The range of the first block keyword that starts a line and is not followed by '=' (see is_network_text).
+std::optional<SourceRange> first_block_keyword(const std::string& text) {
+  DiagnosticEngine quiet;
+  const std::vector<Token> toks = lex(text, quiet);
+  const auto& k = network_block_keywords();
+  for (std::size_t i = 0; i + 1 < toks.size(); ++i) {
+    const bool starts = i == 0 || toks[i - 1].kind == TokenKind::Newline || toks[i - 1].kind == TokenKind::Semicolon;
+    if (starts && toks[i].kind == TokenKind::Ident && toks[i + 1].kind != TokenKind::Equal &&
+        std::find(k.begin(), k.end(), toks[i].text) != k.end())
+      return toks[i].range;
+  }
+  return std::nullopt;
+}
 
 class Parser {
  public:
@@ -566,7 +581,16 @@ class Parser {
 
 }  // namespace
 
-Ast parse(const std::string& text, DiagnosticEngine& diags) { return Parser(text, diags).run(); }
+Ast parse(const std::string& text, DiagnosticEngine& diags) {
+  // A level-2 script read as a program would give an error per line; one error that says what it is helps.
+  if (const auto at = first_block_keyword(text)) {
+    diags.error(*at, "this is a network script (level 2), but a Tensor Program (level 1) is needed here")
+        .notes.push_back("'tpc check' compiles network scripts; a program is made of 'input', 'matrix', "
+                         "'name = expr' and 'output' statements");
+    return {};
+  }
+  return Parser(text, diags).run();
+}
 
 NetworkAst parse_network(const std::string& text, DiagnosticEngine& diags) { return Parser(text, diags).run_network(); }
 
@@ -575,17 +599,6 @@ const std::vector<std::string>& network_block_keywords() {
   return k;
 }
 
-bool is_network_text(const std::string& text) {
-  DiagnosticEngine quiet;
-  const std::vector<Token> toks = lex(text, quiet);
-  const auto& k = network_block_keywords();
-  for (std::size_t i = 0; i + 1 < toks.size(); ++i) {
-    const bool starts = i == 0 || toks[i - 1].kind == TokenKind::Newline || toks[i - 1].kind == TokenKind::Semicolon;
-    if (starts && toks[i].kind == TokenKind::Ident && toks[i + 1].kind != TokenKind::Equal &&
-        std::find(k.begin(), k.end(), toks[i].text) != k.end())
-      return true;
-  }
-  return false;
-}
+bool is_network_text(const std::string& text) { return first_block_keyword(text).has_value(); }
 
 }  // namespace tp::frontend

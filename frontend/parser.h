@@ -32,7 +32,7 @@
 
 namespace tp::frontend {
 
-/// Parses a whole file. A statement with a syntax error is reported; if it was an assignment or a
+/// Parses a whole file; a level-2 text (is_network_text) is one error at its first block keyword. A statement with a syntax error is reported; if it was an assignment or a
 /// declaration it is returned as an Assign with a null value (so sema marks its names as already in error
 /// instead of reporting "undefined name" at every later use); the other statements are returned as parsed.
 Ast parse(const std::string& text, DiagnosticEngine& diags);

@@ -399,3 +399,11 @@ TEST_CASE("every prefix of every network script compiles or reports an error, ne
     }
   }
 }
+
+TEST_CASE("a network script given where a program is needed is one error at its first block") {
+  DiagnosticEngine diags;
+  CHECK_FALSE(tp::frontend::compile_source("# comment\n" + kMup, diags).has_value());
+  REQUIRE(diags.error_count() == 1);
+  CHECK(diags.diagnostics()[0].range.begin.line == 2);
+  CHECK(diags.diagnostics()[0].message.find("this is a network script (level 2)") == 0);
+}
