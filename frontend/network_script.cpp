@@ -625,7 +625,6 @@ class Lowering {
     x_item_ = items.count("x") ? items.at("x") : nullptr;
     y_item_ = items.count("y") ? items.at("y") : nullptr;
     eval_item_ = items.count("eval") ? items.at("eval") : nullptr;
-    file_ = file;
     ok_["data"] = !broken && diags_.error_count() == errors;
   }
 
@@ -637,7 +636,7 @@ class Lowering {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) {
       diags_.error(file.range, "cannot read the data file '" + file.text + "'")
-          .notes.push_back("tried '" + path.string() + "'" +
+          .notes.push_back("tried '" + fs::absolute(path, ec).string() + "'" +
                            (fs::path(file.text).is_relative() ? " (relative paths start at the script's directory)" : ""));
       return;
     }
@@ -783,7 +782,6 @@ class Lowering {
   SourceRange preset_range_;
   std::map<char, const AstItem*> abc_items_;
   const AstItem *x_item_ = nullptr, *y_item_ = nullptr, *eval_item_ = nullptr;
-  const AstWord* file_ = nullptr;
   const AstWord* batch_word_ = nullptr;
 };
 
