@@ -4,12 +4,15 @@
 
 #include <CLI/CLI.hpp>
 #include <cmath>
+#include <filesystem>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include "frontend/compare_command.h"
 #include "frontend/coordcheck_command.h"
 #include "frontend/kernel_command.h"
+#include "frontend/network_script.h"
 #include "frontend/number_format.h"
 #include "frontend/phase_command.h"
 #include "frontend/sema.h"
@@ -99,7 +102,117 @@ Counts count_ops(const Program& p) {
   return c;
 }
 
+std::string number_text(double v) {
+  std::ostringstream o;
+  o.precision(12);
+  o << v;
+  return o.str();
+}
+
+// An exponent as text: its value, or the symbol the script left free there (layer 0: the scalar c).
+std::string exponent_text(const NetworkScript& s, char which, int layer, const Rational& v) {
+  for (const auto& f : s.free)
+    if (f.exponent == which && f.layer == layer) return f.symbol;
+  return to_string(v);
+}
+
+std::vector<std::string> exponents_text(const NetworkScript& s, char which, const std::vector<Rational>& v) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < v.size(); ++i) out.push_back(exponent_text(s, which, static_cast<int>(i) + 1, v[i]));
+  return out;
+}
+
+std::string list_text(const std::vector<std::string>& v) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+  return s + "]";
+}
+
+std::string shape_text(const Eigen::MatrixXd& m) { return std::to_string(m.rows()) + "x" + std::to_string(m.cols()); }
+
+// `tpc check` of a level-2 script: compile it to a NetworkSpec and print a summary of every field.
+int cmd_check_network(const Common& c, const SourceFile& file, std::ostream& out, std::ostream& err) {
+  DiagnosticEngine diags;
+  const std::string base_dir = std::filesystem::path(c.file).parent_path().string();
+  auto script = compile_network(file.text, base_dir, diags);
+  if (!script) {
+    if (c.format == Format::Json) {
+      out << json{{"ok", false}, {"diagnostics", diagnostics_json(diags.diagnostics(), file)}}.dump(2) << "\n";
+    } else {
+      err << render(diags.diagnostics(), file);
+      err << diags.error_count() << " error" << (diags.error_count() == 1 ? "" : "s") << " in " << file.name << "\n";
+    }
+    return 1;
+  }
+  const NetworkSpec& s = script->spec;
+  const std::string opt(optimizer_name(s.abc.optimizer));
+  const std::string loss = s.loss == LossKind::mse ? "mse" : "cross_entropy";
+  const std::string batch = s.batch == BatchMode::full ? "full" : s.batch == BatchMode::per_sample ? "sample"
+                                                                                                   : std::to_string(s.batch_size);
+  const auto a = exponents_text(*script, 'a', s.abc.a), b = exponents_text(*script, 'b', s.abc.b),
+             c_l = exponents_text(*script, 'c', s.abc.c_l);
+  const std::string c_scalar = exponent_text(*script, 'c', 0, s.abc.c);
+  const std::string c_text = s.abc.c_l.empty() ? c_scalar : list_text(c_l);
+  if (c.format == Format::Json) {
+    json free = json::array();
+    for (const auto& f : script->free)
+      free.push_back({{"symbol", f.symbol}, {"exponent", std::string(1, f.exponent)}, {"layer", f.layer},
+                      {"line", f.range.begin.line}});
+    json c_json = s.abc.c_l.empty() ? json(c_scalar) : json(c_l);
+    json optimizer{{"name", opt}, {"lr", s.lr}, {"weight_decay", s.weight_decay}};
+    if (s.abc.optimizer == Optimizer::adam) {
+      optimizer["beta1"] = s.adam_beta1;
+      optimizer["beta2"] = s.adam_beta2;
+      optimizer["eps"] = s.adam_eps;
+    }
+    out << json{{"ok", true},
+                {"file", file.name},
+                {"level", 2},
+                {"network", {{"architecture", "mlp"}, {"depth", s.depth}, {"input_dim", s.input_dim},
+                             {"output_dim", s.output_dim}, {"activation", s.activation_text}, {"biases", s.biases}}},
+                {"parametrization", {{"name", s.abc.name}, {"a", a}, {"b", b},
+                                     {"c", c_json}, {"free", free}}},
+                {"optimizer", optimizer},
+                {"loss", loss},
+                {"data", {{"train_points", s.train_x.rows()}, {"input_columns", s.train_x.cols()},
+                          {"target_columns", s.train_y.cols()}, {"eval_points", s.eval_x.rows()}}},
+                {"train", {{"steps", s.steps}, {"batch", batch}}}}
+               .dump(2)
+        << "\n";
+    return 0;
+  }
+  out << file.name << ": ok: network script\n";
+  out << "  network          mlp, L = " << s.depth << " hidden layer" << (s.depth == 1 ? "" : "s")
+      << " of width n, input d = " << s.input_dim << ", readout d_o = " << s.output_dim << ", activation "
+      << s.activation_text << (s.biases ? ", with biases" : ", no biases") << "\n";
+  out << "  parametrization  " << (s.abc.name == "custom" ? "abc" : s.abc.name) << ": a = " << list_text(a)
+      << ", b = " << list_text(b) << ", c = " << c_text << "\n";
+  if (!script->free.empty()) {
+    out << "  free exponents  ";
+    for (const auto& f : script->free)
+      out << " " << f.exponent << (f.layer ? "_" + std::to_string(f.layer) : "") << " = " << f.symbol;
+    out << "\n";
+  }
+  out << "  optimizer        " << opt << ", lr " << number_text(s.lr) << " (learning rate lr * n^-c)";
+  if (s.weight_decay > 0) out << ", weight decay " << number_text(s.weight_decay);
+  if (s.abc.optimizer == Optimizer::adam)
+    out << ", beta1 " << number_text(s.adam_beta1) << ", beta2 " << number_text(s.adam_beta2) << ", eps "
+        << number_text(s.adam_eps);
+  out << "\n";
+  out << "  loss             " << loss << "\n";
+  out << "  data             " << s.train_x.rows() << " training point" << (s.train_x.rows() == 1 ? "" : "s") << " (x "
+      << shape_text(s.train_x) << ", y " << shape_text(s.train_y) << "), " << s.eval_x.rows() << " evaluation point"
+      << (s.eval_x.rows() == 1 ? "" : "s") << "\n";
+  out << "  train            " << s.steps << " step" << (s.steps == 1 ? "" : "s") << ", batch " << batch << "\n";
+  return 0;
+}
+
 int cmd_check(const Common& c, std::ostream& out, std::ostream& err) {
+  {
+    std::string problem;
+    if (auto loaded = load_source(c.file, problem); loaded && is_network_script(loaded->text))
+      return cmd_check_network(c, *loaded, out, err);
+  }
   SourceFile file;
   auto p = load_program(c, false, out, err, file);
   if (!p) return 1;
@@ -292,7 +405,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     sub->add_flag("--progress", run_args.progress, "report progress on stderr even when it is not a terminal");
   };
 
-  auto* check = app.add_subcommand("check", "parse and verify a script; report every error with file:line:col");
+  auto* check = app.add_subcommand("check", "parse and verify a script (a level-1 program or a level-2 network script); report every error "
+      "with file:line:col, or summarise the program / the network, parametrization, optimizer, data and schedule");
   add_common(check, true);
   auto* dumpc = app.add_subcommand("dump", "print the lowered program (one op per line; parses back)");
   add_common(dumpc, true);

@@ -29,6 +29,8 @@ const char* token_kind_name(TokenKind k) {
     case TokenKind::Caret: return "'^'";
     case TokenKind::Quote: return "''' (transpose)";
     case TokenKind::Semicolon: return "';'";
+    case TokenKind::LBrace: return "'{'";
+    case TokenKind::RBrace: return "'}'";
   }
   return "?";
 }
@@ -81,6 +83,8 @@ class Lexer {
           case '^': t.kind = TokenKind::Caret; break;
           case '\'': t.kind = TokenKind::Quote; break;
           case ';': t.kind = TokenKind::Semicolon; break;
+          case '{': t.kind = TokenKind::LBrace; depth = 0; break;
+          case '}': t.kind = TokenKind::RBrace; depth = 0; break;
           default: {
             std::string shown = std::isprint(static_cast<unsigned char>(c)) ? std::string(1, c)
                                                                               : "\\x" + hex(static_cast<unsigned char>(c));

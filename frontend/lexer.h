@@ -1,5 +1,6 @@
 // The .tp lexer. Newlines end statements except inside (), [] where they are whitespace; '#' starts a
-// comment to the end of the line; ';' is an explicit statement separator.
+// comment to the end of the line; ';' is an explicit statement separator. '{' and '}' delimit the bodies of
+// level-2 blocks (network scripts); newlines inside them stay tokens (they separate the body's items).
 #pragma once
 
 #include <string>
@@ -12,6 +13,7 @@ namespace tp::frontend {
 enum class TokenKind {
   Ident, Number, String, Newline, End,
   Equal, Tilde, LParen, RParen, LBracket, RBracket, Comma, Plus, Minus, Star, Slash, Caret, Quote, Semicolon,
+  LBrace, RBrace,  ///< level-2 blocks only (network scripts)
 };
 
 /// Human name of a token kind for "expected X, found Y" messages.

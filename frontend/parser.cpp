@@ -2,6 +2,7 @@
 #include "frontend/parser.h"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 
 #include "frontend/lexer.h"
@@ -16,6 +17,20 @@ struct ParseAbort {};  // unwinds to the statement loop, which skips to the next
 // x + x + ... + x is a left-deep tree as tall as it is long, and lowering, printing and destroying
 // expressions recurse on their height; this bound keeps that recursion far from the stack limit.
 constexpr int kMaxHeight = 256;  // 1000 overflowed the 8 MiB stack in the ASan build (big frames)
+
+// The range of the first block keyword that starts a line and is not followed by '=' (see is_network_text).
+std::optional<SourceRange> first_block_keyword(const std::string& text) {
+  DiagnosticEngine quiet;
+  const std::vector<Token> toks = lex(text, quiet);
+  const auto& k = network_block_keywords();
+  for (std::size_t i = 0; i + 1 < toks.size(); ++i) {
+    const bool starts = i == 0 || toks[i - 1].kind == TokenKind::Newline || toks[i - 1].kind == TokenKind::Semicolon;
+    if (starts && toks[i].kind == TokenKind::Ident && toks[i + 1].kind != TokenKind::Equal &&
+        std::find(k.begin(), k.end(), toks[i].text) != k.end())
+      return toks[i].range;
+  }
+  return std::nullopt;
+}
 
 class Parser {
  public:
@@ -56,6 +71,46 @@ class Parser {
       } catch (const ParseAbort&) {
         skip_statement();
         drop(ast, first);
+      }
+    }
+    return ast;
+  }
+
+  // script = { [ block ] ( NEWLINE | ";" ) } EOF ;
+  //
+  // Recovery as in run(): a block with a syntax error is dropped up to the end of its statement; inside a
+  // body, an item with one is dropped up to its ';', newline or '}'.
+  NetworkAst run_network() {
+    NetworkAst ast;
+    while (!at(TokenKind::End)) {
+      if (at(TokenKind::Newline) || at(TokenKind::Semicolon)) {
+        ++pos_;
+        continue;
+      }
+      if (diags_.at_limit()) break;
+      height_.clear();
+      const std::size_t first = pos_;
+      const bool level1 = level1_statement_here();
+      try {
+        if (has_lex_error(first)) throw ParseAbort{};
+        if (level1) {
+          report_level1_statement();
+          throw ParseAbort{};
+        }
+        AstBlock b = block();
+        if (!at(TokenKind::Newline) && !at(TokenKind::Semicolon) && !at(TokenKind::End))
+          fail_expected("end of the '" + b.keyword + "' block");
+        ast.blocks.push_back(std::move(b));
+      } catch (const ParseAbort&) {
+        skip_block();
+        // Keep a trace of a dropped block so that it is not also reported as missing.
+        if (!level1 && toks_[first].kind == TokenKind::Ident) {
+          AstBlock b;
+          b.keyword = toks_[first].text;
+          b.keyword_range = b.range = toks_[first].range;
+          b.broken = true;
+          ast.blocks.push_back(std::move(b));
+        }
       }
     }
     return ast;
@@ -192,6 +247,160 @@ class Parser {
     }
     s.range = join(first.range, toks_[pos_ > 0 ? pos_ - 1 : 0].range);
     return s;
+  }
+
+  // ---- level 2 ----
+
+  static bool is_block_keyword(const std::string& w) {
+    const auto& k = network_block_keywords();
+    return std::find(k.begin(), k.end(), w) != k.end();
+  }
+
+  // A level-1 statement: 'input'/'matrix'/'output' followed by a name or string, or 'name = ...'.
+  bool level1_statement_here() const {
+    if (!at(TokenKind::Ident)) return false;
+    if (peek().kind == TokenKind::Equal) return true;
+    const bool decl = cur().text == "input" || cur().text == "matrix" || cur().text == "output";
+    return decl && (peek().kind == TokenKind::Ident || peek().kind == TokenKind::String);
+  }
+
+  void report_level1_statement() {
+    Diagnostic& d = diags_.error(cur().range, "a network script cannot contain level-1 statements ('" + cur().text +
+                                                  (peek().kind == TokenKind::Equal ? " = ...'" : " ...'") + ")");
+    d.notes.push_back("a file with a 'network' block (or another level-2 block) is a level-2 script; keep level-1 "
+                      "programs ('input', 'matrix', 'name = expr', 'output') in a separate file");
+    if (cur().text == "input")
+      d.notes.push_back("the input dimension of a network is set inside its block: 'network mlp { input 2; ... }'");
+  }
+
+  // Skips the rest of a dropped block, including a body that is still open.
+  void skip_block() {
+    int braces = 0;
+    while (!at(TokenKind::End)) {
+      if (at(TokenKind::LBrace)) ++braces;
+      if (at(TokenKind::RBrace) && braces > 0) --braces;
+      if (braces == 0 && (at(TokenKind::Newline) || at(TokenKind::Semicolon))) return;
+      ++pos_;
+    }
+  }
+
+  // block = IDENT { word } [ "{" { [ item ] ( NEWLINE | ";" ) } "}" ] ;
+  AstBlock block() {
+    AstBlock b;
+    if (!at(TokenKind::Ident)) fail_expected("a block ('network', 'parametrization', 'optimizer', 'loss', 'data' or 'train')");
+    const Token kw = take();
+    b.keyword = kw.text;
+    b.keyword_range = kw.range;
+    while (starts_word()) b.words.push_back(word());
+    b.range = join(kw.range, toks_[pos_ - 1].range);
+    if (!at(TokenKind::LBrace)) return b;
+    const Token open = take();
+    b.has_body = true;
+    while (true) {
+      if (at(TokenKind::Newline) || at(TokenKind::Semicolon)) {
+        ++pos_;
+        continue;
+      }
+      if (at(TokenKind::RBrace)) break;
+      // A missing '}': the file ends, or a line starts with a block keyword (no item is named like one).
+      const bool new_line = toks_[pos_ - 1].kind == TokenKind::Newline;
+      if (at(TokenKind::End) || (new_line && at(TokenKind::Ident) && is_block_keyword(cur().text) &&
+                                 peek().kind != TokenKind::Equal)) {
+        diags_.error(open.range, "missing '}' to close the body of the '" + b.keyword + "' block")
+            .notes.push_back(at(TokenKind::End) ? "the file ends before the block is closed"
+                                                : "the block is still open when '" + cur().text + "' starts at line " +
+                                                      std::to_string(cur().range.begin.line));
+        b.body_range = join(open.range, toks_[pos_ - 1].range);
+        b.range = join(kw.range, toks_[pos_ - 1].range);
+        pos_ = pos_ - 1;  // leave the newline (or End) to end the statement
+        if (!at(TokenKind::Newline)) ++pos_;
+        return b;
+      }
+      height_.clear();
+      const std::size_t first = pos_;
+      try {
+        if (has_lex_error(first)) throw ParseAbort{};
+        AstItem it = item();
+        if (!at(TokenKind::Newline) && !at(TokenKind::Semicolon) && !at(TokenKind::RBrace))
+          fail_expected("';', a new line or '}' after '" + it.name + "'");
+        b.items.push_back(std::move(it));
+      } catch (const ParseAbort&) {
+        skip_item();
+        if (toks_[first].kind == TokenKind::Ident) {  // a trace, so the item is not also reported as missing
+          AstItem it;
+          it.name = toks_[first].text;
+          it.name_range = it.range = toks_[first].range;
+          it.broken = true;
+          b.items.push_back(std::move(it));
+        }
+      }
+    }
+    const Token close = take();
+    b.body_range = join(open.range, close.range);
+    b.range = join(kw.range, close.range);
+    return b;
+  }
+
+  void skip_item() {
+    while (!at(TokenKind::Newline) && !at(TokenKind::Semicolon) && !at(TokenKind::RBrace) && !at(TokenKind::End)) ++pos_;
+  }
+
+  // item = IDENT "=" ( STRING | expr ) | IDENT { word } ;
+  AstItem item() {
+    AstItem it;
+    const Token name = expect(TokenKind::Ident, "a setting ('name = value') or a layer (e.g. 'dense n tanh')");
+    it.name = name.text;
+    it.name_range = name.range;
+    if (at(TokenKind::Equal)) {
+      take();
+      it.is_setting = true;
+      if (at(TokenKind::String)) {
+        it.string_value = word();
+        it.range = join(name.range, it.string_value->range);
+      } else {
+        it.value = expr(0);
+        it.range = join(name.range, it.value->range);
+      }
+      return it;
+    }
+    while (starts_word()) it.words.push_back(word());
+    it.range = join(name.range, toks_[pos_ - 1].range);
+    return it;
+  }
+
+  bool starts_word() const {
+    return at(TokenKind::Ident) || at(TokenKind::Number) || at(TokenKind::String) || at(TokenKind::LParen) ||
+           (at(TokenKind::Minus) && peek().kind == TokenKind::Number);
+  }
+
+  // word = IDENT | [ "-" ] NUMBER | STRING | "(" expr ")" ;
+  AstWord word() {
+    AstWord w;
+    if (at(TokenKind::LParen)) {
+      const Token open = take();
+      w.kind = AstWord::Paren;
+      w.expr = expr(1);
+      w.text = text_.substr(w.expr->range.begin.offset, w.expr->range.end.offset - w.expr->range.begin.offset);
+      const Token close = expect(TokenKind::RParen, "')'");
+      w.range = join(open.range, close.range);
+      return w;
+    }
+    const Token first = take();
+    w.range = first.range;
+    w.text = first.text;
+    if (first.kind == TokenKind::Minus) {
+      const Token num = take();
+      w.kind = AstWord::Number;
+      w.number = -num.number;
+      w.text = "-" + num.text;
+      w.range = join(first.range, num.range);
+    } else if (first.kind == TokenKind::Number) {
+      w.kind = AstWord::Number;
+      w.number = first.number;
+    } else {
+      w.kind = first.kind == TokenKind::String ? AstWord::String : AstWord::Name;
+    }
+    return w;
   }
 
   AstExprPtr node(AstExprKind k, SourceRange r) {
@@ -372,6 +581,24 @@ class Parser {
 
 }  // namespace
 
-Ast parse(const std::string& text, DiagnosticEngine& diags) { return Parser(text, diags).run(); }
+Ast parse(const std::string& text, DiagnosticEngine& diags) {
+  // A level-2 script read as a program would give an error per line; one error that says what it is helps.
+  if (const auto at = first_block_keyword(text)) {
+    diags.error(*at, "this is a network script (level 2), but a Tensor Program (level 1) is needed here")
+        .notes.push_back("'tpc check' compiles network scripts; a program is made of 'input', 'matrix', "
+                         "'name = expr' and 'output' statements");
+    return {};
+  }
+  return Parser(text, diags).run();
+}
+
+NetworkAst parse_network(const std::string& text, DiagnosticEngine& diags) { return Parser(text, diags).run_network(); }
+
+const std::vector<std::string>& network_block_keywords() {
+  static const std::vector<std::string> k{"network", "parametrization", "optimizer", "loss", "data", "train"};
+  return k;
+}
+
+bool is_network_text(const std::string& text) { return first_block_keyword(text).has_value(); }
 
 }  // namespace tp::frontend

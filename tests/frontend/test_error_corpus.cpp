@@ -4,6 +4,8 @@
 //   # expect: LINE:COL: MESSAGE-SUBSTRING      one line per expected error
 //   # expect-note: NOTE-SUBSTRING              a note that one of the errors must carry (optional)
 //
+// Level-2 files (network scripts, tests/corpus/errors/network_*.tp) go through compile_network with the
+// corpus folder as the base of relative data paths; the others through compile_source.
 // Each file must report exactly its expected errors: each at its line and column, and no others, so a
 // cascade of follow-on errors fails the test just as a missing or misplaced one does.
 #include <doctest/doctest.h>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "frontend/diagnostics.h"
+#include "frontend/network_script.h"
 #include "frontend/sema.h"
 
 namespace fs = std::filesystem;
@@ -103,11 +106,14 @@ TEST_CASE("the error corpus has at least 35 files, each stating its expected err
 TEST_CASE("every corpus file reports exactly its expected errors, at their line and column") {
   for (const auto& f : load_corpus()) {
     DiagnosticEngine diags;
-    const auto program = compile_source(f.text, diags);
+    const bool level2 = tp::frontend::is_network_script(f.text);
+    CHECK(level2 == (f.path.filename().string().rfind("network_", 0) == 0));
+    const bool compiled = level2 ? tp::frontend::compile_network(f.text, kCorpus.string(), diags).has_value()
+                                 : compile_source(f.text, diags).has_value();
     const auto errors = errors_of(diags);
     const std::string rendered = tp::frontend::render(diags.diagnostics(), {f.path.filename().string(), f.text});
     INFO("file: " << f.path.filename().string() << "\n" << rendered);
-    CHECK_FALSE(program.has_value());
+    CHECK_FALSE(compiled);
     CHECK(errors.size() == f.errors.size());
     CHECK(diags.error_count() == f.errors.size());
     for (const auto& e : f.errors) {
