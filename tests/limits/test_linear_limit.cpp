@@ -178,8 +178,9 @@ TEST_CASE("linear limit: deep linear muP (L = 2, two SGD steps) is exact and mat
   REQUIRE(p.uses_transpose());
   auto r = limits::linear_limit(p);
   REQUIRE(r.exact_arithmetic);
-  // By hand: f_0 = 0, χ_0 = −1; f_1 = η (E v² + E h1² E (dh2)² + E (dh1)²)-type terms: u, W and v each add η,
-  // so f_1 = 3η = 3/2 (see the derivation in DESIGN.md).
+  // By hand (ξ = 1, η = 1/2): f_0 = 0, χ_0 = −1; dh1_0 = Ẑ^{W'v} =: b, h2_0 = Ẑ^{W h1_0} =: a;
+  // u_1 = u + ηb, v_1 = v + ηa; W h1_1 = Ẑ' + ηv (ZDot: h1_1 has coefficient η on b = Ẑ^{W'v}), and the
+  // rank-one update adds η avg(h1_0 h1_1) v = ηv; so f_1 = E[(v + ηa)(Ẑ' + 2ηv)] = 2η + η E[aẐ'] = 3η = 3/2.
   CHECK(r.exact_values[0] == "0");
   CHECK(r.exact_values[1] == "3/2");
   CHECK(r.exact_values[2] == "103/256");  // pinned; checked against finite width below
