@@ -12,6 +12,7 @@
 #include "frontend/compare_command.h"
 #include "frontend/coordcheck_command.h"
 #include "frontend/kernel_command.h"
+#include "frontend/network_commands.h"
 #include "frontend/network_script.h"
 #include "frontend/number_format.h"
 #include "frontend/phase_command.h"
@@ -20,6 +21,9 @@
 #include "limits/finite.h"
 #include "limits/gaussian_expectation.h"
 #include "limits/gaussian_limit.h"
+#include "limits/linear_limit.h"
+#include "limits/zdot_limit.h"
+#include "tp/unroll.h"
 #include "tp/errors.h"
 #include "tp/printer.h"
 
@@ -37,23 +41,6 @@ struct Common {
   Format format = Format::Text;
 };
 
-json diagnostics_json(const std::vector<Diagnostic>& diags, const SourceFile& file) {
-  json arr = json::array();
-  for (const auto& d : diags) {
-    json j{{"file", file.name},
-           {"severity", d.severity == Severity::Error ? "error" : d.severity == Severity::Warning ? "warning" : "note"},
-           {"message", d.message},
-           {"notes", d.notes}};
-    if (d.range.valid()) {
-      j["line"] = d.range.begin.line;
-      j["column"] = d.range.begin.col;
-    }
-    if (!d.fixit.empty()) j["fixit"] = d.fixit;
-    arr.push_back(j);
-  }
-  return arr;
-}
-
 // Steps 1 of every command. Returns nullopt after printing diagnostics (the caller exits 1).
 std::optional<Program> load_program(const Common& c, bool demo, std::ostream& out, std::ostream& err,
                                     SourceFile& file) {
@@ -68,6 +55,18 @@ std::optional<Program> load_program(const Common& c, bool demo, std::ostream& ou
       return std::nullopt;
     }
     file = std::move(*loaded);
+  }
+  if (!demo && is_network_script(file.text)) {
+    // A level-2 script: its training unrolled into one level-1 program (tp/unroll.h).
+    auto script = load_network_script(c.file, c.format == Format::Json, out, err);
+    if (!script) return std::nullopt;
+    try {
+      return unroll(script->spec).program;
+    } catch (const std::invalid_argument& e) {
+      if (c.format == Format::Json) out << json{{"ok", false}, {"error", e.what()}}.dump(2) << "\n";
+      else err << "tpc: error: " << file.name << ": " << e.what() << "\n";
+      return std::nullopt;
+    }
   }
   DiagnosticEngine diags;
   auto program = compile_source(file.text, diags);
@@ -320,29 +319,75 @@ struct LimitArgs {
   std::string route = "auto";
   long long particles = 1 << 15;
   int replicas = 8;
+  std::string zdot = "auto";
+  std::uint64_t seed = 0;
+  unsigned threads = 0;
   bool no_closed_forms = false;
 };
 
 int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostream& err) {
+  if (file_is_network_script(c.file)) {
+    auto script = load_network_script(c.file, c.format == Format::Json, out, err);
+    if (!script) return 1;
+    NetworkRunOptions o;
+    o.title = c.file;
+    o.json = c.format == Format::Json;
+    if (!limits::parse_limit_route(a.route, o.limit.route)) o.limit.route = limits::LimitRoute::automatic;
+    o.limit.particles = a.particles;
+    o.limit.replicas = a.replicas;
+    o.limit.zdot = a.zdot;
+    o.limit.seed = a.seed;
+    o.limit.threads = a.threads;
+    return run_network_limit(script->spec, o, out, err);
+  }
   SourceFile file;
   auto p = load_program(c, false, out, err, file);
   if (!p) return 1;
-  limits::GaussianLimitOptions opt;
-  opt.mc_pairs = a.particles;
-  opt.mc_replicas = a.replicas;
-  opt.use_closed_forms = !a.no_closed_forms;
-  if (a.route == "quadrature") opt.max_quadrature_rank = 1 << 20;
-  if (a.route == "monte_carlo") opt.max_quadrature_rank = 0;
   limits::LimitResult res;
   auto fail = [&](const std::string& what) {
     if (c.format == Format::Json) out << json{{"ok", false}, {"error", what}}.dump(2) << "\n";
     else err << "tpc: error: " << file.name << ": " << what << "\n";
     return 1;
   };
+  // Route: exact (linear programs), Gaussian integration (NETSOR), Monte Carlo with ZDot (NETSOR⊤).
+  std::string route = a.route;
+  if (route == "kernel") return fail("--route kernel applies to network scripts (kernel gradient descent); this is a level-1 program");
+  std::string linear_why;
+  const bool linear = limits::is_linear_program(*p, &linear_why);
+  if (route == "auto") route = p->uses_transpose() ? (linear ? "exact" : "zdot") : "gaussian";
+  else if (route == "monte_carlo" && p->uses_transpose()) route = "zdot";
+  else if (route == "quadrature" || route == "monte_carlo") route = "gaussian:" + route;
+  std::string heading = "Master Theorem: ZInit, ZNonlin, ZMoment, ZHat";
   try {
-    res = limits::gaussian_limit(*p, opt);
+    if (route == "exact") {
+      if (!linear) return fail("--route exact needs a linear program: " + linear_why);
+      res = limits::linear_limit(*p).limit;
+      heading = "exact: linear program, Gram matrix of the Gaussian leaves with ZHat and ZDot";
+    } else if (route == "zdot") {
+      limits::ZDotOptions zo;
+      zo.particles = a.particles;
+      zo.replicas = a.replicas;
+      zo.seed = a.seed;
+      zo.threads = a.threads;
+      if (a.zdot == "derivative") zo.zdot = limits::ZDotMode::derivative;
+      else if (a.zdot == "stein") zo.zdot = limits::ZDotMode::stein;
+      else if (a.zdot == "none") zo.zdot = limits::ZDotMode::none;
+      res = limits::zdot_limit(*p, zo);
+      heading = "Monte Carlo over the Z's with ZHat and ZDot (" + a.zdot + "), " + std::to_string(a.particles) +
+                " particles x " + std::to_string(a.replicas) + " replicas";
+    } else {
+      limits::GaussianLimitOptions opt;
+      opt.mc_pairs = a.particles;
+      opt.mc_replicas = a.replicas;
+      opt.use_closed_forms = !a.no_closed_forms;
+      if (route == "gaussian:quadrature") opt.max_quadrature_rank = 1 << 20;
+      if (route == "gaussian:monte_carlo") opt.max_quadrature_rank = 0;
+      res = limits::gaussian_limit(*p, opt);
+    }
   } catch (const limits::RouteUnavailable& e) {
-    return fail(std::string("cannot compute this limit by Gaussian integration: ") + e.what());
+    return fail(std::string("cannot compute this limit: ") + e.what());
+  } catch (const BudgetError& e) {
+    return fail(e.what());
   } catch (const limits::DivergentIntegral& e) {
     return fail(e.what());
   } catch (const NumericalError& e) {
@@ -358,7 +403,7 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
     out << json{{"ok", true}, {"file", file.name}, {"limit", "infinite_width"}, {"outputs", outs}}.dump(2) << "\n";
     return 0;
   }
-  out << file.name << ": infinite-width limit (Master Theorem: ZInit, ZNonlin, ZMoment, ZHat)\n";
+  out << file.name << ": infinite-width limit (" << heading << ")\n";
   std::size_t wname = 6;
   for (const auto& nm : res.names) wname = std::max(wname, nm.size());
   std::vector<std::string> vals;
@@ -415,16 +460,27 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   add_run(run);
   LimitArgs limit_args;
   auto* limit = app.add_subcommand(
-      "limit", "the infinite-width value of every output (Master Theorem by Gaussian integration; NETSOR programs)");
+      "limit", "the infinite-width value of every output of a program, or of f_t of a network script at every "
+               "training and evaluation point (route chosen automatically and reported)");
   add_common(limit, true);
   limit->add_option("--route", limit_args.route,
-                    "auto (closed form, else quadrature up to 4 Gaussian dimensions, else Monte Carlo), "
-                    "quadrature or monte_carlo")
-      ->check(CLI::IsMember({"auto", "quadrature", "monte_carlo"}))
+                    "auto (the most accurate route the script admits), exact (linear programs / networks), "
+                    "quadrature, monte_carlo (with ZDot for programs with transposes and for networks), or kernel "
+                    "(kernel-regime networks: kernel gradient descent with the NTK)")
+      ->check(CLI::IsMember({"auto", "exact", "quadrature", "monte_carlo", "kernel"}))
       ->default_val("auto");
-  limit->add_option("--particles", limit_args.particles, "Monte Carlo: antithetic pairs per integral and replica")
+  limit->add_option("--particles", limit_args.particles,
+                    "Monte Carlo size: particles per replica (NETSOR-T programs and networks) or antithetic pairs "
+                    "per integral and replica (NETSOR programs)")
       ->check(CLI::Range(16LL, 1LL << 26))
       ->default_val(1 << 15);
+  limit->add_option("--zdot", limit_args.zdot,
+                    "how Monte Carlo evaluates ZDot: auto, derivative (per-particle derivatives), stein (TP4 Remark "
+                    "F.2; needed through step/relu'), none (drops ZDot: wrong, for demonstration)")
+      ->check(CLI::IsMember({"auto", "derivative", "stein", "none"}))
+      ->default_val("auto");
+  limit->add_option("--seed", limit_args.seed, "Monte Carlo seed")->default_val(0);
+  limit->add_option("--threads", limit_args.threads, "worker threads (0 = all cores)")->default_val(0);
   limit->add_option("--replicas", limit_args.replicas, "Monte Carlo: independent replicas for the standard error")
       ->check(CLI::Range(2, 1000))
       ->default_val(8);

@@ -106,4 +106,22 @@ std::string closest_match(std::string_view name, const std::vector<std::string>&
   return best_d <= allowed && best_d > 0 ? best : std::string{};
 }
 
+nlohmann::json diagnostics_json(const std::vector<Diagnostic>& diags, const SourceFile& file) {
+  using nlohmann::json;
+  json arr = json::array();
+  for (const auto& d : diags) {
+    json j{{"file", file.name},
+           {"severity", d.severity == Severity::Error ? "error" : d.severity == Severity::Warning ? "warning" : "note"},
+           {"message", d.message},
+           {"notes", d.notes}};
+    if (d.range.valid()) {
+      j["line"] = d.range.begin.line;
+      j["column"] = d.range.begin.col;
+    }
+    if (!d.fixit.empty()) j["fixit"] = d.fixit;
+    arr.push_back(j);
+  }
+  return arr;
+}
+
 }  // namespace tp::frontend

@@ -3,6 +3,7 @@
 // range, then `note:` lines and an optional fix-it.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,9 @@ class DiagnosticEngine {
 
 /// Renders every diagnostic in the compiler style (see file header).
 std::string render(const std::vector<Diagnostic>& diags, const SourceFile& file);
+
+/// The diagnostics as a JSON array of {file, severity, message, notes, line, column, fixit} (for --format json).
+nlohmann::json diagnostics_json(const std::vector<Diagnostic>& diags, const SourceFile& file);
 
 /// Edit distance used to suggest the closest defined name.
 std::size_t edit_distance(std::string_view a, std::string_view b);

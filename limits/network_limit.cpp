@@ -1,0 +1,173 @@
+// See network_limit.h.
+#include "limits/network_limit.h"
+
+#include "limits/gaussian_limit.h"
+#include "limits/kernel_gd.h"
+#include "limits/linear_limit.h"
+#include "limits/mup1_limit.h"
+#include "limits/zdot_limit.h"
+#include "tp/unroll.h"
+
+namespace tp::limits {
+
+std::string_view limit_route_name(LimitRoute r) {
+  switch (r) {
+    case LimitRoute::automatic: return "auto";
+    case LimitRoute::exact: return "exact";
+    case LimitRoute::quadrature: return "quadrature";
+    case LimitRoute::monte_carlo: return "monte_carlo";
+    case LimitRoute::kernel: return "kernel";
+  }
+  return "?";
+}
+
+bool parse_limit_route(const std::string& s, LimitRoute& out) {
+  for (LimitRoute r : {LimitRoute::automatic, LimitRoute::exact, LimitRoute::quadrature, LimitRoute::monte_carlo,
+                       LimitRoute::kernel})
+    if (s == limit_route_name(r)) {
+      out = r;
+      return true;
+    }
+  if (s == "mc") {
+    out = LimitRoute::monte_carlo;
+    return true;
+  }
+  return false;
+}
+
+namespace {
+
+bool mup1_equivalent(const NetworkSpec& s) {
+  const AbcParametrization& p = s.abc;
+  if (p.depth() != 1 || p.optimizer != Optimizer::sgd) return false;
+  if (!p.c_l.empty())
+    for (const auto& c : p.c_l)
+      if (c != p.c_l[0]) return false;
+  AbcParametrization q = shift(p, -(p.a[0] - Rational(-1, 2)));
+  const AbcParametrization m = preset("mup", 1);
+  const Rational c = q.c_l.empty() ? q.c : q.c_l[0];
+  return q.a == m.a && q.b == m.b && c == m.c;
+}
+
+// Why the quadrature route (TP4 Thm 6.1 in limits/mup1_limit.h) does not apply, or "".
+std::string quadrature_unavailable(const NetworkSpec& s) {
+  if (!mup1_equivalent(s)) return "the quadrature route is the one-hidden-layer µP limit (TP4 Thm 6.1) and its Eq. 5 equivalents";
+  if (s.loss != LossKind::mse || s.output_dim != 1) return "the quadrature route needs the mse loss and one output";
+  if (s.biases || s.weight_decay != 0) return "the quadrature route has no biases or weight decay";
+  if (s.batch != BatchMode::full) return "the quadrature route trains full-batch";
+  if (s.eval_x.rows() > 0) return "the quadrature route reports the training points only; remove the evaluation points or use --route monte_carlo";
+  return "";
+}
+
+std::string instability_text(const MlpPhase& ph) {
+  std::string why;
+  for (const auto& i : ph.instabilities) why += (why.empty() ? "" : "; ") + i.detail;
+  return why;
+}
+
+// Fills f[t][p*d_o+k] from the unrolled program's outputs.
+void collect(const UnrolledProgram& up, const NetworkSpec& s, const std::vector<Estimate>& values,
+             std::vector<std::vector<Estimate>>& f) {
+  const std::size_t points = static_cast<std::size_t>(s.train_x.rows() + s.eval_x.rows());
+  f.assign(static_cast<std::size_t>(s.steps) + 1, std::vector<Estimate>(points * static_cast<std::size_t>(s.output_dim)));
+  for (std::size_t o = 0; o < up.outputs.size(); ++o) {
+    const UnrolledOutput& u = up.outputs[o];
+    if (u.kind != UnrolledOutput::Kind::f) continue;
+    const std::size_t p = static_cast<std::size_t>(u.eval ? s.train_x.rows() + u.point : u.point);
+    f[static_cast<std::size_t>(u.step)][p * static_cast<std::size_t>(s.output_dim) + static_cast<std::size_t>(u.component)] = values[o];
+  }
+}
+
+ZDotMode zdot_mode(const std::string& s) {
+  if (s == "derivative") return ZDotMode::derivative;
+  if (s == "stein") return ZDotMode::stein;
+  if (s == "none") return ZDotMode::none;
+  if (s == "auto") return ZDotMode::automatic;
+  throw LimitUnavailable("unknown ZDot mode '" + s + "'; use auto, derivative, stein or none");
+}
+
+}  // namespace
+
+NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
+  if (auto why = network_problem(s); !why.empty()) throw LimitUnavailable(why);
+  NetworkLimit out;
+  out.phase = classify_mlp(s.abc);
+  if (!out.phase.stable)
+    throw LimitUnavailable("the parametrization is unstable, so the infinite-width limit does not exist: " +
+                           instability_text(out.phase));
+  if (s.abc.optimizer != Optimizer::sgd)
+    throw LimitUnavailable(std::string("no limit route for ") + std::string(optimizer_name(s.abc.optimizer)) +
+                           " yet: its entrywise update of the gradient needs TP4b's NE⊗OR⊤ programs; 'tpc phase' "
+                           "classifies it and 'tpc compare' is limited to SGD");
+  LimitRoute route = o.route;
+  const bool kernel_regime = out.phase.regime == Regime::kernel;
+  if (route == LimitRoute::automatic) {
+    if (kernel_regime) {
+      route = LimitRoute::kernel;
+      out.reason = "kernel regime (r = " + to_string(out.phase.r) + " > 0): kernel gradient descent with the NTK";
+    }
+  } else if (route == LimitRoute::kernel && !kernel_regime) {
+    throw LimitUnavailable("--route kernel: this parametrization is in the " + std::string(regime_name(out.phase.regime)) +
+                           " regime, not the kernel regime, so its limit is not kernel gradient descent");
+  } else if (route != LimitRoute::kernel && kernel_regime) {
+    throw LimitUnavailable("--route " + std::string(limit_route_name(route)) +
+                           ": in the kernel regime the features move by o(1) while f moves by Θ(1), a 0·∞ form the "
+                           "unrolled program cannot evaluate; use --route kernel (or auto)");
+  }
+  if (route == LimitRoute::kernel) {
+    if (auto why = kernel_gd_unavailable(s); !why.empty()) throw LimitUnavailable(why);
+    out.route = route;
+    KernelGdOptions ko;
+    ko.seed = o.seed;
+    out.f = kernel_gd_limit(s, ko).f;
+    return out;
+  }
+  const UnrolledProgram up = unroll(s);
+  std::string linear_why;
+  const bool linear = is_linear_program(up.program, &linear_why);
+  if (route == LimitRoute::automatic) {
+    if (linear) {
+      route = LimitRoute::exact;
+      out.reason = "the network is linear: exact Master Theorem in rational arithmetic";
+    } else if (quadrature_unavailable(s).empty()) {
+      route = LimitRoute::quadrature;
+      out.reason = "one-hidden-layer µP: TP4 Thm 6.1 by Gauss–Hermite quadrature";
+    } else {
+      route = LimitRoute::monte_carlo;
+      out.reason = "nonlinear feature-learning network: Monte Carlo over the Z's with ZHat and ZDot";
+    }
+  }
+  out.route = route;
+  if (route == LimitRoute::exact) {
+    if (!linear) throw LimitUnavailable("--route exact needs a linear network: " + linear_why);
+    const LinearLimitResult r = linear_limit(up.program);
+    collect(up, s, r.limit.outputs, out.f);
+    return out;
+  }
+  if (route == LimitRoute::quadrature) {
+    if (auto why = quadrature_unavailable(s); !why.empty()) throw LimitUnavailable("--route quadrature: " + why);
+    Mup1Options mo;
+    mo.particles = o.particles;
+    mo.replicas = o.replicas;
+    // TP4 Thm 6.1 is written for µP itself; an Eq. 5 equivalent has the same f_t.
+    const Mup1Limit r = mup1_limit(s.activation, s.lr, s.train_x, s.train_y.col(0), s.steps, mo);
+    out.f = r.f;
+    return out;
+  }
+  ZDotOptions zo;
+  zo.particles = o.particles;
+  zo.replicas = o.replicas;
+  zo.zdot = zdot_mode(o.zdot);
+  zo.seed = o.seed;
+  zo.threads = o.threads;
+  zo.memory_budget_bytes = o.memory_budget_bytes;
+  try {
+    const LimitResult r = zdot_limit(up.program, zo);
+    collect(up, s, r.outputs, out.f);
+  } catch (const RouteUnavailable& e) {
+    throw LimitUnavailable(e.what());
+  }
+  return out;
+}
+
+}  // namespace tp::limits

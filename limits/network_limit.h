@@ -1,0 +1,56 @@
+// The infinite-width limit of a network's training (tp/network.h): picks the most accurate route the
+// network admits and evaluates f_t at the training and evaluation points for every step.
+//
+// Route selection (`automatic`), after the phase (tp/mlp_phase.h, TP4 Thm 3.3–3.8):
+//   unstable                → no limit (LimitUnavailable lists every violated condition of Thm 3.3);
+//   kernel regime (r > 0)   → `kernel`: kernel gradient descent with the NTK (limits/kernel_gd.h);
+//   feature learning/trivial→ the unrolled program (tp/unroll.h), then
+//        `exact`       when it is linear (limits/linear_limit.h: exact rational Master Theorem),
+//        `quadrature`  for one-hidden-layer µP with mse, one output, full batch (limits/mup1_limit.h, TP4 Thm 6.1;
+//                      it switches to Monte Carlo itself above 4 Gaussian dimensions),
+//        `monte_carlo` otherwise (limits/zdot_limit.h: ZHat + ZDot particles).
+// A forced route that does not apply is refused with the reason.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "limits/estimate.h"
+#include "tp/mlp_phase.h"
+#include "tp/network.h"
+
+namespace tp::limits {
+
+enum class LimitRoute { automatic, exact, quadrature, monte_carlo, kernel };
+std::string_view limit_route_name(LimitRoute r);
+/// Parses "auto", "exact", "quadrature", "monte_carlo" (or "mc"), "kernel"; false if unknown.
+bool parse_limit_route(const std::string& s, LimitRoute& out);
+
+/// The limit does not exist (unstable) or the requested route cannot compute it; the message says why.
+struct LimitUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct NetworkLimitOptions {
+  LimitRoute route = LimitRoute::automatic;
+  long long particles = 1 << 16;  ///< Monte Carlo particles per replica
+  int replicas = 8;
+  std::string zdot = "auto";      ///< "auto", "derivative", "stein", "none" (monte_carlo route)
+  std::uint64_t seed = 0;
+  unsigned threads = 0;
+  double memory_budget_bytes = 8.0 * (1ull << 30);
+};
+
+struct NetworkLimit {
+  LimitRoute route = LimitRoute::automatic;  ///< the route used
+  std::string reason;                        ///< why this route (one sentence)
+  MlpPhase phase;
+  /// f[t][p * d_o + k] for t = 0..T: training points first, then evaluation points.
+  std::vector<std::vector<Estimate>> f;
+};
+
+/// Throws LimitUnavailable, or what the routes throw (DivergentIntegral, NumericalError, BudgetError).
+NetworkLimit network_limit(const NetworkSpec& spec, const NetworkLimitOptions& options = {});
+
+}  // namespace tp::limits
