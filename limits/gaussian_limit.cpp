@@ -35,8 +35,8 @@ void require_netsor(const Program& p) {
       throw RouteUnavailable("matrix '" + p.value(v.operands[0]).name + "' is used both as W (" + where(*(v.transposed ? it->second : &v)) +
                              ") and as W' (" + where(*(v.transposed ? &v : it->second)) +
                              "); its limit needs the ZDot rule of the Master Theorem, which Gaussian integration alone "
-                             "cannot express (the Monte Carlo Z-evaluator with ZDot is the route for it and is not "
-                             "built yet); meanwhile 'tpc run --width N' gives finite-width values");
+                             "cannot express; limits/zdot_limit.h (Monte Carlo with ZDot) or, for a linear program, "
+                             "limits/linear_limit.h computes it ('tpc limit --route monte_carlo' / '--route exact')");
   }
 }
 

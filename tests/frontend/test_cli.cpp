@@ -113,9 +113,20 @@ TEST_CASE("tpc limit prints every output with error and route, and refuses what 
   auto parsed = nlohmann::json::parse(j.out);
   CHECK(parsed["outputs"][0]["route"] == "quadrature");
   CHECK(parsed["outputs"][0]["error"].get<double>() < 1e-10);
-  auto t = tpc({"limit", example("transpose.tp")});
-  CHECK(t.code == 1);
-  CHECK(t.err.find("ZDot") != std::string::npos);
+  // NETSOR-T: exact for a linear program, Monte Carlo with ZDot on request; dropping ZDot is visibly wrong.
+  auto t = tpc({"limit", example("transpose.tp"), "--format", "json"});
+  REQUIRE(t.code == 0);
+  auto tj = nlohmann::json::parse(t.out);
+  CHECK(tj["outputs"][0]["route"] == "exact");
+  CHECK(tj["outputs"][1]["value"].get<double>() == 2.0);
+  auto mc = tpc({"limit", example("transpose.tp"), "--route", "monte_carlo", "--particles", "8192", "--format", "json"});
+  REQUIRE(mc.code == 0);
+  auto mj = nlohmann::json::parse(mc.out);
+  CHECK(std::abs(mj["outputs"][0]["value"].get<double>() - 1.0) < 5 * mj["outputs"][0]["error"].get<double>());
+  auto none = tpc({"limit", example("transpose.tp"), "--route", "monte_carlo", "--zdot", "none", "--particles", "8192",
+                   "--format", "json"});
+  REQUIRE(none.code == 0);
+  CHECK(std::abs(nlohmann::json::parse(none.out)["outputs"][0]["value"].get<double>()) < 0.1);
   auto d = tpc({"limit", std::string(TPC_SOURCE_DIR) + "/tests/golden/bad_divergent.tp.in"});
   CHECK(d.code == 1);
   CHECK(d.err.find("not finite") != std::string::npos);
