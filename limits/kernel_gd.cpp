@@ -14,7 +14,6 @@ namespace tp::limits {
 
 std::string kernel_gd_unavailable(const NetworkSpec& s) {
   if (s.abc.optimizer != Optimizer::sgd) return "the kernel-gradient-descent route is for SGD";
-  if (s.biases) return "the kernel-gradient-descent route does not model biases yet";
   if (!s.abc.c_l.empty()) {
     for (const auto& c : s.abc.c_l)
       if (c != s.abc.c_l[0]) return "the kernel-gradient-descent route needs one learning-rate exponent for every layer";
@@ -76,7 +75,7 @@ std::vector<Eigen::MatrixXd> run_gd(const NetworkSpec& s, const Eigen::MatrixXd&
 
 }  // namespace
 
-KernelGdResult kernel_gd_limit(const NetworkSpec& s, const KernelGdOptions& options) {
+NetworkKernels network_kernels(const NetworkSpec& s) {
   if (auto why = network_problem(s); !why.empty()) throw std::invalid_argument(why);
   if (auto why = kernel_gd_unavailable(s); !why.empty()) throw std::invalid_argument(why);
   const int m = static_cast<int>(s.train_x.rows()), k_eval = static_cast<int>(s.eval_x.rows());
@@ -85,16 +84,34 @@ KernelGdResult kernel_gd_limit(const NetworkSpec& s, const KernelGdOptions& opti
   if (k_eval > 0) points.bottomRows(k_eval) = s.eval_x;
   std::vector<double> sw2(static_cast<std::size_t>(s.depth) + 1, 1.0);
   sw2[0] = s.input_dim;
-  const MlpKernelSpec ks = make_mlp_kernel_spec(s.activation, s.depth, sw2, {0.0});
+  // Biases (tp/unroll.h): hidden biases have N(0, 1) coordinates and learning rate η (σ_b² = 1 in K and Θ
+  // of every hidden layer); the readout bias starts at 0 and trains at η, adding 1 to Θ but nothing to K.
+  std::vector<double> sb2(static_cast<std::size_t>(s.depth) + 1, s.biases ? 1.0 : 0.0);
+  sb2.back() = 0.0;
+  const MlpKernelSpec ks = make_mlp_kernel_spec(s.activation, s.depth, sw2, sb2);
   const MlpKernelResult kr = compute_mlp_kernel(ks, points);
-  const Eigen::MatrixXd& theta = kr.output_ntk();
-  const Eigen::MatrixXd& nngp = kr.output_nngp();
-  const double theta_err = kr.ntk_error.back();
-  const Eigen::Index P = points.rows();
+  NetworkKernels out;
+  out.ntk = kr.output_ntk();
+  if (s.biases) out.ntk.array() += 1.0;
+  out.nngp = kr.output_nngp();
+  out.ntk_error = kr.ntk_error.back();
+  out.nngp_error = kr.nngp_error.back();
+  out.route = kr.route;
+  return out;
+}
+
+KernelGdResult kernel_gd_limit(const NetworkSpec& s, const KernelGdOptions& options) {
+  if (auto why = network_problem(s); !why.empty()) throw std::invalid_argument(why);
+  if (auto why = kernel_gd_unavailable(s); !why.empty()) throw std::invalid_argument(why);
+  const NetworkKernels kern = network_kernels(s);
+  const Eigen::MatrixXd& theta = kern.ntk;
+  const Eigen::MatrixXd& nngp = kern.nngp;
+  const double theta_err = kern.ntk_error;
+  const Eigen::Index P = theta.rows();
   const int d_o = s.output_dim;
 
   KernelGdResult r;
-  r.kernel_route = kr.route == Route::closed_form ? "closed_form" : "quadrature";
+  r.kernel_route = kern.route == Route::closed_form ? "closed_form" : "quadrature";
   r.f.assign(static_cast<std::size_t>(s.steps) + 1, std::vector<Estimate>(static_cast<std::size_t>(P * d_o)));
   std::vector<std::vector<Eigen::MatrixXd>> runs;  // runs[sample][t]
   std::vector<std::vector<Eigen::MatrixXd>> shifted;  // kernel moved by ± its error (mse only)
@@ -121,7 +138,7 @@ KernelGdResult kernel_gd_limit(const NetworkSpec& s, const KernelGdOptions& opti
         if (linear) {
           e.value = runs[0][t](p, k);
           e.error = std::max(std::abs(shifted[0][t](p, k) - e.value), std::abs(shifted[1][t](p, k) - e.value));
-          e.route = kr.route;
+          e.route = kern.route;
         } else {
           std::vector<double> xs;
           for (const auto& run : runs) xs.push_back(run[t](p, k));

@@ -69,3 +69,64 @@ TEST_CASE("NTP relu: finite-width means of f_t converge to kernel gradient desce
   // Training moved f at the training points (the test is not comparing zeros).
   CHECK(std::abs(limit.f[3][0].value) > 0.3);
 }
+
+TEST_CASE("NTP relu with biases: finite width approaches kernel GD (biases in K and Θ)") {
+  auto s = ntp_spec(call(Function::relu, argument(0)));
+  s.biases = true;
+  s.lr = 0.3;
+  const auto limit = limits::kernel_gd_limit(s);
+  const auto kern = limits::network_kernels(s);
+  const UnrolledProgram up = unroll(s);
+  limits::FiniteOptions fo;
+  fo.width = 1024;
+  fo.seeds.clear();
+  for (std::uint64_t k = 0; k < 32; ++k) fo.seeds.push_back(k);
+  const auto fr = limits::run_finite(up.program, fo);
+  // f_t = A_t f_0 + b_t in the limit (mse, full batch): A_{t+1} = (I − η/m Θ[:, train] S) A_t. Subtracting
+  // A_t f_0 per seed removes the f_0 Gaussian process from the comparison (a control variate), so the mean of
+  // f_t − A_t f_0 must match kernel GD from f_0 = 0 to the finite-width fluctuation only.
+  const Eigen::Index P = kern.ntk.rows(), m = s.train_x.rows();
+  Eigen::MatrixXd step = Eigen::MatrixXd::Identity(P, P);
+  step.leftCols(m) -= (s.lr / static_cast<double>(m)) * kern.ntk.leftCols(m);
+  std::vector<Eigen::VectorXd> f(static_cast<std::size_t>(s.steps) + 1);
+  double worst = 0, moved = 0;
+  for (int t = 0; t <= s.steps; ++t) {
+    Eigen::MatrixXd A = Eigen::MatrixXd::Identity(P, P);
+    for (int q = 0; q < t; ++q) A = step * A;
+    for (Eigen::Index p = 0; p < P; ++p) {
+      std::vector<double> g;
+      for (std::size_t k = 0; k < fo.seeds.size(); ++k) {
+        auto value = [&](int tt, Eigen::Index pp) {
+          const std::string name = pp < m ? f_output_name(tt, false, static_cast<int>(pp), 0, 1)
+                                          : f_output_name(tt, true, static_cast<int>(pp - m), 0, 1);
+          std::size_t col = 0;
+          while (fr.names[col] != name) ++col;
+          return fr.per_seed[k].values[col];
+        };
+        double af0 = 0;
+        for (Eigen::Index r = 0; r < P; ++r) af0 += A(p, r) * value(0, r);
+        g.push_back(value(t, p) - af0);
+      }
+      const auto e = limits::mean_with_error(g, limits::Route::finite_width);
+      const double lim = limit.f[static_cast<std::size_t>(t)][static_cast<std::size_t>(p)].value;
+      CAPTURE(t);
+      CAPTURE(p);
+      CAPTURE(lim);
+      CAPTURE(e.value);
+      CAPTURE(e.error);
+      // The finite-width kernel differs from Θ by O(n^{-1/2}); allow 2% relative on top of 4 s.e.
+      CHECK(std::abs(e.value - lim) < 4 * e.error + 0.02 * std::abs(lim));
+      worst = std::max(worst, std::abs(e.value - lim));
+      moved = std::max(moved, std::abs(lim));
+    }
+  }
+  CHECK(moved > 0.3);  // training moved f
+  // The biases matter: the kernel without them predicts a different trajectory.
+  auto nb = s;
+  nb.biases = false;
+  const auto wrong = limits::kernel_gd_limit(nb);
+  double diff = 0;
+  for (std::size_t t = 0; t < wrong.f.size(); ++t)
+    for (std::size_t p = 0; p < wrong.f[t].size(); ++p) diff = std::max(diff, std::abs(wrong.f[t][p].value - limit.f[t][p].value));
+  CHECK(diff > 10 * worst);
+}
