@@ -1,6 +1,8 @@
 // `tpc compare`: finite-width training against the infinite-width limit, per width: mean ± standard error
-// of f_T at every training input, the distance to the limit, and the fitted convergence exponent.
-// Limit route available now: one-hidden-layer µP (and its TP4 Eq. 5 equivalents such as mfp), TP4 Thm 6.1.
+// of f_T at every training and evaluation point, the distance to the limit, and the fitted convergence
+// exponent. The network comes from a level-2 script or from flags (an MLP on a fixed random data set); both
+// go through frontend/network_commands.h (limit: limits/network_limit.h; finite widths: the unrolled
+// program on the finite-width executor).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -21,6 +23,9 @@ struct CompareArgs {
   int dim = 2;
   unsigned threads = 0;
   std::string plot;
+  std::string route = "auto";      ///< limit route (limits/network_limit.h)
+  long long particles = 1 << 15;   ///< Monte Carlo particles per replica
+  std::string zdot = "auto";
 };
 
 CLI::App* add_compare_command(CLI::App& app, CompareArgs& args);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "frontend/activation.h"
+#include "frontend/network_commands.h"
 #include "frontend/plot.h"
 #include "limits/coordcheck.h"
 #include "tp/errors.h"
@@ -30,6 +31,9 @@ CLI::App* add_coordcheck_command(CLI::App& app, CoordCheckArgs& args) {
   auto* sub = app.add_subcommand("coordcheck",
                                  "train an MLP at several widths and compare the fitted size exponents of h^l, f, "
                                  "dh^l_t, df_t with the TP4 predictions (the coordinate check)");
+  sub->add_option("file", args.abc.file,
+                  "a network script (level 2): its network, parametrization, data and steps replace --mlp, --preset, "
+                  "--a/--b/--c, --act, --lr, --steps, --inputs, --dim");
   add_parametrization_flags(sub, args.abc);
   sub->add_option("--act", args.act, "activation: a name (relu, tanh, ...) or an expression in x")->default_val("relu");
   sub->add_option("--widths", args.widths, "comma-separated increasing widths")->default_val("256,512,1024,2048");
@@ -57,26 +61,42 @@ int run_coordcheck_command(const CoordCheckArgs& args, std::ostream& out, std::o
   };
   limits::MlpTraining spec;
   limits::CoordCheckOptions opt;
+  std::optional<NetworkScript> script;
+  std::string act_text = args.act;
+  double lr = args.lr;
   try {
-    spec.abc = parametrization_from_flags(args.abc);
     opt.widths = parse_width_list(args.widths, 65536);
+    if (!args.abc.file.empty()) {
+      script = load_network_script(args.abc.file, as_json, out, err);
+      if (!script) return 1;
+      spec.abc = script->spec.abc;
+      spec.steps = script->spec.steps;
+      act_text = script->spec.activation_text;
+      lr = script->spec.lr;
+    } else {
+      spec.abc = parametrization_from_flags(args.abc);
+    }
   } catch (const FlagError& e) {
     return fail(e.message);
   }
-  std::string problem;
-  spec.activation = parse_activation(args.act, problem);
-  if (!spec.activation) return fail("--act: " + problem);
-  spec.lr = args.lr;
-  spec.steps = args.steps;
-  limits::default_data(args.inputs, args.dim, spec.inputs, spec.targets);
+  if (!script) {
+    std::string problem;
+    spec.activation = parse_activation(args.act, problem);
+    if (!spec.activation) return fail("--act: " + problem);
+    spec.lr = args.lr;
+    spec.steps = args.steps;
+    limits::default_data(args.inputs, args.dim, spec.inputs, spec.targets);
+  }
   opt.seeds = args.seeds;
   opt.threads = args.threads;
   limits::CoordCheck cc;
   try {
-    cc = limits::coordcheck(spec, opt);
+    cc = script ? limits::coordcheck(script->spec, opt) : limits::coordcheck(spec, opt);
   } catch (const NumericalError& e) {
     return fail(e.what());
   } catch (const BudgetError& e) {
+    return fail(e.what());
+  } catch (const std::invalid_argument& e) {
     return fail(e.what());
   }
   int disagreements = 0;
@@ -129,7 +149,7 @@ int run_coordcheck_command(const CoordCheckArgs& args, std::ostream& out, std::o
     return 0;
   }
   out << "coordinate check: MLP L = " << spec.abc.depth() << ", " << spec.abc.name << " (c = " << to_string(spec.abc.c)
-      << "), act " << args.act << ", lr " << args.lr << ", " << args.seeds << " seeds; predicted regime "
+      << "), act " << act_text << ", lr " << lr << ", " << args.seeds << " seeds; predicted regime "
       << regime_name(cc.phase.regime) << "\nsize = RMS over seeds of the coordinate RMS; exponent e in size ~ n^e\n\n";
   out << "quantity   t  predicted  measured (s.e.)    ";
   for (auto w : cc.widths) {

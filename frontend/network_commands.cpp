@@ -301,7 +301,8 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
   } else {
     out << "no infinite-width limit: " << no_limit << "\n";
   }
-  out << "\nfinite width, mean ± s.e. over seeds of f_" << T << (lim ? " (distance to the limit in s.e.)" : "") << ":\n";
+  out << "\nfinite width, mean ± s.e. over seeds of f_" << T
+      << (lim ? " (|mean − limit| in units of the combined standard error)" : "") << ":\n";
   for (std::size_t wi = 0; wi < W; ++wi) {
     out << "n = " << o.widths[wi] << ":";
     if (!blowup[wi].empty()) {
@@ -311,8 +312,9 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
     for (std::size_t p = 0; p < P; ++p) {
       out << "  " << format_with_error(mean[wi][p].value, mean[wi][p].error);
       if (lim && mean[wi][p].error > 0) {
+        const limits::Estimate& l = lim->f[static_cast<std::size_t>(T)][p];
         char buf[32];
-        std::snprintf(buf, sizeof buf, " (%.1f)", std::abs(mean[wi][p].value - lim->f[static_cast<std::size_t>(T)][p].value) / mean[wi][p].error);
+        std::snprintf(buf, sizeof buf, " (%.1f)", std::abs(mean[wi][p].value - l.value) / std::hypot(mean[wi][p].error, l.error));
         out << buf;
       }
     }

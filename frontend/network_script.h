@@ -23,7 +23,7 @@ namespace tp::frontend {
 
 /// An exponent the script left as a symbol (e.g. `abc { a = [0, 1/2, s]; ...; c = c }`), for `--free`.
 /// Its entry in spec.abc is 0, a placeholder.
-struct FreeExponent {
+struct FreeSymbol {
   std::string symbol;  ///< the name written, e.g. "c"; one symbol may stand at several places (tied)
   char exponent = 'c';  ///< 'a', 'b' or 'c'
   int layer = 0;       ///< 1..L+1 for an entry of a list; 0 for a scalar c (every layer's learning rate)
@@ -33,7 +33,7 @@ struct FreeExponent {
 /// The result of a level-2 script.
 struct NetworkScript {
   NetworkSpec spec;                ///< complete and valid: tp::network_problem(spec) == ""
-  std::vector<FreeExponent> free;  ///< empty unless exponents were written as symbols
+  std::vector<FreeSymbol> free;  ///< empty unless exponents were written as symbols
 };
 
 /// True if text is a level-2 script: a line starts with a block keyword (network, parametrization,

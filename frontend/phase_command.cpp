@@ -5,7 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "frontend/network_commands.h"
 #include "tp/phase_region.h"
+#include "tp/unroll.h"
 
 namespace tp::frontend {
 
@@ -55,6 +57,7 @@ std::vector<std::size_t> parse_width_list(const std::string& text, std::size_t m
 }
 
 AbcParametrization parametrization_from_flags(const PhaseArgs& a) {
+  if (a.depth == 0) throw FlagError{"--mlp L is required: the number of hidden layers (or give a network script, e.g. 'tpc phase net.tp')"};
   if (a.depth < 1) throw FlagError{"--mlp L: the number of hidden layers must be at least 1"};
   if (a.depth > 10000) throw FlagError{"--mlp L: at most 10000 hidden layers"};
   AbcParametrization p;
@@ -191,10 +194,81 @@ void print_text(const AbcParametrization& p, const MlpPhase& ph, std::ostream& o
   for (const auto& e : ph.exponents) out << "  " << pad(e.quantity, w) << pad(to_string(e.exponent), 7) << e.meaning << "\n";
 }
 
+// The second derivation route: sizes propagated through the unrolled training program (tp/unroll.h) at
+// T = 2, compared entry by entry with the closed form.
+struct ExponentRoutes {
+  std::vector<SizeExponent> propagated;
+  bool agree = true;
+  std::string unavailable;
+};
+
+std::optional<ExponentRoutes> exponent_routes(const NetworkSpec& spec, const MlpPhase& ph) {
+  ExponentRoutes r;
+  if (spec.abc.optimizer != Optimizer::sgd) {
+    r.unavailable = "the propagation route unrolls SGD; " + std::string(optimizer_name(spec.abc.optimizer)) +
+                    " is classified by the closed form only";
+    return r;
+  }
+  NetworkSpec s = spec;
+  s.steps = 2;
+  try {
+    const UnrolledProgram up = unroll(s);
+    if (!up.exponents_unavailable.empty()) {
+      r.unavailable = up.exponents_unavailable;
+      return r;
+    }
+    r.propagated = up.exponents;
+  } catch (const std::exception& e) {
+    r.unavailable = e.what();
+    return r;
+  }
+  for (const auto& e : r.propagated)
+    for (const auto& c : ph.exponents)
+      if (c.quantity == e.quantity && (ph.stable || e.quantity.find("_t") == std::string::npos) && c.exponent != e.exponent)
+        r.agree = false;
+  return r;
+}
+
+void print_script_sources(const std::string& file, const NetworkScript& script, const MlpPhase& ph,
+                          const std::optional<ExponentRoutes>& routes, std::ostream& out) {
+  const auto& src = script.spec.source;
+  auto at = [&](const SourceRange& r) { return file + ":" + std::to_string(r.begin.line); };
+  out << "\nfrom the script: exponents a_l, b_l set at " << at(src.parametrization) << ", learning rate and optimizer at "
+      << at(src.optimizer) << ", the layers at " << at(src.network) << "\n";
+  if (!ph.stable) {
+    out << "  the violated conditions above come from the exponents at " << at(src.parametrization);
+    for (const auto& i : ph.instabilities)
+      if (i.key != "init") {
+        out << " and the learning rate at " << at(src.optimizer);
+        break;
+      }
+    out << "\n";
+  }
+  if (!routes) return;
+  if (!routes->unavailable.empty()) {
+    out << "exponents through the unrolled program: not available (" << routes->unavailable << ")\n";
+    return;
+  }
+  out << "\nthe two derivation routes (closed form above vs sizes propagated op by op through the unrolled training "
+         "program, T = 2):\n";
+  std::size_t w = 10;
+  for (const auto& e : routes->propagated) w = std::max(w, columns(e.quantity) + 2);
+  out << "  " << pad("quantity", w) << pad("closed", 9) << pad("program", 9) << "\n";
+  for (const auto& e : routes->propagated) {
+    std::string closed = "-";
+    for (const auto& c : ph.exponents)
+      if (c.quantity == e.quantity) closed = to_string(c.exponent);
+    const bool compared = ph.stable || e.quantity.find("_t") == std::string::npos;
+    out << "  " << pad(e.quantity, w) << pad(compared ? closed : "n/a", 9) << pad(to_string(e.exponent), 9)
+        << (compared && closed != "-" && closed != to_string(e.exponent) ? "DISAGREE" : "") << "\n";
+  }
+  out << (routes->agree ? "the routes agree\n" : "the routes DISAGREE (please report this script)\n");
+}
+
 }  // namespace
 
 void add_parametrization_flags(CLI::App* sub, PhaseArgs& args) {
-  sub->add_option("--mlp", args.depth, "number of hidden layers L (the readout is layer L+1)")->required();
+  sub->add_option("--mlp", args.depth, "number of hidden layers L (the readout is layer L+1)");
   sub->add_option("--preset", args.preset, "sp | ntp | mfp (L = 1) | mup");
   sub->add_option("--a", args.a, "a_1..a_{L+1} as exact rationals, e.g. --a=-1/2,0,1/2");
   sub->add_option("--b", args.b, "b_1..b_{L+1}, e.g. --b=1/2,1/2,1/2");
@@ -206,6 +280,8 @@ CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
                                  "the phase of an MLP under an abc-parametrization trained by SGD (TP4) or Adam/SignSGD (TP4b): "
                                  "stability, kernel vs feature learning, maximal updates, size exponents; with --free, "
                                  "the regions of one exponent");
+  sub->add_option("file", args.file, "a network script (level 2) whose network, parametrization and optimizer to "
+                  "classify; then --mlp/--preset/--a/--b/--c/--c-layers/--optimizer are not used");
   add_parametrization_flags(sub, args);
   sub->add_option("--c-layers", args.c_layers,
                   "per-layer learning-rate exponents c_1..c_{L+1} (layer l's lr = eta n^-c_l), e.g. --c-layers=-1,0,1; "
@@ -221,25 +297,60 @@ CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
   return sub;
 }
 
-int run_phase_command(const PhaseArgs& args, std::ostream& out, std::ostream& err) {
+int run_phase_command(const PhaseArgs& args_in, std::ostream& out, std::ostream& err) {
+  PhaseArgs args = args_in;
   AbcParametrization p;
-  try {
-    p = parametrization_from_flags(args);
-  } catch (const FlagError& e) {
-    if (args.format == "json") out << json{{"ok", false}, {"error", e.message}}.dump(2) << "\n";
-    else err << "tpc phase: error: " << e.message << "\n";
-    return 1;
+  std::optional<NetworkScript> script;
+  if (!args.file.empty()) {
+    if (args.depth != 0 || !args.preset.empty() || !args.a.empty() || !args.b.empty() || !args.c.empty() ||
+        !args.c_layers.empty() || args.optimizer != "sgd") {
+      const std::string msg = "give either a network script or the --mlp/--preset/--a/--b/--c/--c-layers/--optimizer "
+                              "flags, not both (the script already sets them)";
+      if (args.format == "json") out << json{{"ok", false}, {"error", msg}}.dump(2) << "\n";
+      else err << "tpc phase: error: " << msg << "\n";
+      return 1;
+    }
+    script = load_network_script(args.file, args.format == "json", out, err);
+    if (!script) return 1;
+    p = script->spec.abc;
+    if (args.free.empty() && !script->free.empty()) {
+      const auto& f = script->free.front();
+      args.free = std::string(1, f.exponent) + (f.layer == 0 ? "" : "_" + std::to_string(f.layer));
+    }
+  } else {
+    try {
+      p = parametrization_from_flags(args);
+    } catch (const FlagError& e) {
+      if (args.format == "json") out << json{{"ok", false}, {"error", e.message}}.dump(2) << "\n";
+      else err << "tpc phase: error: " << e.message << "\n";
+      return 1;
+    }
   }
   if (args.free.empty()) {
     const MlpPhase ph = classify_mlp(p);
+    const std::optional<ExponentRoutes> routes = script ? exponent_routes(script->spec, ph) : std::nullopt;
     if (args.format == "json") {
       json j = phase_json(ph);
       j["ok"] = true;
       j["parametrization"] = p.name;
       add_training_fields(p, j);
+      if (script) {
+        j["file"] = args.file;
+        j["source"] = {{"network_line", script->spec.source.network.begin.line},
+                       {"parametrization_line", script->spec.source.parametrization.begin.line},
+                       {"optimizer_line", script->spec.source.optimizer.begin.line}};
+      }
+      if (routes) {
+        json arr = json::array();
+        for (const auto& e : routes->propagated) arr.push_back({{"quantity", e.quantity}, {"exponent", to_string(e.exponent)}});
+        j["exponents_propagated"] = arr;
+        j["exponent_routes_agree"] = routes->agree;
+        if (!routes->unavailable.empty()) j["exponents_propagated_unavailable"] = routes->unavailable;
+      }
       out << j.dump(2) << "\n";
     } else {
       print_text(p, ph, out);
+      if (script) print_script_sources(args.file, *script, ph, routes, out);
     }
     return 0;
   }

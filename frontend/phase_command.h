@@ -13,6 +13,7 @@
 namespace tp::frontend {
 
 struct PhaseArgs {
+  std::string file;                ///< a level-2 network script instead of the flags (tpc phase net.tp)
   int depth = 0;
   std::string preset;
   std::string a, b, c;

@@ -193,7 +193,7 @@ TEST_CASE("tpc coordcheck prints the table, writes a PNG plot and rejects bad wi
   CHECK(act.err.find("did you mean 'tanh'") != std::string::npos);
 }
 
-TEST_CASE("tpc compare: muP limit vs finite widths in JSON, and refusals for other parametrizations") {
+TEST_CASE("tpc compare: muP limit vs finite widths in JSON; kernel regime; an unstable network still runs") {
   auto r = tpc({"compare", "--mlp", "1", "--preset", "mfp", "--widths", "128,512", "--seeds", "6", "--steps", "2",
                 "--format", "json"});
   REQUIRE(r.code == 0);
@@ -202,12 +202,16 @@ TEST_CASE("tpc compare: muP limit vs finite widths in JSON, and refusals for oth
   CHECK(j["widths"].size() == 2);
   CHECK(j["limit_f"].size() == 3);
   CHECK(j["convergence_exponent"].get<double>() < 0);
-  auto ntp = tpc({"compare", "--mlp", "1", "--preset", "ntp"});
-  CHECK(ntp.code == 1);
-  CHECK(ntp.err.find("tpc kernel") != std::string::npos);
-  auto sp = tpc({"compare", "--mlp", "2", "--preset", "sp"});
-  CHECK(sp.code == 1);
-  CHECK(sp.err.find("unstable") != std::string::npos);
+  auto ntp = tpc({"compare", "--mlp", "1", "--preset", "ntp", "--widths", "64,128", "--seeds", "4", "--format", "json"});
+  REQUIRE(ntp.code == 0);
+  CHECK(nlohmann::json::parse(ntp.out)["limit_route"] == "kernel");
+  // SP with c = 0 is unstable: no limit, but the finite widths run and show the growth.
+  auto sp = tpc({"compare", "--mlp", "2", "--preset", "sp", "--widths", "64,256", "--seeds", "3", "--lr", "0.1"});
+  CHECK(sp.code == 0);
+  CHECK(sp.out.find("no infinite-width limit") != std::string::npos);
+  CHECK(sp.out.find("unstable") != std::string::npos);
+  auto both = tpc({"compare", "--widths", "64"});
+  CHECK(both.code == 1);
 }
 
 TEST_CASE("tpc compare on a linear network uses the exact route") {
