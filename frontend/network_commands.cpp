@@ -204,6 +204,21 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
       fit_dev.push_back(dev[wi]);
     }
   }
+  // Without a limit (unstable), the growth of f is the finding: the largest |f_t| over seeds and points per
+  // step, and the first step where it exceeds 1e6 (1 + max |y|) (a blow-up; later values may even return to
+  // 0 when every relu unit dies, which is why the step is reported).
+  std::vector<std::vector<double>> max_abs(W, std::vector<double>(static_cast<std::size_t>(T) + 1, 0.0));
+  std::vector<int> blowup_step(W, -1);
+  const double threshold = 1e6 * (1.0 + (s.train_y.size() ? s.train_y.cwiseAbs().maxCoeff() : 0.0));
+  for (std::size_t wi = 0; wi < W; ++wi) {
+    if (!blowup[wi].empty()) continue;
+    for (int t = 0; t <= T; ++t) {
+      for (std::size_t k = 0; k < S; ++k)
+        for (std::size_t p = 0; p < P; ++p)
+          max_abs[wi][static_cast<std::size_t>(t)] = std::max(max_abs[wi][static_cast<std::size_t>(t)], std::abs(f[wi][k][static_cast<std::size_t>(t)][p]));
+      if (blowup_step[wi] < 0 && max_abs[wi][static_cast<std::size_t>(t)] > threshold) blowup_step[wi] = t;
+    }
+  }
   const bool kernel = lim && lim->route == limits::LimitRoute::kernel;
   double slope = std::nan(""), slope_se = std::nan("");
   std::vector<double> rms_dev;
@@ -257,6 +272,8 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
       if (!blowup[wi].empty()) {
         row["diverged"] = blowup[wi];
       } else {
+        row["max_abs_f_by_step"] = max_abs[wi];
+        if (blowup_step[wi] >= 0) row["blowup_step"] = blowup_step[wi];
         json fs = json::array();
         for (std::size_t p = 0; p < P; ++p) {
           json e{{"mean", mean[wi][p].value}, {"stderr", mean[wi][p].error}};
@@ -319,6 +336,20 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
       }
     }
     out << "\n";
+  }
+  if (!lim) {
+    out << "\nlargest |f_t| over seeds and points, by step t = 0.." << T << ":\n";
+    for (std::size_t wi = 0; wi < W; ++wi) {
+      if (!blowup[wi].empty()) continue;
+      out << "n = " << o.widths[wi] << ":";
+      for (double v : max_abs[wi]) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "  %.3g", v);
+        out << buf;
+      }
+      if (blowup_step[wi] >= 0) out << "   blow-up at step " << blowup_step[wi];
+      out << "\n";
+    }
   }
   if (!std::isnan(slope)) {
     char buf[240];

@@ -16,6 +16,10 @@ std::string format_with_error(double value, double error) {
     std::snprintf(buf, sizeof buf, "%.12g ± %.2g", value, error);
     return buf;
   }
+  if (std::abs(value) >= 1e7 || error >= 1e7) {  // huge (e.g. a blow-up): scientific notation
+    std::snprintf(buf, sizeof buf, "%.3e ± %.1e", value, error);
+    return buf;
+  }
   // decimal places so that the error shows two significant digits
   int places = 1 - static_cast<int>(std::floor(std::log10(error)));
   if (places > 9) {  // tiny errors: all the digits a double has, error in scientific notation

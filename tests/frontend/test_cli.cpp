@@ -102,6 +102,7 @@ TEST_CASE("values are printed to the precision their error supports") {
   CHECK(format_with_error(2.0381, 0.051) == "2.038 ± 0.051");
   CHECK(format_with_error(1.09023, std::nan("")) == "1.09023 ± n/a");
   CHECK(format_with_error(12345.6, 150) == "12350 ± 150");
+  CHECK(format_with_error(4.7e62, 4.7e62) == "4.700e+62 ± 4.7e+62");
 }
 
 TEST_CASE("tpc limit prints every output with error and route, and refuses what it cannot do") {
