@@ -322,6 +322,7 @@ struct LimitArgs {
   std::string zdot = "auto";
   std::uint64_t seed = 0;
   unsigned threads = 0;
+  double budget_gib = 8.0;
   bool no_closed_forms = false;
 };
 
@@ -338,6 +339,7 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
     o.limit.zdot = a.zdot;
     o.limit.seed = a.seed;
     o.limit.threads = a.threads;
+    o.limit.memory_budget_bytes = a.budget_gib * 1024.0 * 1024.0 * 1024.0;
     return run_network_limit(script->spec, o, out, err);
   }
   SourceFile file;
@@ -369,6 +371,7 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
       zo.replicas = a.replicas;
       zo.seed = a.seed;
       zo.threads = a.threads;
+      zo.memory_budget_bytes = a.budget_gib * 1024.0 * 1024.0 * 1024.0;
       if (a.zdot == "derivative") zo.zdot = limits::ZDotMode::derivative;
       else if (a.zdot == "stein") zo.zdot = limits::ZDotMode::stein;
       else if (a.zdot == "none") zo.zdot = limits::ZDotMode::none;
@@ -481,6 +484,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       ->default_val("auto");
   limit->add_option("--seed", limit_args.seed, "Monte Carlo seed")->default_val(0);
   limit->add_option("--threads", limit_args.threads, "worker threads (0 = all cores)")->default_val(0);
+  limit->add_option("--memory-budget", limit_args.budget_gib, "refuse Monte Carlo runs needing more memory than this many GiB")
+      ->check(CLI::PositiveNumber)
+      ->default_val(8.0);
   limit->add_option("--replicas", limit_args.replicas, "Monte Carlo: independent replicas for the standard error")
       ->check(CLI::Range(2, 1000))
       ->default_val(8);

@@ -38,6 +38,10 @@ CLI::App* add_compare_command(CLI::App& app, CompareArgs& args) {
   sub->add_option("--particles", args.particles, "Monte Carlo particles per replica for the limit")
       ->check(CLI::Range(16LL, 1LL << 26))
       ->default_val(1 << 15);
+  sub->add_option("--memory-budget", args.budget_gib,
+                  "refuse widths (n×n matrices per seed) or particle counts needing more memory than this many GiB")
+      ->check(CLI::PositiveNumber)
+      ->default_val(8.0);
   sub->add_option("--zdot", args.zdot, "Monte Carlo ZDot form: auto, derivative, stein, none")
       ->check(CLI::IsMember({"auto", "derivative", "stein", "none"}))
       ->default_val("auto");
@@ -61,6 +65,7 @@ int run_compare_command(const CompareArgs& args, std::ostream& out, std::ostream
   o.limit.threads = args.threads;
   o.limit.particles = args.particles;
   o.limit.zdot = args.zdot;
+  o.limit.memory_budget_bytes = args.budget_gib * 1024.0 * 1024.0 * 1024.0;
   if (!limits::parse_limit_route(args.route, o.limit.route)) return fail("--route: unknown route '" + args.route + "'");
   NetworkSpec spec;
   try {

@@ -26,6 +26,7 @@ struct CompareArgs {
   std::string route = "auto";      ///< limit route (limits/network_limit.h)
   long long particles = 1 << 15;   ///< Monte Carlo particles per replica
   std::string zdot = "auto";
+  double budget_gib = 8.0;         ///< --memory-budget
 };
 
 CLI::App* add_compare_command(CLI::App& app, CompareArgs& args);

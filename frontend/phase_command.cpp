@@ -198,6 +198,7 @@ void print_text(const AbcParametrization& p, const MlpPhase& ph, std::ostream& o
 // T = 2, compared entry by entry with the closed form.
 struct ExponentRoutes {
   std::vector<SizeExponent> propagated;
+  json per_value = json::array();  ///< every value of the unrolled program: its size and change exponents
   bool agree = true;
   std::string unavailable;
 };
@@ -218,6 +219,13 @@ std::optional<ExponentRoutes> exponent_routes(const NetworkSpec& spec, const Mlp
       return r;
     }
     r.propagated = up.exponents;
+    for (std::size_t i = 0; i < up.program.size(); ++i) {
+      const Value& v = up.program.values()[i];
+      if (v.kind == ValueKind::Matrix) continue;
+      auto text = [](const SizeExp& e) { return e ? json(to_string(*e)) : json(nullptr); };
+      r.per_value.push_back({{"value", v.name}, {"kind", std::string(kind_name(v.kind))}, {"size", text(up.size[i])},
+                             {"change", text(up.delta[i])}});
+    }
   } catch (const std::exception& e) {
     r.unavailable = e.what();
     return r;
@@ -345,6 +353,7 @@ int run_phase_command(const PhaseArgs& args_in, std::ostream& out, std::ostream&
         for (const auto& e : routes->propagated) arr.push_back({{"quantity", e.quantity}, {"exponent", to_string(e.exponent)}});
         j["exponents_propagated"] = arr;
         j["exponent_routes_agree"] = routes->agree;
+        j["program_exponents"] = routes->per_value;
         if (!routes->unavailable.empty()) j["exponents_propagated_unavailable"] = routes->unavailable;
       }
       out << j.dump(2) << "\n";

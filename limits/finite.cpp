@@ -163,7 +163,7 @@ FiniteResult run_finite(const Program& p, const FiniteOptions& options) {
     throw BudgetError("width n = " + std::to_string(options.width) + " needs about " + format_number(std::round(need / gib * 10) / 10) +
                       " GiB (" + std::to_string(threads) + " seeds at once, n×n matrices of doubles), over the memory budget of " +
                       format_number(std::round(options.memory_budget_bytes / gib * 10) / 10) +
-                      " GiB; use a smaller --width, --threads 1, or raise --memory-budget");
+                      " GiB; use a smaller width, --threads 1, or raise --memory-budget");
   }
   Runner runner(p, options.width);
   runner.compute_liveness();
