@@ -1,9 +1,11 @@
 // network_limit across routes: the infinite-width f_t of a trained MLP by quadrature (TP4 Thm 6.1), Monte
 // Carlo over Z particles with ZHat + ZDot, the exact linear Master Theorem and kernel GD, against each other
 // and against the network itself at finite width (the unrolled program on the finite-width executor).
-// Tolerance: |a − b| ≤ 4·sqrt(se_a² + se_b²), plus, where a finite width is compared, an allowance for its
-// O(1/n) bias in the mean (documented where used). Every comparison fails when one side trains with a 10%
-// different learning rate (checked when this file was written; see MUTATE below).
+// Tolerance: |a − b| ≤ 4·sqrt(se_a² + se_b²) with no bias allowance: the O(1/n) bias of a finite-width mean
+// stays below 4 s.e. at the widths and seed counts used (measured; see the comments at each comparison).
+// For the L = 2 networks the finite-width s.e. is pooled over widths (variance ∝ 1/n, see compare_with_finite).
+// Every cross-route test fails when one side trains with a 10% larger learning rate: run with
+// TPC_NETTEST_MUTATE=1.1 (7 of 8 test cases fail; route selection does not train). Per-value numbers: -s.
 #include <doctest/doctest.h>
 
 #include <chrono>
