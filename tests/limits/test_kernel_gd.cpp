@@ -130,3 +130,37 @@ TEST_CASE("NTP relu with biases: finite width approaches kernel GD (biases in K 
     for (std::size_t p = 0; p < wrong.f[t].size(); ++p) diff = std::max(diff, std::abs(wrong.f[t][p].value - limit.f[t][p].value));
   CHECK(diff > 10 * worst);
 }
+
+TEST_CASE("cross-entropy with two classes: the unrolled program and kernel GD (Monte Carlo over f_0) agree") {
+  // Two independent codings of the softmax gradient: expressions in the unrolled program (tp/unroll.cpp) and
+  // plain C++ in limits/kernel_gd.cpp.
+  auto s = ntp_spec(call(Function::relu, argument(0)));
+  s.output_dim = 2;
+  s.loss = LossKind::cross_entropy;
+  s.train_y.resize(3, 1);
+  s.train_y << 0, 1, 1;  // class indices
+  s.lr = 2.0;
+  s.steps = 2;
+  limits::KernelGdOptions ko;
+  ko.f0_samples = 20000;
+  const auto limit = limits::kernel_gd_limit(s, ko);
+  const UnrolledProgram up = unroll(s);
+  limits::FiniteOptions fo;
+  fo.width = 1024;
+  fo.seeds.clear();
+  for (std::uint64_t k = 0; k < 64; ++k) fo.seeds.push_back(k);
+  const auto fr = limits::run_finite(up.program, fo);
+  double moved = 0;
+  for (std::size_t o = 0; o < up.outputs.size(); ++o) {
+    const auto& u = up.outputs[o];
+    const std::size_t p = static_cast<std::size_t>(u.eval ? s.train_x.rows() + u.point : u.point);
+    const auto& l = limit.f[static_cast<std::size_t>(u.step)][p * 2 + static_cast<std::size_t>(u.component)];
+    CAPTURE(fr.names[o]);
+    CAPTURE(l.value);
+    CAPTURE(fr.summary[o].value);
+    CAPTURE(fr.summary[o].error);
+    CHECK(std::abs(l.value - fr.summary[o].value) <= 4 * std::hypot(l.error, fr.summary[o].error) + 0.02);
+    if (u.step == 2) moved = std::max(moved, std::abs(l.value));
+  }
+  CHECK(moved > 0.3);  // the logits moved well beyond the noise
+}
