@@ -14,6 +14,9 @@ namespace tp::limits {
 
 std::string kernel_gd_unavailable(const NetworkSpec& s) {
   if (s.abc.optimizer != Optimizer::sgd) return "the kernel-gradient-descent route is for SGD";
+  if (s.weight_decay != 0)
+    return "the kernel-gradient-descent route does not model weight decay (it shrinks the initial weights, so f "
+           "does not follow kernel gradient descent alone)";
   if (!s.abc.c_l.empty()) {
     for (const auto& c : s.abc.c_l)
       if (c != s.abc.c_l[0]) return "the kernel-gradient-descent route needs one learning-rate exponent for every layer";

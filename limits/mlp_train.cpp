@@ -106,6 +106,7 @@ MlpTrace train_mlp(const MlpTraining& spec, std::size_t width, std::uint64_t see
       if (l > 0) gx = mult[l] * (w[l].transpose() * gh);
     }
     for (int l = 0; l <= L; ++l) {
+      if (spec.weight_decay != 0) w[l] *= 1.0 - step * spec.weight_decay;  // decoupled: w ← w − η n^{-c}(∇ + λ w)
       w[l] -= step * grads[l];
       check(w[l], "the weights of layer " + std::to_string(l + 1), t + 1);
     }

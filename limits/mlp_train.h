@@ -25,6 +25,7 @@ struct MlpTraining {
   Eigen::MatrixXd inputs;           ///< m × d training inputs (row i = ξ_i); row 0 is also the evaluation input
   Eigen::VectorXd targets;          ///< m targets
   int steps = 2;                    ///< T
+  double weight_decay = 0;          ///< λ: each step w ← w − η n^{-c} (∂L/∂w + λ w)
 };
 
 /// Coordinate sizes of one run: index [t] for t = 0..T (t = 0 is initialization), [l] for l = 1..L.

@@ -46,6 +46,7 @@ void same_distribution(const NetworkSpec& s, std::size_t n, int seeds) {
   tr.inputs = s.train_x;
   tr.targets = s.train_y.col(0);
   tr.steps = s.steps;
+  tr.weight_decay = s.weight_decay;
   for (int t = 0; t <= s.steps; ++t) {
     const std::string name = f_output_name(t, false, 0, 0, 1);
     std::size_t col = 0;
@@ -79,6 +80,16 @@ TEST_CASE("unroll: muP, NTP and SP training programs match the direct trainer in
   same_distribution(spec_for("ntp", 2, call(Function::relu, argument(0)), 2), 256, 40);
   auto sp = spec_for("sp", 1, call(Function::tanh, argument(0)), 2);
   sp.abc.c = 1;
+  same_distribution(sp, 256, 40);
+}
+
+TEST_CASE("unroll: weight decay (decoupled, every tensor) matches the direct trainer") {
+  auto s = spec_for("mup", 2, call(Function::tanh, argument(0)), 3);
+  s.weight_decay = 0.3;
+  same_distribution(s, 256, 40);
+  auto sp = spec_for("sp", 1, call(Function::tanh, argument(0)), 3);
+  sp.abc.c = 1;  // ρ = 1 − η λ n^{-1}: the decay factor is an explicit width power
+  sp.weight_decay = 50;
   same_distribution(sp, 256, 40);
 }
 
