@@ -160,7 +160,8 @@ std::vector<PhaseRegion> phase_regions(const AbcParametrization& p, const FreeEx
 // between consecutive lines in every slab), a face being identified by its sign vector; 3. classify every face
 // at its sample point; 4. drop, one at a time, a line across which no verdict changes (the faces agreeing on
 // every other line share one verdict) and recompute the arrangement; 5. describe each face by its minimal
-// constraints and reclassify at its sample.
+// constraints (a cell: the lines carrying its edges; an edge: its line and the range of its parameter, x or
+// on a line x = const y, between its end vertices; a vertex: its coordinates) and reclassify at its sample.
 
 namespace {
 
@@ -384,18 +385,25 @@ std::vector<PhasePolyRegion> phase_polyhedra(const AbcParametrization& p, const 
     } else if (f.dimension == 1) {
       const std::size_t on = f.sign.find('0');
       r.constraints.push_back(constraint(lines[on], '0'));
+      // the end vertices bound the parameter of the line: x, or y on a line x = const
+      const bool vertical = lines[on].b == 0;
+      const Rational& t = vertical ? f.y : f.x;
+      std::optional<Rational> lo, hi;
       for (const Face& v : faces) {
         if (v.dimension != 0 || v.sign[on] != '0') continue;
         bool endpoint = true;
         for (std::size_t j = 0; j < lines.size() && endpoint; ++j) endpoint = v.sign[j] == '0' || v.sign[j] == f.sign[j];
         if (!endpoint) continue;
-        std::size_t best = lines.size();  // a line through the endpoint, preferring one in a single exponent
-        for (std::size_t j = 0; j < lines.size(); ++j)
-          if (j != on && v.sign[j] == '0' &&
-              (best == lines.size() || ((lines[j].a == 0 || lines[j].b == 0) && lines[best].a != 0 && lines[best].b != 0)))
-            best = j;
-        r.constraints.push_back(constraint(lines[best], f.sign[best]));
+        const Rational& tv = vertical ? v.y : v.x;
+        (tv < t ? lo : hi) = tv;
       }
+      const Line axis = vertical ? Line{0, 1, 0} : Line{1, 0, 0};
+      const std::string& tn = vertical ? yn : xn;
+      if (lo) r.constraints.push_back(constraint({axis.a, axis.b, *lo}, '+'));
+      if (hi) r.constraints.push_back(constraint({axis.a, axis.b, *hi}, '-'));
+      r.condition = r.constraints[0].text;
+      if (lo && hi) r.condition += " and " + to_string(*lo) + " < " + tn + " < " + to_string(*hi);
+      else if (lo || hi) r.condition += " and " + r.constraints[1].text;
     } else {
       for (std::size_t j = 0; j < lines.size(); ++j) {
         std::string s = f.sign;
@@ -403,7 +411,8 @@ std::vector<PhasePolyRegion> phase_polyhedra(const AbcParametrization& p, const 
         if (edge_signs.count(s)) r.constraints.push_back(constraint(lines[j], f.sign[j]));
       }
     }
-    for (const auto& c : r.constraints) r.condition += (r.condition.empty() ? "" : " and ") + c.text;
+    if (f.dimension != 1)
+      for (const auto& c : r.constraints) r.condition += (r.condition.empty() ? "" : " and ") + c.text;
     if (r.constraints.empty()) r.condition = "all " + xn + ", " + yn;
     out.push_back(std::move(r));
   }
