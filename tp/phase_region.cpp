@@ -161,7 +161,8 @@ std::vector<PhaseRegion> phase_regions(const AbcParametrization& p, const FreeEx
 // at its sample point; 4. drop, one at a time, a line across which no verdict changes (the faces agreeing on
 // every other line share one verdict) and recompute the arrangement; 5. describe each face by its minimal
 // constraints (a cell: the lines carrying its edges; an edge: its line and the range of its parameter, x or
-// on a line x = const y, between its end vertices; a vertex: its coordinates) and reclassify at its sample.
+// on a line x = const y, between its end vertices; a vertex: its coordinates) and reclassify at its sample;
+// 6. let a cell absorb a whole side of the same verdict, and an edge its end points (non-strict bounds).
 
 namespace {
 
@@ -257,6 +258,17 @@ std::vector<Face> arrangement_faces(const std::vector<Line>& lines) {
   return faces;
 }
 
+const char* rel_text(LinearConstraint::Rel rel) {
+  switch (rel) {
+    case LinearConstraint::less: return "<";
+    case LinearConstraint::less_equal: return "<=";
+    case LinearConstraint::equal: return "=";
+    case LinearConstraint::greater_equal: return ">=";
+    case LinearConstraint::greater: return ">";
+  }
+  return "?";
+}
+
 using Int = boost::multiprecision::cpp_int;
 
 Int gcd_int(Int a, Int b) {
@@ -288,8 +300,7 @@ std::string constraint_text(Rational cx, Rational cy, Rational rhs, LinearConstr
   cx *= scale;
   cy *= scale;
   rhs *= scale;
-  if (scale < 0) rel = rel == LinearConstraint::less ? LinearConstraint::greater
-                      : rel == LinearConstraint::greater ? LinearConstraint::less : rel;
+  if (scale < 0) rel = static_cast<LinearConstraint::Rel>(LinearConstraint::greater - rel);  // the enum is symmetric
   std::string s;
   auto term = [&](const Rational& k, const std::string& name) {
     if (k == 0) return;
@@ -300,7 +311,7 @@ std::string constraint_text(Rational cx, Rational cy, Rational rhs, LinearConstr
   };
   term(cx, xn);
   term(cy, yn);
-  s += rel == LinearConstraint::less ? " < " : rel == LinearConstraint::greater ? " > " : " = ";
+  s += std::string(" ") + rel_text(rel) + " ";
   return s + to_string(rhs);
 }
 
@@ -308,7 +319,14 @@ std::string constraint_text(Rational cx, Rational cy, Rational rhs, LinearConstr
 
 bool LinearConstraint::holds(const Rational& x, const Rational& y) const {
   const Rational v = cx * x + cy * y;
-  return rel == less ? v < rhs : rel == greater ? v > rhs : v == rhs;
+  switch (rel) {
+    case less: return v < rhs;
+    case less_equal: return v <= rhs;
+    case equal: return v == rhs;
+    case greater_equal: return v >= rhs;
+    case greater: return v > rhs;
+  }
+  return false;
 }
 
 std::vector<PhasePolyRegion> phase_polyhedra(const AbcParametrization& p, const std::vector<FreeExponent>& free) {
@@ -369,6 +387,11 @@ std::vector<PhasePolyRegion> phase_polyhedra(const AbcParametrization& p, const 
     const auto rel = sign == '-' ? LinearConstraint::less : sign == '+' ? LinearConstraint::greater : LinearConstraint::equal;
     return LinearConstraint{rel, l.a, l.b, l.c, constraint_text(l.a, l.b, l.c, rel, xn, yn)};
   };
+  auto close = [&](LinearConstraint& c) {  // < becomes <=, > becomes >=
+    c.rel = c.rel == LinearConstraint::less ? LinearConstraint::less_equal : LinearConstraint::greater_equal;
+    c.text = constraint_text(c.cx, c.cy, c.rhs, c.rel, xn, yn);
+  };
+  std::vector<std::vector<std::size_t>> cell_lines(faces.size());  // a cell's constraint k is on line cell_lines[k]
   std::set<std::string> edge_signs;
   for (const Face& f : faces)
     if (f.dimension == 1) edge_signs.insert(f.sign);
@@ -398,24 +421,96 @@ std::vector<PhasePolyRegion> phase_polyhedra(const AbcParametrization& p, const 
         (tv < t ? lo : hi) = tv;
       }
       const Line axis = vertical ? Line{0, 1, 0} : Line{1, 0, 0};
-      const std::string& tn = vertical ? yn : xn;
       if (lo) r.constraints.push_back(constraint({axis.a, axis.b, *lo}, '+'));
       if (hi) r.constraints.push_back(constraint({axis.a, axis.b, *hi}, '-'));
-      r.condition = r.constraints[0].text;
-      if (lo && hi) r.condition += " and " + to_string(*lo) + " < " + tn + " < " + to_string(*hi);
-      else if (lo || hi) r.condition += " and " + r.constraints[1].text;
     } else {
       for (std::size_t j = 0; j < lines.size(); ++j) {
         std::string s = f.sign;
         s[j] = '0';
-        if (edge_signs.count(s)) r.constraints.push_back(constraint(lines[j], f.sign[j]));
+        if (edge_signs.count(s)) {
+          r.constraints.push_back(constraint(lines[j], f.sign[j]));
+          cell_lines[out.size()].push_back(j);
+        }
       }
     }
-    if (f.dimension != 1)
-      for (const auto& c : r.constraints) r.condition += (r.condition.empty() ? "" : " and ") + c.text;
-    if (r.constraints.empty()) r.condition = "all " + xn + ", " + yn;
     out.push_back(std::move(r));
   }
+  // Step 6: absorb a face into a neighbour of the same verdict: a cell takes a side (in an arrangement a side of
+  // a cell is one whole edge; the strict inequality on its line becomes non-strict), then an edge not taken
+  // takes its end points.
+  std::vector<std::string> keys;
+  for (const auto& r : out) keys.push_back(verdict_key(r.phase));
+  std::map<std::string, std::size_t> index_of;
+  for (std::size_t i = 0; i < faces.size(); ++i) index_of[faces[i].sign] = i;
+  std::vector<bool> absorbed(faces.size(), false), grown(faces.size(), false);
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    if (faces[i].dimension != 2) continue;
+    std::vector<std::size_t> taken;  // lines of the sides taken so far
+    for (std::size_t k = 0; k < cell_lines[i].size(); ++k) {
+      const std::size_t j = cell_lines[i][k];
+      std::string side_sign = faces[i].sign;
+      side_sign[j] = '0';
+      const std::size_t e = index_of.at(side_sign);
+      if (absorbed[e] || grown[e] || keys[e] != keys[i]) continue;
+      // two sides taken that meet at a corner of the cell take the corner too (it satisfies both <=)
+      bool ok = true;
+      std::vector<std::size_t> corners;
+      for (const std::size_t m : taken) {
+        const Line &u = lines[j], &w = lines[m];
+        const Rational det = u.a * w.b - u.b * w.a;
+        if (det == 0) continue;
+        const Rational cx = (u.c * w.b - u.b * w.c) / det, cy = (u.a * w.c - u.c * w.a) / det;
+        bool in_closure = true;
+        for (const std::size_t l : cell_lines[i]) {
+          const int cell_side = faces[i].sign[l] == '+' ? 1 : -1;
+          in_closure = in_closure && side(lines[l], cx, cy) != -cell_side;
+        }
+        if (!in_closure) continue;
+        const std::size_t v = index_of.at(sign_vector(lines, cx, cy));
+        if (absorbed[v] || keys[v] != keys[i]) ok = false;
+        else corners.push_back(v);
+      }
+      if (!ok) continue;
+      close(out[i].constraints[k]);
+      absorbed[e] = grown[i] = true;
+      for (const std::size_t v : corners) absorbed[v] = true;
+      taken.push_back(j);
+    }
+  }
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    if (faces[i].dimension != 1 || absorbed[i]) continue;
+    const LinearConstraint& eq = out[i].constraints[0];
+    const bool vertical = eq.cy == 0;  // the bounds are on y on a line x = const, else on x
+    for (std::size_t k = 1; k < out[i].constraints.size(); ++k) {
+      LinearConstraint& bound = out[i].constraints[k];
+      const Rational vx = vertical ? eq.rhs / eq.cx : bound.rhs;
+      const Rational vy = vertical ? bound.rhs : (eq.rhs - eq.cx * vx) / eq.cy;
+      const auto it = index_of.find(sign_vector(lines, vx, vy));
+      if (it == index_of.end()) throw std::logic_error("phase_polyhedra: an edge's end is not a vertex (bug)");
+      const std::size_t v = it->second;
+      if (!absorbed[v] && keys[v] == keys[i]) {
+        close(bound);
+        absorbed[v] = grown[i] = true;
+      }
+    }
+  }
+  std::vector<PhasePolyRegion> kept;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (absorbed[i]) continue;
+    PhasePolyRegion& r = out[i];
+    if (r.dimension == 1 && r.constraints.size() == 3) {  // "line and lo < t <= hi"
+      const LinearConstraint &lo = r.constraints[1], &hi = r.constraints[2];
+      const std::string tn = lo.cx != 0 ? xn : yn;
+      r.condition = r.constraints[0].text + " and " + to_string(lo.rhs) + " " +
+                    (lo.rel == LinearConstraint::greater ? "<" : "<=") + " " + tn + " " + rel_text(hi.rel) + " " +
+                    to_string(hi.rhs);
+    } else {
+      for (const auto& c : r.constraints) r.condition += (r.condition.empty() ? "" : " and ") + c.text;
+    }
+    if (r.constraints.empty()) r.condition = "all " + xn + ", " + yn;
+    kept.push_back(std::move(r));
+  }
+  out = std::move(kept);
   std::stable_sort(out.begin(), out.end(), [](const PhasePolyRegion& u, const PhasePolyRegion& v) {
     const std::string ku = verdict_key(u.phase), kv = verdict_key(v.phase);
     if (ku != kv) return ku < kv;

@@ -55,14 +55,16 @@ std::string verdict_key(const MlpPhase& ph);
 /// x and y are coprime integers, the first nonzero one positive, the right side an exact rational and the
 /// relation flipped as needed ("c < 1/2", "c + a_3 > 1/2", "2 c + 3 a_3 = 3/2", "c - a_3 = -1").
 struct LinearConstraint {
-  enum Rel { less, equal, greater } rel = equal;
+  enum Rel { less, less_equal, equal, greater_equal, greater } rel = equal;
   Rational cx, cy, rhs;
   std::string text;
   bool holds(const Rational& x, const Rational& y) const;  ///< exact test at (x, y)
 };
 
-/// One face of the arrangement: a point (dimension 0), an open segment or ray (1) or an open convex cell (2);
-/// the conjunction of `constraints` is exactly the face (empty = the whole plane).
+/// One face of the arrangement, a point (dimension 0), an open segment or ray (1) or an open convex cell (2),
+/// possibly with adjacent lower-dimensional faces of the same verdict absorbed (a cell with one whole side, an
+/// edge with its end points: then a constraint is <= or >=). The conjunction of `constraints` is exactly
+/// the region (empty = the whole plane).
 struct PhasePolyRegion {
   int dimension = 2;
   std::vector<LinearConstraint> constraints;
@@ -72,7 +74,7 @@ struct PhasePolyRegion {
 };
 
 /// The faces of the plane of two free exponents free[0] = x, free[1] = y, grouped by verdict (in order of
-/// verdict_key), within a verdict cells first, then edges, then points. The faces partition the plane.
+/// verdict_key), within a verdict cells first, then edges, then points. The regions partition the plane.
 /// Throws std::invalid_argument unless free has exactly two different exponents (one: use phase_regions;
 /// three or more are not supported), or as with_value does.
 std::vector<PhasePolyRegion> phase_polyhedra(const AbcParametrization& p, const std::vector<FreeExponent>& free);

@@ -31,8 +31,8 @@ TEST_CASE("tpc phase --free c,a_3: SP's plane, muP the only feature-learning poi
   REQUIRE(r.code == 0);
   CHECK(has(r.out, "c and a_3 free"));
   CHECK(has(r.out, "  feature_learning:\n    c = 0 and a_3 = 1/2\n"));
-  CHECK(has(r.out, "  kernel:\n    c + 2 a_3 = 1"));
-  CHECK(has(r.out, "    c = 1 and a_3 = 0\n"));
+  CHECK(has(r.out, "  kernel:\n    c + 2 a_3 = 1 and 0 < c <= 1\n"));
+  CHECK(has(r.out, "  trivial:\n    a_3 >= 0 and c + a_3 >= 1/2 and c + 2 a_3 > 1\n"));
   CHECK(has(r.out, "unstable, violates init"));
   auto j = tpc({"phase", "--mlp", "2", "--preset", "sp", "--free", "c, a3", "--format", "json"});
   REQUIRE(j.code == 0);
@@ -66,11 +66,16 @@ TEST_CASE("tpc phase --free: one exponent keeps its output; two names with a per
   REQUIRE(adam.code == 0);
   auto aj = nlohmann::json::parse(adam.out);
   CHECK(aj["c_l"] == nlohmann::json::array({"free", "1", "free"}));
-  bool fl = false;
+  // Adam: r = min(c_1, 0), stable iff c_1 >= 0 and c_3 >= 1: feature learning on the whole closed quadrant, one
+  // region (a cell with its two sides and its corner, muP for Adam of TP5 Table 3)
+  int fl = 0;
   for (const auto& region : aj["regions"])
-    if (region["regime"] == "feature_learning" && region["dimension"] == 0)
-      fl = fl || region["conditions"] == nlohmann::json::array({"c_1 = 0", "c_3 = 1"});
-  CHECK(fl);  // muP for Adam (TP5 Table 3) is the corner of the feature-learning quadrant c_1 >= 0, c_3 >= 1
+    if (region["regime"] == "feature_learning") {
+      ++fl;
+      CHECK(region["dimension"] == 2);
+      CHECK(region["conditions"] == nlohmann::json::array({"c_3 >= 1", "c_1 >= 0"}));
+    }
+  CHECK(fl == 1);
 }
 
 TEST_CASE("tpc phase --free: a name twice, three names and unknown names are errors") {

@@ -1,5 +1,5 @@
 // phase_polyhedra (two free exponents): randomized consistency with classify_mlp (every point lies in exactly
-// one face, whose verdict is the point's), the SP plane of (c, a_3) derived by hand, and a cross-check of every
+// one region, whose verdict is the point's; this also checks the absorption of sides and end points), the SP plane of (c, a_3) derived by hand, and a cross-check of every
 // line x = const or y = const against the one-exponent phase_regions.
 #include <doctest/doctest.h>
 
@@ -94,6 +94,11 @@ TEST_CASE("phase_polyhedra: SP (L = 2) with c and a_3 free, derived by hand") {
   const AbcParametrization sp = preset("sp", 2);
   FreeExponent c, a3{FreeExponent::A, 3};
   const auto faces = phase_polyhedra(sp, {c, a3});
+  auto regime_at = [&](const Rational& x, const Rational& y) {
+    const auto in = faces_at(faces, x, y);
+    REQUIRE(in.size() == 1);
+    return in[0]->phase.regime;
+  };
   std::vector<const PhasePolyRegion*> fl, kernel;
   for (const auto& f : faces) {
     if (f.phase.regime == Regime::feature_learning) fl.push_back(&f);
@@ -102,20 +107,23 @@ TEST_CASE("phase_polyhedra: SP (L = 2) with c and a_3 free, derived by hand") {
   REQUIRE(fl.size() == 1);
   CHECK(fl[0]->dimension == 0);
   CHECK(fl[0]->condition == "c = 0 and a_3 = 1/2");
-  REQUIRE(kernel.size() == 2);
+  REQUIRE(kernel.size() == 1);  // the open segment has absorbed its end (1, 0)
   CHECK(kernel[0]->dimension == 1);
-  CHECK(kernel[0]->condition.find("c + 2 a_3 = 1") == 0);
-  CHECK(kernel[1]->condition == "c = 1 and a_3 = 0");
-  auto regime_at = [&](const Rational& x, const Rational& y) {
-    const auto in = faces_at(faces, x, y);
-    REQUIRE(in.size() == 1);
-    return in[0]->phase.regime;
-  };
+  CHECK(kernel[0]->condition == "c + 2 a_3 = 1 and 0 < c <= 1");
+  // the trivial phase is one cell with two of its sides: c + 2 a_3 > 1, a_3 >= 0, c + a_3 >= 1/2
+  std::vector<const PhasePolyRegion*> trivial;
+  for (const auto& f : faces)
+    if (f.phase.regime == Regime::trivial) trivial.push_back(&f);
+  REQUIRE(trivial.size() == 1);
+  CHECK(trivial[0]->dimension == 2);
+  CHECK(trivial[0]->constraints.size() == 3);
+  CHECK(regime_at(1, 0) == Regime::kernel);
+  CHECK(regime_at(2, 0) == Regime::trivial);
+  CHECK(regime_at(-1, Rational(3, 2)) == Regime::trivial);  // on c + a_3 = 1/2 with a_3 > 1/2
   CHECK(regime_at(Rational(1, 2), Rational(1, 4)) == Regime::kernel);
   CHECK(regime_at(Rational(1, 100), Rational(99, 200)) == Regime::kernel);
   CHECK(regime_at(Rational(3, 2), Rational(-1, 4)) == Regime::unstable);  // readout init a_3 + b_3 < 1/2
   CHECK(regime_at(0, 0) == Regime::unstable);                              // SP with c = 0
-  CHECK(regime_at(2, 0) == Regime::trivial);
   CHECK(regime_at(-1, 1) == Regime::unstable);                             // r < 0
   // the unstable faces name the violated conditions; the init condition is the line a_3 = 0
   bool init_cell = false;
