@@ -341,7 +341,7 @@ int run_two_free(const AbcParametrization& p, const PhaseArgs& args, std::ostrea
     return 0;
   }
   out << "MLP with L = " << p.depth() << ", parametrization " << p.name << ", " << training_text(p, c_free) << ", "
-      << fr[0].name() << " and " << fr[1].name() << " free; the plane splits into points, edges and open cells:\n";
+      << fr[0].name() << " and " << fr[1].name() << " free; the regions of their plane, by verdict:\n";
   std::string last;
   for (const auto& f : faces) {
     const std::string key = verdict_key(f.phase);
