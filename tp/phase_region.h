@@ -62,18 +62,18 @@ struct LinearConstraint {
 };
 
 /// One face of the arrangement, a point (dimension 0), an open segment or ray (1) or an open convex cell (2),
-/// possibly with adjacent lower-dimensional faces of the same verdict absorbed (a cell with one whole side, an
-/// edge with its end points: then a constraint is <= or >=). The conjunction of `constraints` is exactly
-/// the region (empty = the whole plane).
+/// possibly with adjacent lower-dimensional faces of the same verdict absorbed (a cell with some of its sides
+/// and the corners between two of them, an edge with its end points: then a constraint is <= or >=). The
+/// conjunction of `constraints` is exactly the region (empty = the whole plane).
 struct PhasePolyRegion {
   int dimension = 2;
   std::vector<LinearConstraint> constraints;
-  Rational x, y;            ///< a sample point inside the face
-  MlpPhase phase;           ///< the verdict at the sample (constant on the face)
-  std::string condition;    ///< the constraints joined by " and ", or "all c, a_3"
+  Rational x, y;            ///< a sample point inside the (open) face
+  MlpPhase phase;           ///< the verdict at the sample (the same on the whole region)
+  std::string condition;    ///< the constraints joined by " and " (an edge's bounds as "0 < c <= 1"), or "all c, a_3"
 };
 
-/// The faces of the plane of two free exponents free[0] = x, free[1] = y, grouped by verdict (in order of
+/// The regions of the plane of two free exponents free[0] = x, free[1] = y, grouped by verdict (in order of
 /// verdict_key), within a verdict cells first, then edges, then points. The regions partition the plane.
 /// Throws std::invalid_argument unless free has exactly two different exponents (one: use phase_regions;
 /// three or more are not supported), or as with_value does.
