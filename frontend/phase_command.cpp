@@ -1,5 +1,6 @@
 // See phase_command.h. Steps: 1. build the parametrization from --preset or --a/--b/--c, --c-layers and
-// --optimizer (exact rationals); 2. classify (or split the line of the free exponent into regions); 3. print.
+// --optimizer (exact rationals); 2. classify (or split the line of the free exponent into regions, or the
+// plane of two free exponents into faces); 3. print.
 #include "frontend/phase_command.h"
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,23 @@ namespace tp::frontend {
 namespace {
 
 using nlohmann::json;
+
+// The names in --free: a comma-separated list, spaces ignored ("c, a_3" = "c,a_3").
+std::vector<std::string> free_names(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item.erase(std::remove(item.begin(), item.end(), ' '), item.end());
+    out.push_back(item);
+  }
+  return out;
+}
+
+bool frees_global_c(const std::string& text) {
+  const auto names = free_names(text);
+  return std::find(names.begin(), names.end(), "c") != names.end();
+}
 
 std::vector<Rational> parse_list(const std::string& flag, const std::string& text, int depth) {
   std::vector<Rational> out;
@@ -74,7 +92,7 @@ AbcParametrization parametrization_from_flags(const PhaseArgs& a) {
       throw FlagError{"give a parametrization: --preset sp|ntp|mfp|mup, or --a and --b lists (L+1 exact rationals each) and --c"};
     p.a = parse_list("--a", a.a, a.depth);
     p.b = parse_list("--b", a.b, a.depth);
-    if (a.c.empty() && a.free != "c" && a.c_layers.empty())
+    if (a.c.empty() && !frees_global_c(a.free) && a.c_layers.empty())
       throw FlagError{"--c is missing (the learning-rate exponent: lr = eta n^-c), or give --c-layers c1,..,cL+1"};
   }
   if (!a.c.empty()) {
@@ -86,7 +104,7 @@ AbcParametrization parametrization_from_flags(const PhaseArgs& a) {
   if (!a.c_layers.empty()) {
     p.c_l = parse_list("--c-layers", a.c_layers, a.depth);
     if (!a.c.empty()) throw FlagError{"give either --c (one exponent for every layer) or --c-layers (one per layer), not both"};
-    if (a.free == "c")
+    if (frees_global_c(a.free))
       throw FlagError{"--free c frees the global c, which --c-layers overrides; free one layer's exponent instead, e.g. --free c_1"};
     if (!a.preset.empty()) p.name += " with per-layer c";
   }
@@ -273,6 +291,83 @@ void print_script_sources(const std::string& file, const NetworkScript& script, 
   out << (routes->agree ? "the routes agree\n" : "the routes DISAGREE (please report this script)\n");
 }
 
+// `--free x,y`: the faces of the (x, y) plane grouped by verdict (tp/phase_region.h, phase_polyhedra).
+int run_two_free(const AbcParametrization& p, const PhaseArgs& args, std::ostream& out, std::ostream& err) {
+  auto fail = [&](const std::string& msg) {
+    if (args.format == "json") out << json{{"ok", false}, {"error", "--free: " + msg}}.dump(2) << "\n";
+    else err << "tpc phase: error: --free: " << msg << "\n";
+    return 1;
+  };
+  const auto names = free_names(args.free);
+  if (names.size() > 2) {
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    return fail("at most two free exponents are supported, got " + std::to_string(names.size()) + " (" + list +
+                "); give the others values");
+  }
+  std::vector<FreeExponent> fr;
+  for (const auto& n : names) {
+    std::string problem;
+    auto f = parse_free_exponent(n, p.depth(), problem);
+    if (!f) return fail(problem);
+    fr.push_back(*f);
+  }
+  if (fr[0].name() == fr[1].name()) return fail(fr[0].name() + " is named twice; give two different exponents, e.g. --free c,a_" +
+                                                std::to_string(p.depth() + 1));
+  std::vector<PhasePolyRegion> faces;
+  try {
+    faces = phase_polyhedra(p, fr);
+  } catch (const std::invalid_argument& e) {
+    return fail(e.what());
+  }
+  auto violated = [](const MlpPhase& ph) {
+    std::vector<std::string> keys;
+    for (const auto& i : ph.instabilities)
+      if (std::find(keys.begin(), keys.end(), i.key) == keys.end()) keys.push_back(i.key);
+    return keys;
+  };
+  const bool c_free = fr[0].name() == "c" || fr[1].name() == "c";
+  if (args.format == "json") {
+    json arr = json::array();
+    for (const auto& f : faces) {
+      json conds = json::array();
+      for (const auto& c : f.constraints) conds.push_back(c.text);
+      arr.push_back({{"regime", std::string(regime_name(f.phase.regime))},
+                     {"violated", violated(f.phase)},
+                     {"dimension", f.dimension},
+                     {"conditions", conds},
+                     {"condition", f.condition},
+                     {"sample", {{fr[0].name(), to_string(f.x)}, {fr[1].name(), to_string(f.y)}}}});
+    }
+    json j{{"ok", true}, {"parametrization", p.name}, {"free", {fr[0].name(), fr[1].name()}}, {"regions", arr}};
+    add_training_fields(p, j);
+    for (const auto& f : fr) {
+      if (f.kind == FreeExponent::C && f.layer == 0) j["c"] = "free";
+      else if (f.kind == FreeExponent::C) j["c_l"][f.layer - 1] = "free";
+    }
+    out << j.dump(2) << "\n";
+    return 0;
+  }
+  out << "MLP with L = " << p.depth() << ", parametrization " << p.name << ", " << training_text(p, c_free) << ", "
+      << fr[0].name() << " and " << fr[1].name() << " free; the regions of their plane, by verdict:\n";
+  std::string last;
+  for (const auto& f : faces) {
+    const std::string key = verdict_key(f.phase);
+    if (key != last) {
+      out << "  " << regime_name(f.phase.regime);
+      const auto keys = violated(f.phase);
+      if (!keys.empty()) {
+        out << ", violates";
+        for (const auto& k : keys) out << " " << k;
+      }
+      out << ":\n";
+      last = key;
+    }
+    out << "    " << f.condition << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 void add_parametrization_flags(CLI::App* sub, PhaseArgs& args) {
@@ -287,7 +382,7 @@ CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
   auto* sub = app.add_subcommand("phase",
                                  "the phase of an MLP under an abc-parametrization trained by SGD (TP4) or Adam/SignSGD (TP4b): "
                                  "stability, kernel vs feature learning, maximal updates, size exponents; with --free, "
-                                 "the regions of one exponent");
+                                 "the regions of one or two exponents");
   sub->add_option("file", args.file, "a network script (level 2) whose network, parametrization and optimizer to "
                   "classify; then --mlp/--preset/--a/--b/--c/--c-layers/--optimizer are not used");
   add_parametrization_flags(sub, args);
@@ -298,7 +393,8 @@ CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
                   "sgd (TP4) | adam | signsgd (entrywise updates, TP4b; Adam's epsilon taken as negligible)")
       ->default_val("sgd");
   sub->add_option("--free", args.free,
-                  "leave one exponent free (c, a_l, b_l or c_l) and print the regime of every region");
+                  "leave one exponent free (c, a_l, b_l or c_l) and print the regime of every region, or two "
+                  "(--free c,a_3) and print the conditions of every face of their plane");
   sub->add_option("--format", args.format, "output format: text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->default_val("text");
@@ -322,8 +418,27 @@ int run_phase_command(const PhaseArgs& args_in, std::ostream& out, std::ostream&
     if (!script) return 1;
     p = script->spec.abc;
     if (args.free.empty() && !script->free.empty()) {
-      const auto& f = script->free.front();
-      args.free = std::string(1, f.exponent) + (f.layer == 0 ? "" : "_" + std::to_string(f.layer));
+      // one symbol: its first place (as before); two different symbols: both, each at one place
+      auto place = [](const FreeSymbol& f) { return std::string(1, f.exponent) + (f.layer == 0 ? "" : "_" + std::to_string(f.layer)); };
+      std::vector<std::string> symbols, places;
+      for (const auto& f : script->free)
+        if (std::find(symbols.begin(), symbols.end(), f.symbol) == symbols.end()) {
+          symbols.push_back(f.symbol);
+          places.push_back(place(f));
+        }
+      std::string problem;
+      if (symbols.size() > 2)
+        problem = "the script leaves " + std::to_string(symbols.size()) + " symbols free (" + symbols[0] + ", " + symbols[1] +
+                  ", " + symbols[2] + (symbols.size() > 3 ? ", ..." : "") +
+                  "); tpc phase handles one or two free exponents: write the others as exact rationals";
+      if (symbols.size() == 2 && script->free.size() > 2)
+        problem = "with two free symbols each must stand at one place only; the script ties one to several exponents";
+      if (!problem.empty()) {
+        if (args.format == "json") out << json{{"ok", false}, {"error", problem}}.dump(2) << "\n";
+        else err << "tpc phase: error: " << args.file << ": " << problem << "\n";
+        return 1;
+      }
+      args.free = places[0] + (places.size() == 2 ? "," + places[1] : "");
     }
   } else {
     try {
@@ -363,6 +478,7 @@ int run_phase_command(const PhaseArgs& args_in, std::ostream& out, std::ostream&
     }
     return 0;
   }
+  if (free_names(args.free).size() >= 2) return run_two_free(p, args, out, err);
   std::string problem;
   auto f = parse_free_exponent(args.free, p.depth(), problem);
   if (!f) {

@@ -1,6 +1,6 @@
 // `tpc phase`: the phase of an MLP under an abc-parametrization with optional per-layer learning rates,
 // trained by SGD (TP4) or Adam / SignSGD (TP4b) (tp/mlp_phase.h), optionally with one free exponent
-// (tp/phase_region.h).
+// or two free exponents (tp/phase_region.h).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -19,7 +19,7 @@ struct PhaseArgs {
   std::string a, b, c;
   std::string c_layers;            ///< --c-layers: c_1..c_{L+1}; empty = the global c for every layer
   std::string optimizer = "sgd";   ///< --optimizer: sgd | adam | signsgd
-  std::string free;
+  std::string free;               ///< --free: one exponent name, or two separated by a comma
   std::string format = "text";
 };
 
@@ -29,7 +29,7 @@ struct FlagError {
 };
 
 /// The parametrization given by --mlp/--preset or --a/--b/--c, --c-layers and --optimizer in args (exact
-/// rationals). --c may be omitted when args.free is "c" or --c-layers is given. Throws FlagError.
+/// rationals). --c may be omitted when args.free names c or --c-layers is given. Throws FlagError.
 AbcParametrization parametrization_from_flags(const PhaseArgs& args);
 
 /// Parses --widths: a comma-separated, strictly increasing list of at least two widths in [2, max_width].

@@ -5,6 +5,11 @@
 // cross; those breakpoints are solved exactly and each piece is classified at a sample point.
 // Works for every optimizer of classify_mlp (the update exponent u_l is affine in s either way).
 // Example: SP with c free gives c < 1 unstable, c = 1 kernel, c > 1 trivial (SGD).
+//
+// Two free exponents (x, y): each of those affine functionals is affine on the plane, so the lines where
+// one meets its critical value form an arrangement whose faces (vertices, edges, open cells) carry a
+// constant verdict; phase_polyhedra enumerates them exactly, drops the lines across which no verdict
+// changes, and describes each face by its minimal linear constraints.
 #pragma once
 
 #include <optional>
@@ -41,5 +46,37 @@ struct PhaseRegion {
 /// The regions in increasing order of s; adjacent pieces with the same verdict are merged. Throws
 /// std::invalid_argument as with_value does.
 std::vector<PhaseRegion> phase_regions(const AbcParametrization& p, const FreeExponent& f);
+
+/// "regime|key|key": the regime and the sorted violated conditions; two places have the same verdict iff
+/// their keys are equal.
+std::string verdict_key(const MlpPhase& ph);
+
+/// cx x + cy y (rel) rhs in the two free exponents x, y. `text` is the simplified form: the coefficients of
+/// x and y are coprime integers, the first nonzero one positive, the right side an exact rational and the
+/// relation flipped as needed ("c < 1/2", "c + a_3 > 1/2", "2 c + 3 a_3 = 3/2", "c - a_3 = -1").
+struct LinearConstraint {
+  enum Rel { less, less_equal, equal, greater_equal, greater } rel = equal;
+  Rational cx, cy, rhs;
+  std::string text;
+  bool holds(const Rational& x, const Rational& y) const;  ///< exact test at (x, y)
+};
+
+/// One face of the arrangement, a point (dimension 0), an open segment or ray (1) or an open convex cell (2),
+/// possibly with adjacent lower-dimensional faces of the same verdict absorbed (a cell with some of its sides
+/// and the corners between two of them, an edge with its end points: then a constraint is <= or >=). The
+/// conjunction of `constraints` is exactly the region (empty = the whole plane).
+struct PhasePolyRegion {
+  int dimension = 2;
+  std::vector<LinearConstraint> constraints;
+  Rational x, y;            ///< a sample point inside the (open) face
+  MlpPhase phase;           ///< the verdict at the sample (the same on the whole region)
+  std::string condition;    ///< the constraints joined by " and " (an edge's bounds as "0 < c <= 1"), or "all c, a_3"
+};
+
+/// The regions of the plane of two free exponents free[0] = x, free[1] = y, grouped by verdict (in order of
+/// verdict_key), within a verdict cells first, then edges, then points. The regions partition the plane.
+/// Throws std::invalid_argument unless free has exactly two different exponents (one: use phase_regions;
+/// three or more are not supported), or as with_value does.
+std::vector<PhasePolyRegion> phase_polyhedra(const AbcParametrization& p, const std::vector<FreeExponent>& free);
 
 }  // namespace tp
