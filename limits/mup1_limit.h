@@ -18,9 +18,9 @@
 //      (2014), §5), where Gauss–Hermite of order k errs by about e^{−2a√k} and stops at order 512.
 //   2. Spacings h_0 = 1/2, h_{j+1} = h_j/1.5; each finer rule uses a cutoff 10× stricter, so the change
 //      between consecutive rules also measures what the cutoff dropped.
-//   3. Stop at the first j with max_{t,i} |Q_{h_j} − Q_{h_{j−1}}| ≤ target_error and report Q_{h_j} with error
-//      |Q_{h_j} − Q_{h_{j−1}}| per entry; or, when the next rule would exceed max_nodes, report the last pair
-//      with target_met = false.
+//   3. Stop at the first j whose error estimate |Q_{h_j} − Q_{h_{j−1}}| + 64 ε Σ_p w_p |v_p φ_p| (a rounding
+//      allowance) is ≤ target_error at every (t, i), and report Q_{h_j} with that error; or, when the next rule
+//      would exceed max_nodes, report the last pair with target_met = false. The first pair always runs.
 // The error is an estimate, not a bound: the finer rule's own error is about the 1.5th power of the coarser
 // one's, so the reported difference is dominated by the coarser rule's error.
 // A fixed Gauss–Hermite order k (Mup1Options::order) instead runs the orders k and ⌊3k/2⌋ (half the order
@@ -62,7 +62,7 @@ struct Mup1Limit {
   bool target_met = false;    ///< max_error ≤ target_error
 };
 
-/// Runs T full-batch SGD steps of the limit. inputs is m × d, targets m. Throws NumericalError if a
+/// Runs T full-batch SGD steps of the limit (the first pair of quadrature rules, h = 1/2 and 1/3, always runs). inputs is m × d, targets m. Throws NumericalError if a
 /// particle becomes non-finite (naming the step), std::invalid_argument for options out of range
 /// (order > 341 since ⌊3k/2⌋ must be ≤ 512, target_error ≤ 0, weight_cutoff outside [0, 1e-12]).
 Mup1Limit mup1_limit(const ExprPtr& activation, double lr, const Eigen::MatrixXd& inputs, const Eigen::VectorXd& targets,
