@@ -40,16 +40,14 @@ Rule1d gauss_hermite(int order) {
 // (Trefethen & Weideman, "The exponentially convergent trapezoidal rule", SIAM Review 56 (2014), §5), where
 // Gauss–Hermite of order k errs by about e^{−2a√k} and stops at order 512.
 Rule1d trapezoid(double h, double threshold) {
-  Rule1d r;
   const double c = h / std::sqrt(2 * std::numbers::pi);
-  for (long j = 0;; ++j) {
-    const double x = static_cast<double>(j) * h, w = c * std::exp(-0.5 * x * x);
-    if (w < threshold) break;
-    r.nodes.push_back(x);
-    r.weights.push_back(w);
-    if (j == 0) continue;
-    r.nodes.insert(r.nodes.begin(), -x);
-    r.weights.insert(r.weights.begin(), w);
+  auto weight = [&](long j) { return c * std::exp(-0.5 * (j * h) * (j * h)); };
+  long J = 0;  // nodes −J..J
+  while (weight(J + 1) >= threshold) ++J;
+  Rule1d r;
+  for (long j = -J; j <= J; ++j) {
+    r.nodes.push_back(static_cast<double>(j) * h);
+    r.weights.push_back(weight(j));
   }
   return r;
 }
