@@ -1,7 +1,12 @@
 // See mup1_limit.h.
 #include "limits/mup1_limit.h"
 
+#include <algorithm>
+#include <cfloat>
 #include <cmath>
+#include <numbers>
+#include <stdexcept>
+#include <string>
 
 #include "limits/gauss_hermite.h"
 #include "limits/rng.h"
@@ -13,35 +18,98 @@ namespace tp::limits {
 
 namespace {
 
-// Particles (u, v) with weights summing to 1.
+// Particles (u, v) with weights summing to 1 (up to what a cutoff dropped).
 struct Particles {
   Eigen::MatrixXd u;  // d × P
   Eigen::VectorXd v;  // P
   Eigen::VectorXd w;  // P
 };
 
-Particles quadrature_particles(int d, int order) {
-  const GaussHermiteRule& rule = gauss_hermite_rule(order);
-  const int D = d + 1;
-  long long P = 1;
-  for (int k = 0; k < D; ++k) P *= order;
+// A 1-D rule for E_{z~N(0,1)}: nodes and positive weights.
+struct Rule1d {
+  std::vector<double> nodes, weights;
+};
+
+Rule1d gauss_hermite(int order) {
+  const GaussHermiteRule& r = gauss_hermite_rule(order);
+  return {r.nodes, r.weights};
+}
+
+// The truncated trapezoidal rule: nodes jh, weights h e^{−x²/2}/√(2π), for the j with weight ≥ threshold.
+// For integrands analytic in the strip |Im z| < a its error is about e^{−2πa/h} plus the dropped tails
+// (Trefethen & Weideman, "The exponentially convergent trapezoidal rule", SIAM Review 56 (2014), §5), where
+// Gauss–Hermite of order k errs by about e^{−2a√k} and stops at order 512.
+Rule1d trapezoid(double h, double threshold) {
+  const double c = h / std::sqrt(2 * std::numbers::pi);
+  auto weight = [&](long j) { return c * std::exp(-0.5 * (j * h) * (j * h)); };
+  long J = 0;  // nodes −J..J
+  while (weight(J + 1) >= threshold) ++J;
+  Rule1d r;
+  for (long j = -J; j <= J; ++j) {
+    r.nodes.push_back(static_cast<double>(j) * h);
+    r.weights.push_back(weight(j));
+  }
+  return r;
+}
+
+// A tensor rule on (u_0, v_0) ∈ R^{d+1}: rule u in each of the d u-dimensions, rule v in the last.
+struct TensorRule {
+  Rule1d u, v;
+};
+
+double node_threshold(double cutoff) { return std::max(cutoff, DBL_MIN); }
+
+// Calls visit(idx, weight) for every index tuple of the tensor rule whose product weight is ≥ threshold.
+// Weights are ≤ 1, so a prefix below the threshold prunes its whole subtree.
+template <class Visit>
+void for_each_kept_node(const TensorRule& rule, int D, double threshold, Visit&& visit) {
+  std::vector<int> idx(D, 0);
+  auto rec = [&](auto&& self, int k, double partial) -> void {
+    if (k == D) {
+      visit(idx, partial);
+      return;
+    }
+    const Rule1d& r = k + 1 == D ? rule.v : rule.u;
+    for (std::size_t i = 0; i < r.nodes.size(); ++i) {
+      const double w = partial * r.weights[i];
+      if (w < threshold) continue;
+      idx[k] = static_cast<int>(i);
+      self(self, k + 1, w);
+    }
+  };
+  rec(rec, 0, 1.0);
+}
+
+long long count_nodes(const TensorRule& rule, int d, double cutoff) {
+  long long n = 0;
+  for_each_kept_node(rule, d + 1, node_threshold(cutoff), [&](const std::vector<int>&, double) { ++n; });
+  return n;
+}
+
+// The pruned tensor rule as weighted particles.
+Particles quadrature_particles(const TensorRule& rule, int d, double cutoff) {
+  const long long P = count_nodes(rule, d, cutoff);
   Particles ps;
   ps.u.resize(d, P);
   ps.v.resize(P);
   ps.w.resize(P);
-  for (long long p = 0; p < P; ++p) {
-    long long rest = p;
-    double weight = 1;
-    for (int k = 0; k < D; ++k) {
-      const int idx = static_cast<int>(rest % order);
-      rest /= order;
-      weight *= rule.weights[idx];
-      if (k < d) ps.u(k, p) = rule.nodes[idx];
-      else ps.v(p) = rule.nodes[idx];
-    }
+  long long p = 0;
+  for_each_kept_node(rule, d + 1, node_threshold(cutoff), [&](const std::vector<int>& idx, double weight) {
+    for (int k = 0; k < d; ++k) ps.u(k, p) = rule.u.nodes[idx[k]];
+    ps.v(p) = rule.v.nodes[idx[d]];
     ps.w(p) = weight;
-  }
+    ++p;
+  });
   return ps;
+}
+
+// The v_0 direction gets a coarser rule (half the Gauss–Hermite order, twice the trapezoid spacing): v_0 moves
+// u only through the small factor η χ_i φ'(u·ξ_i), so f_t is analytic in v_0 in a much wider strip than in u_0,
+// whose width is set by φ's poles (π/(2|ξ|) for tanh). For tanh, d = 2, Gauss–Hermite k = 243, f changes by
+// 1e-12 when the v order drops from 243 to 122; the refinement in step 2 refines both directions anyway.
+TensorRule gauss_hermite_tensor(int order) { return {gauss_hermite(order), gauss_hermite(std::max(4, (order + 1) / 2))}; }
+TensorRule trapezoid_tensor(double h, double cutoff) {
+  return {trapezoid(h, node_threshold(cutoff)), trapezoid(2 * h, node_threshold(cutoff))};
 }
 
 Particles monte_carlo_particles(int d, long long pairs, std::uint64_t seed) {
@@ -61,43 +129,124 @@ Particles monte_carlo_particles(int d, long long pairs, std::uint64_t seed) {
   return ps;
 }
 
-// Evolves the particles; returns f[t][i].
-std::vector<std::vector<double>> evolve(Particles ps, const ExprPtr& phi_e, double lr, const Eigen::MatrixXd& X,
-                                        const Eigen::VectorXd& y, int steps) {
+// f[t][i] = f_t(ξ_i) and size[t][i] = Σ_p w_p |v_p φ(u_p·ξ_i)|, the scale of its rounding error.
+struct Evolution {
+  std::vector<std::vector<double>> f, size;
+};
+
+// Evolves the particles through T SGD steps. Works on chunks of particles so the
+// temporaries (preactivations m × chunk) stay small; φ(u·ξ_i) from the f pass is kept for the update pass
+// when m × P doubles fit in 64 MiB (φ is most of the time: three tanh per particle and input become two).
+Evolution evolve(Particles ps, const ExprPtr& phi_e, double lr, const Eigen::MatrixXd& X, const Eigen::VectorXd& y,
+                 int steps) {
   CompiledExpr phi(phi_e, {true});
   CompiledExpr dphi(derivative(phi_e, 0), {true});
-  const Eigen::Index m = X.rows();
+  const Eigen::Index m = X.rows(), P = ps.v.size();
+  constexpr Eigen::Index chunk = 4096;
+  const bool keep = m * P <= (Eigen::Index{1} << 23);
+  Eigen::ArrayXXd kept(keep ? m : 0, keep ? P : 0);
   auto apply = [](const CompiledExpr& e, const Eigen::ArrayXd& a) {
     ExprInput in;
     in.array = &a;
     return e.eval({&in, 1}, a.size());
   };
-  std::vector<std::vector<double>> f(steps + 1, std::vector<double>(m));
+  Evolution out;
+  auto& f = out.f;
+  f.assign(steps + 1, std::vector<double>(m));
+  out.size.assign(steps + 1, std::vector<double>(m, 0.0));
   for (int t = 0; t <= steps; ++t) {
-    // preactivations of every particle on every input: m × P
-    const Eigen::MatrixXd H = X * ps.u;
-    std::vector<Eigen::ArrayXd> act(m), dact(m);
+    // 1. f_t(ξ_i) = Σ_p w_p v_p φ(u_p·ξ_i), summed chunk by chunk
+    std::vector<double> sum(m, 0.0);
+    for (Eigen::Index c0 = 0; c0 < P; c0 += chunk) {
+      const Eigen::Index len = std::min(chunk, P - c0);
+      const Eigen::MatrixXd H = X * ps.u.middleCols(c0, len);
+      const Eigen::ArrayXd wv = ps.w.segment(c0, len).array() * ps.v.segment(c0, len).array();
+      for (Eigen::Index i = 0; i < m; ++i) {
+        const Eigen::ArrayXd a = apply(phi, H.row(i).transpose().array());
+        sum[i] += (wv * a).sum();
+        out.size[t][i] += (wv * a).abs().sum();
+        if (keep && t < steps) kept.row(i).segment(c0, len) = a.transpose();
+      }
+    }
     for (Eigen::Index i = 0; i < m; ++i) {
-      const Eigen::ArrayXd h = H.row(i).transpose().array();
-      act[i] = apply(phi, h);
-      f[t][i] = (ps.w.array() * ps.v.array() * act[i]).sum();
+      f[t][i] = sum[i];
       if (!std::isfinite(f[t][i]))
         throw NumericalError("the µP limit diverged: f became NaN or infinite at step " + std::to_string(t));
-      if (t < steps) dact[i] = apply(dphi, h);
     }
     if (t == steps) break;
-    Eigen::ArrayXd dv = Eigen::ArrayXd::Zero(ps.v.size());
-    Eigen::MatrixXd du = Eigen::MatrixXd::Zero(ps.u.rows(), ps.u.cols());
-    for (Eigen::Index i = 0; i < m; ++i) {
-      const double chi = (f[t][i] - y(i)) / static_cast<double>(m);
-      dv -= lr * chi * act[i];
-      const Eigen::ArrayXd coef = -lr * chi * ps.v.array() * dact[i];
-      du += X.row(i).transpose() * coef.matrix().transpose();
+    // 2. the SGD step of every particle with χ_i = (f_t(ξ_i) − y_i)/m
+    for (Eigen::Index c0 = 0; c0 < P; c0 += chunk) {
+      const Eigen::Index len = std::min(chunk, P - c0);
+      const Eigen::MatrixXd H = X * ps.u.middleCols(c0, len);
+      Eigen::ArrayXd dv = Eigen::ArrayXd::Zero(len);
+      Eigen::MatrixXd du = Eigen::MatrixXd::Zero(ps.u.rows(), len);
+      for (Eigen::Index i = 0; i < m; ++i) {
+        const double chi = (f[t][i] - y(i)) / static_cast<double>(m);
+        const Eigen::ArrayXd h = H.row(i).transpose().array();
+        if (keep) dv -= lr * chi * kept.row(i).segment(c0, len).transpose();
+        else dv -= lr * chi * apply(phi, h);
+        const Eigen::ArrayXd coef = -lr * chi * ps.v.segment(c0, len).array() * apply(dphi, h);
+        du += X.row(i).transpose() * coef.matrix().transpose();
+      }
+      ps.v.segment(c0, len) += dv.matrix();
+      ps.u.middleCols(c0, len) += du;
     }
-    ps.v += dv.matrix();
-    ps.u += du;
   }
-  return f;
+  return out;
+}
+
+// Steps 2–3 of the quadrature (mup1_limit.h).
+Mup1Limit quadrature_limit(const ExprPtr& activation, double lr, const Eigen::MatrixXd& X, const Eigen::VectorXd& y,
+                           int steps, const Mup1Options& o) {
+  const int d = static_cast<int>(X.cols());
+  const Eigen::Index m = X.rows();
+  constexpr double stricter = 0.1;  // cutoff factor from one rule to the next finer one
+  constexpr double refine = 1.5;    // Gauss–Hermite order × refine, trapezoid spacing ÷ refine
+  Mup1Limit out;
+  out.route = Route::quadrature;
+  auto run = [&](const TensorRule& rule, double cutoff) {
+    Particles ps = quadrature_particles(rule, d, cutoff);
+    out.total_nodes += ps.v.size();
+    out.nodes = ps.v.size();
+    return evolve(std::move(ps), activation, lr, X, y, steps);
+  };
+  // error = |Q_coarse − Q_fine| + a rounding allowance of 64 ε Σ_p w_p |v_p φ_p| (the sums and the T steps of
+  // particle updates in double; measured rounding differences are a few ε times this)
+  auto compare = [&](const Evolution& coarse, const Evolution& fine) {
+    out.f.assign(steps + 1, std::vector<Estimate>(m));
+    out.max_error = 0;
+    for (int t = 0; t <= steps; ++t)
+      for (Eigen::Index i = 0; i < m; ++i) {
+        const double rounding = 64 * DBL_EPSILON * fine.size[t][i];
+        out.f[t][i] = {fine.f[t][i], std::abs(coarse.f[t][i] - fine.f[t][i]) + rounding, Route::quadrature};
+        out.max_error = std::max(out.max_error, out.f[t][i].error);
+      }
+    out.target_met = out.max_error <= o.target_error;
+  };
+  if (o.order > 0) {
+    const int k2 = static_cast<int>(o.order * refine);
+    auto a = run(gauss_hermite_tensor(o.order), o.weight_cutoff);
+    auto b = run(gauss_hermite_tensor(k2), o.weight_cutoff * stricter);
+    compare(a, b);
+    out.coarse_order = o.order;
+    out.order = k2;
+    return out;
+  }
+  double h = 0.5, cutoff = o.weight_cutoff;
+  auto prev = run(trapezoid_tensor(h, cutoff), cutoff);
+  for (;;) {
+    const double h2 = h / refine, cutoff2 = cutoff * stricter;
+    auto cur = run(trapezoid_tensor(h2, cutoff2), cutoff2);
+    compare(prev, cur);
+    out.coarse_spacing = h;
+    out.spacing = h2;
+    if (out.target_met) return out;
+    const double h3 = h2 / refine, cutoff3 = cutoff2 * stricter;
+    if (count_nodes(trapezoid_tensor(h3, cutoff3), d, cutoff3) > o.max_nodes) return out;
+    prev = std::move(cur);
+    h = h2;
+    cutoff = cutoff2;
+  }
 }
 
 }  // namespace
@@ -106,29 +255,30 @@ Mup1Limit mup1_limit(const ExprPtr& activation, double lr, const Eigen::MatrixXd
                      int steps, const Mup1Options& options) {
   const int d = static_cast<int>(inputs.cols());
   const Eigen::Index m = inputs.rows();
+  if (d + 1 <= options.max_quadrature_dim) {
+    if (options.order < 0 || 3 * options.order / 2 > max_gauss_hermite_order)
+      throw std::invalid_argument("mup1_limit: order must be in [0, 341] (the finer order 3k/2 is at most " +
+                                  std::to_string(max_gauss_hermite_order) + "), got " + std::to_string(options.order));
+    if (!(options.target_error > 0))
+      throw std::invalid_argument("mup1_limit: target_error must be > 0, got " + std::to_string(options.target_error));
+    if (!(options.weight_cutoff >= 0 && options.weight_cutoff <= 1e-12))
+      throw std::invalid_argument("mup1_limit: weight_cutoff must be in [0, 1e-12], got " +
+                                  std::to_string(options.weight_cutoff));
+    return quadrature_limit(activation, lr, inputs, targets, steps, options);
+  }
   Mup1Limit out;
   out.f.assign(steps + 1, std::vector<Estimate>(m));
-  if (d + 1 <= options.max_quadrature_dim) {
-    static const int by_dim[] = {0, 160, 128, 64, 24};
-    const int k = options.order > 0 ? options.order : by_dim[d + 1];
-    const int k2 = k + k / 2;
-    auto a = evolve(quadrature_particles(d, k), activation, lr, inputs, targets, steps);
-    auto b = evolve(quadrature_particles(d, k2), activation, lr, inputs, targets, steps);
-    out.route = Route::quadrature;
-    for (int t = 0; t <= steps; ++t)
-      for (Eigen::Index i = 0; i < m; ++i)
-        out.f[t][i] = {b[t][i], std::abs(a[t][i] - b[t][i]), Route::quadrature};
-    return out;
-  }
   out.route = Route::monte_carlo;
   std::vector<std::vector<std::vector<double>>> reps;
   for (int r = 0; r < options.replicas; ++r)
-    reps.push_back(evolve(monte_carlo_particles(d, options.particles / 2, 1000 + r), activation, lr, inputs, targets, steps));
+    reps.push_back(
+        evolve(monte_carlo_particles(d, options.particles / 2, 1000 + r), activation, lr, inputs, targets, steps).f);
   for (int t = 0; t <= steps; ++t)
     for (Eigen::Index i = 0; i < m; ++i) {
       std::vector<double> xs;
       for (const auto& rep : reps) xs.push_back(rep[t][i]);
       out.f[t][i] = mean_with_error(xs, Route::monte_carlo);
+      out.max_error = std::max(out.max_error, out.f[t][i].error);
     }
   return out;
 }

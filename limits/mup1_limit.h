@@ -6,9 +6,25 @@
 //   u ← u − η Σ_i χ_i v φ'(u·ξ_i) ξ_i,   v ← v − η Σ_i χ_i φ(u·ξ_i),
 // so as n → ∞ the coordinates become iid "particles" (u, v) started from N(0, I_d) × N(0, 1) and
 // f_t(ξ) = E[v_t φ(u_t·ξ)] is deterministic (the Master Theorem for this program; TP4 Eq. (13)–(15)).
-// Evaluation: the expectation over the initial Gaussian (u_0, v_0) ∈ R^{d+1} is a tensor Gauss–Hermite rule
-// whose nodes are evolved as particles (route quadrature; error = change between orders k and 3k/2), or
-// antithetic Monte Carlo particles when d+1 > 4 (route monte_carlo; error = standard error over replicas).
+// Evaluation: the expectation over the initial Gaussian (u_0, v_0) ∈ R^{d+1} is a tensor quadrature rule whose
+// nodes are evolved as weighted particles (route quadrature), or antithetic Monte Carlo particles when
+// d+1 > max_quadrature_dim (route monte_carlo; error = standard error over replicas).
+//
+// Quadrature, in steps:
+//   1. Rule h: the tensor product of 1-D truncated trapezoidal rules for N(0, 1) (nodes jh, weights
+//      h e^{−x²/2}/√(2π); spacing h in each u-dimension, 2h in the v-dimension), keeping only the nodes whose
+//      product weight is ≥ a cutoff. tanh has poles at ±iπ/(2|ξ|), and for integrands analytic in a strip of
+//      half-width a the trapezoidal rule errs by about e^{−2πa/h} (Trefethen & Weideman, SIAM Review 56
+//      (2014), §5), where Gauss–Hermite of order k errs by about e^{−2a√k} and stops at order 512.
+//   2. Spacings h_0 = 1/2, h_{j+1} = h_j/1.5; each finer rule uses a cutoff 10× stricter, so the change
+//      between consecutive rules also measures what the cutoff dropped.
+//   3. Stop at the first j whose error estimate |Q_{h_j} − Q_{h_{j−1}}| + 64 ε Σ_p w_p |v_p φ_p| (a rounding
+//      allowance) is ≤ target_error at every (t, i), and report Q_{h_j} with that error; or, when the next rule
+//      would exceed max_nodes, report the last pair with target_met = false. The first pair always runs.
+// The error is an estimate, not a bound: the finer rule's own error is about the 1.5th power of the coarser
+// one's, so the reported difference is dominated by the coarser rule's error.
+// A fixed Gauss–Hermite order k (Mup1Options::order) instead runs the orders k and ⌊3k/2⌋ (half the order
+// in v) with the same cutoffs; error = their difference.
 #pragma once
 
 #include <Eigen/Core>
@@ -20,9 +36,14 @@
 namespace tp::limits {
 
 struct Mup1Options {
-  int order = 0;             ///< Gauss–Hermite order per dimension; 0 = by dimension (24, 20, 16, 12 for 1..4)
-  int max_quadrature_dim = 4;
-  long long particles = 1 << 16;  ///< Monte Carlo particles per replica
+  /// 0 = automatic trapezoidal refinement (steps 1–3 above); k > 0 = Gauss–Hermite orders k and ⌊3k/2⌋
+  /// in each u-dimension, whatever error that gives.
+  int order = 0;
+  double target_error = 1e-10;          ///< automatic: stop when every |Q_h − Q_h'| is at most this
+  long long max_nodes = 4'000'000;      ///< automatic: largest rule (kept nodes) that may be run
+  double weight_cutoff = 1e-18;         ///< drop nodes with product weight below this (finer rules: stricter)
+  int max_quadrature_dim = 4;           ///< quadrature when d + 1 ≤ this, else Monte Carlo
+  long long particles = 1 << 16;        ///< Monte Carlo particles per replica
   int replicas = 8;
 };
 
@@ -30,10 +51,20 @@ struct Mup1Limit {
   Route route = Route::quadrature;
   /// f[t][i] = f_t(ξ_i) ± error, t = 0..T (t = 0 is initialization: exactly 0 in µP).
   std::vector<std::vector<Estimate>> f;
+  // Quadrature only (0 / false for Monte Carlo):
+  double spacing = 0;         ///< automatic: trapezoid spacing h (in u) of the rule whose values are reported
+  double coarse_spacing = 0;  ///< automatic: spacing of the rule it was compared with (1.5 h)
+  int order = 0;              ///< fixed order: Gauss–Hermite order of the reported rule (⌊3k/2⌋)
+  int coarse_order = 0;       ///< fixed order: the order k it was compared with
+  long long nodes = 0;        ///< kept nodes (particles) of the reported rule
+  long long total_nodes = 0;  ///< particles evolved over all rules tried
+  double max_error = 0;       ///< max over t, i of f[t][i].error
+  bool target_met = false;    ///< max_error ≤ target_error
 };
 
-/// Runs T full-batch SGD steps of the limit. inputs is m × d, targets m. Throws NumericalError if a
-/// particle becomes non-finite (naming the step).
+/// Runs T full-batch SGD steps of the limit (the first pair of quadrature rules, h = 1/2 and 1/3, always runs). inputs is m × d, targets m. Throws NumericalError if a
+/// particle becomes non-finite (naming the step), std::invalid_argument for options out of range
+/// (order > 341 since ⌊3k/2⌋ must be ≤ 512, target_error ≤ 0, weight_cutoff outside [0, 1e-12]).
 Mup1Limit mup1_limit(const ExprPtr& activation, double lr, const Eigen::MatrixXd& inputs, const Eigen::VectorXd& targets,
                      int steps, const Mup1Options& options = {});
 
