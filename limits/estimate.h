@@ -10,7 +10,7 @@ namespace tp::limits {
 enum class Route {
   exact,         ///< exact arithmetic or an exact finite-dimensional representation; error = rounding bound
   closed_form,   ///< an analytic formula evaluated in double; error = rounding bound
-  quadrature,    ///< Gauss–Hermite tensor rule; error = |Q_k − Q_2k|
+  quadrature,    ///< a tensor rule (Gauss–Hermite or trapezoid); error = change under refinement (e.g. |Q_k − Q_2k|)
   monte_carlo,   ///< Monte Carlo over Z's; error = standard error of the mean
   finite_width,  ///< the program run at a finite width, mean over seeds; error = standard error over seeds
 };

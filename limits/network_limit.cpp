@@ -131,7 +131,7 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
       out.reason = "the network is linear: exact Master Theorem in rational arithmetic";
     } else if (quadrature_unavailable(s).empty()) {
       route = LimitRoute::quadrature;
-      out.reason = "one-hidden-layer µP: TP4 Thm 6.1 by Gauss–Hermite quadrature";
+      out.reason = "one-hidden-layer µP: TP4 Thm 6.1 by quadrature over the initial Gaussian";
     } else {
       route = LimitRoute::monte_carlo;
       out.reason = "nonlinear feature-learning network: Monte Carlo over the Z's with ZHat and ZDot";
