@@ -170,9 +170,7 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
       for (std::size_t q = 0; q < up.outputs.size(); ++q) {
         const auto& u = up.outputs[q];
         if (u.kind != UnrolledOutput::Kind::f) continue;
-        const std::size_t p = static_cast<std::size_t>(u.eval ? s.train_x.rows() + u.point : u.point) *
-                                  static_cast<std::size_t>(s.output_dim) +
-                              static_cast<std::size_t>(u.component);
+        const std::size_t p = flat_f_index(u, s);
         for (std::size_t k = 0; k < S; ++k) f[wi][k][static_cast<std::size_t>(u.step)][p] = fr.per_seed[k].values[q];
       }
     } catch (const NumericalError& e) {

@@ -17,16 +17,7 @@ std::string kernel_gd_unavailable(const NetworkSpec& s) {
   if (s.weight_decay != 0)
     return "the kernel-gradient-descent route does not model weight decay (it shrinks the initial weights, so f "
            "does not follow kernel gradient descent alone)";
-  if (!s.abc.c_l.empty()) {
-    for (const auto& c : s.abc.c_l)
-      if (c != s.abc.c_l[0]) return "the kernel-gradient-descent route needs one learning-rate exponent for every layer";
-  }
-  if (s.abc.a.empty()) return "the parametrization has no layers";
-  // Undo the Eq. 5 shift that makes a_1 = 0 and compare with NTP.
-  AbcParametrization p = shift(s.abc, -s.abc.a[0]);
-  const AbcParametrization ntp = preset("ntp", s.depth);
-  const Rational c = p.c_l.empty() ? p.c : p.c_l[0];
-  if (p.a != ntp.a || p.b != ntp.b || c != 0)
+  if (!equivalent_up_to_shift(s.abc, preset("ntp", s.depth)))
     return "the kernel-gradient-descent route covers TP4's NTK parametrization and its Eq. 5 equivalents "
            "(a_l + θ, b_l − θ, c − 2θ); this parametrization is not one of them";
   return "";

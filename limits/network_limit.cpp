@@ -38,15 +38,7 @@ bool parse_limit_route(const std::string& s, LimitRoute& out) {
 namespace {
 
 bool mup1_equivalent(const NetworkSpec& s) {
-  const AbcParametrization& p = s.abc;
-  if (p.depth() != 1 || p.optimizer != Optimizer::sgd) return false;
-  if (!p.c_l.empty())
-    for (const auto& c : p.c_l)
-      if (c != p.c_l[0]) return false;
-  AbcParametrization q = shift(p, -(p.a[0] - Rational(-1, 2)));
-  const AbcParametrization m = preset("mup", 1);
-  const Rational c = q.c_l.empty() ? q.c : q.c_l[0];
-  return q.a == m.a && q.b == m.b && c == m.c;
+  return s.depth == 1 && equivalent_up_to_shift(s.abc, preset("mup", 1));
 }
 
 // Why the quadrature route (TP4 Thm 6.1 in limits/mup1_limit.h) does not apply, or "".
@@ -73,8 +65,7 @@ void collect(const UnrolledProgram& up, const NetworkSpec& s, const std::vector<
   for (std::size_t o = 0; o < up.outputs.size(); ++o) {
     const UnrolledOutput& u = up.outputs[o];
     if (u.kind != UnrolledOutput::Kind::f) continue;
-    const std::size_t p = static_cast<std::size_t>(u.eval ? s.train_x.rows() + u.point : u.point);
-    f[static_cast<std::size_t>(u.step)][p * static_cast<std::size_t>(s.output_dim) + static_cast<std::size_t>(u.component)] = values[o];
+    f[static_cast<std::size_t>(u.step)][flat_f_index(u, s)] = values[o];
   }
 }
 

@@ -75,6 +75,14 @@ namespace {
 Rational c_slope(Optimizer o) { return o == Optimizer::sgd ? Rational(2) : Rational(1); }
 }  // namespace
 
+bool equivalent_up_to_shift(const AbcParametrization& p, const AbcParametrization& q) {
+  if (p.a.size() != q.a.size() || p.b.size() != q.b.size() || p.a.empty() || p.optimizer != q.optimizer) return false;
+  const AbcParametrization s = shift(p, q.a[0] - p.a[0]);
+  for (int i = 0; i < static_cast<int>(s.a.size()); ++i)
+    if (s.a[i] != q.a[i] || s.b[i] != q.b[i] || s.c_of(i) != q.c_of(i)) return false;
+  return true;
+}
+
 AbcParametrization shift(const AbcParametrization& p, const Rational& theta) {
   AbcParametrization q = p;
   const Rational dc = c_slope(p.optimizer) * theta;

@@ -76,6 +76,9 @@ std::optional<Optimizer> parse_optimizer(std::string_view text);
 /// The symmetry of every layer at once: a_l + θ, b_l − θ, and c − 2θ (SGD, TP4 Eq. 5) or c − θ (Adam,
 /// SignSGD); c_l, when given, moves like c. The network function and the training dynamics are unchanged.
 AbcParametrization shift(const AbcParametrization& p, const Rational& theta);
+/// True if p is q up to the symmetry of shift (same depth and optimizer; learning-rate exponents compared
+/// per layer, so a global c and equal per-layer c_l are the same).
+bool equivalent_up_to_shift(const AbcParametrization& p, const AbcParametrization& q);
 /// The same symmetry for one layer (0-based index i); fills c_l from c first, since only layer i's learning
 /// rate moves. Throws std::out_of_range for a bad index.
 AbcParametrization shift_layer(const AbcParametrization& p, int i, const Rational& theta);

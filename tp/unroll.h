@@ -70,6 +70,13 @@ struct UnrolledProgram {
 /// needs TP4b's NE⊗OR⊤, not NETSOR⊤), naming the reason.
 UnrolledProgram unroll(const NetworkSpec& spec, const UnrollOptions& options = {});
 
+/// The position of an f output in the flat per-step vector used by the limit routes and `tpc compare`:
+/// point p (training points first, then evaluation points) times d_o plus the output coordinate k.
+inline std::size_t flat_f_index(const UnrolledOutput& u, const NetworkSpec& spec) {
+  const auto p = static_cast<std::size_t>(u.eval ? spec.train_x.rows() + u.point : u.point);
+  return p * static_cast<std::size_t>(spec.output_dim) + static_cast<std::size_t>(u.component);
+}
+
 /// Output name for f_t at a point, e.g. "f_t3_train2" or "f_t3_eval1_k2" (1-based point and component;
 /// the component suffix only when d_o > 1).
 std::string f_output_name(int step, bool eval, int point, int component, int output_dim);

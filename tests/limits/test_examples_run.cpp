@@ -49,9 +49,7 @@ TEST_CASE("every example runs at finite width and agrees with its limit when it 
       const auto& spec = script->spec;
       for (std::size_t j = 0; j < up.outputs.size(); ++j) {
         const auto& u = up.outputs[j];
-        const std::size_t pt = static_cast<std::size_t>(u.eval ? spec.train_x.rows() + u.point : u.point);
-        const auto& l = lim.f[static_cast<std::size_t>(u.step)][pt * static_cast<std::size_t>(spec.output_dim) +
-                                                                 static_cast<std::size_t>(u.component)];
+        const auto& l = lim.f[static_cast<std::size_t>(u.step)][tp::flat_f_index(u, spec)];
         CAPTURE(fin.names[j]);
         CHECK(std::abs(fin.summary[j].value - l.value) < 6 * std::hypot(fin.summary[j].error, l.error) + 0.02);
       }

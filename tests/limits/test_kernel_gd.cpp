@@ -55,7 +55,7 @@ TEST_CASE("NTP relu: finite-width means of f_t converge to kernel gradient desce
   int checked = 0;
   for (std::size_t o = 0; o < up.outputs.size(); ++o) {
     const auto& u = up.outputs[o];
-    const std::size_t p = static_cast<std::size_t>(u.eval ? s.train_x.rows() + u.point : u.point);
+    const std::size_t p = flat_f_index(u, s);
     const limits::Estimate& lim = limit.f[static_cast<std::size_t>(u.step)][p];
     const limits::Estimate& fin = fr.summary[o];
     CAPTURE(fr.names[o]);
@@ -153,8 +153,7 @@ TEST_CASE("cross-entropy with two classes: the unrolled program and kernel GD (M
   double moved = 0;
   for (std::size_t o = 0; o < up.outputs.size(); ++o) {
     const auto& u = up.outputs[o];
-    const std::size_t p = static_cast<std::size_t>(u.eval ? s.train_x.rows() + u.point : u.point);
-    const auto& l = limit.f[static_cast<std::size_t>(u.step)][p * 2 + static_cast<std::size_t>(u.component)];
+    const auto& l = limit.f[static_cast<std::size_t>(u.step)][flat_f_index(u, s)];
     CAPTURE(fr.names[o]);
     CAPTURE(l.value);
     CAPTURE(fr.summary[o].value);
