@@ -12,12 +12,16 @@
 #include "frontend/compare_command.h"
 #include "frontend/coordcheck_command.h"
 #include "frontend/kernel_command.h"
+#include "frontend/maml_command.h"
+#include "frontend/maml_data_command.h"
 #include "frontend/network_commands.h"
 #include "frontend/network_script.h"
 #include "frontend/number_format.h"
 #include "frontend/phase_command.h"
 #include "frontend/sema.h"
 #include "frontend/source_loader.h"
+#include "frontend/word2vec_command.h"
+#include "frontend/word2vec_data_command.h"
 #include "limits/finite.h"
 #include "limits/gaussian_expectation.h"
 #include "limits/gaussian_limit.h"
@@ -499,6 +503,17 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   auto* compare = add_compare_command(app, compare_args);
   KernelArgs kernel_args;
   auto* kernel = add_kernel_command(app, kernel_args);
+  // The two applications (TP4 §9): command families assembled from their data and model subcommands.
+  auto* word2vec = app.add_subcommand("word2vec", "CBOW word2vec at finite width, in µP's exact infinite-width limit and "
+                                                  "in NTK parametrization (TP4 §9.3): corpus, analogies, train, eval, compare");
+  word2vec->require_subcommand(1);
+  Subcommands word2vec_subs = add_word2vec_data_commands(word2vec);
+  for (auto& s : add_word2vec_commands(word2vec)) word2vec_subs.push_back(std::move(s));
+  auto* maml = app.add_subcommand("maml", "first-order MAML few-shot learning: finite widths, the exact µP limit and GP/NTK "
+                                          "baselines on an Omniglot-format dataset (TP4 §9.2)");
+  maml->require_subcommand(1);
+  Subcommands maml_subs = add_maml_data_commands(maml);
+  for (auto& s : add_maml_commands(maml)) maml_subs.push_back(std::move(s));
   auto* demo = app.add_subcommand("demo", "check and run the embedded example (NNGP of a tanh network)");
   add_common(demo, false);
   add_run(demo);
@@ -530,6 +545,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (compare->parsed()) return run_compare_command(compare_args, out, err);
     if (kernel->parsed()) return run_kernel_command(kernel_args, out, err);
     if (demo->parsed()) return cmd_run(common, run_args, true, out, err);
+    for (const Subcommands* family : {&word2vec_subs, &maml_subs}) {
+      const int code = run_parsed(*family, out, err);
+      if (code >= 0) return code;
+    }
   } catch (const std::bad_alloc&) {
     err << "tpc: error: out of memory; use a smaller --width or fewer --threads\n";
     return 1;

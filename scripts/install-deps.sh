@@ -2,7 +2,8 @@
 # Installs tpc's build dependencies from Debian packages (idempotent: apt runs only if something is missing).
 set -euo pipefail
 packages=(g++ cmake make pkg-config libginac-dev libcln-dev libeigen3-dev libboost-dev doctest-dev
-          libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev gnuplot-nox)
+          libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev gnuplot-nox
+          libpng-dev libfreetype-dev fonts-noto-core bible-kjv-text wordnet-base)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
