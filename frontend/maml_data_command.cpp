@@ -91,7 +91,7 @@ int run_dataset_info(const DatasetInfoArgs& args, std::ostream& out, std::ostrea
     opt.rotations = args.rotations;
     const maml::OmniglotSplits s = maml::load_omniglot(args.dir, opt);
     const maml::DatasetDigest d = maml::digest_dataset(args.dir);
-    out << fmt::format("{}: {} PNG files, {:.1f} MB, crc32 {}\n", args.dir, d.files, d.bytes / 1e6,
+    out << fmt::format("{}: {} image files, {} bytes, crc32 {}\n", args.dir, d.files, d.bytes,
                        maml::format_crc32(d.crc32));
     out << fmt::format("{:<11} {:>8} {:>8} {:>9}  {}\n", "split", "classes", "images", "drawers", "image");
     const std::pair<const char*, const maml::ImageSet*> sets[] = {
