@@ -31,9 +31,18 @@ struct MakeDatasetArgs {
   bool force = false;
 };
 
+/// Removes a directory tree when it goes out of scope (the temporary of make-dataset, on every exit path).
+struct RemoveTree {
+  fs::path path;
+  ~RemoveTree() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
 int run_make_dataset(const MakeDatasetArgs& args, std::ostream& out, std::ostream& err) {
   const fs::path target = fs::absolute(args.out).lexically_normal();
-  const fs::path tmp = target.parent_path() / fmt::format(".{}.tmp-{}", target.filename().string(), ::getpid());
+  const RemoveTree tmp{target.parent_path() / fmt::format(".{}.tmp-{}", target.filename().string(), ::getpid())};
   try {
     // Step 1.
     std::error_code ec;
@@ -43,12 +52,12 @@ int run_make_dataset(const MakeDatasetArgs& args, std::ostream& out, std::ostrea
       throw maml::DataError(target.string() + ": directory is not empty; pass --force to replace it or choose "
                                               "another --out");
     // Step 2.
-    fs::remove_all(tmp, ec);
-    const maml::RenderSummary sum = maml::render_omniglot(tmp.string(), args.render);
+    fs::remove_all(tmp.path, ec);
+    const maml::RenderSummary sum = maml::render_omniglot(tmp.path.string(), args.render);
     // Step 3.
     if (fs::exists(target)) fs::remove_all(target);
     fs::create_directories(target.parent_path());
-    fs::rename(tmp, target);
+    fs::rename(tmp.path, target);
     // Step 4.
     std::size_t chars[2] = {0, 0}, alphas[2] = {0, 0};
     for (const auto& a : sum.alphabets) chars[a.background ? 0 : 1] += a.characters, ++alphas[a.background ? 0 : 1];
@@ -62,19 +71,11 @@ int run_make_dataset(const MakeDatasetArgs& args, std::ostream& out, std::ostrea
                        sum.seconds);
     return 0;
   } catch (const maml::DataError& e) {
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
     err << "tpc: error: " << e.what() << "\n";
     return 1;
   } catch (const fs::filesystem_error& e) {
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
     err << "tpc: error: " << e.path1().string() << ": " << e.code().message() << "; check the --out path\n";
     return 1;
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    throw;
   }
 }
 

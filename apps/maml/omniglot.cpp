@@ -58,8 +58,10 @@ std::vector<fs::path> sorted_entries(const fs::path& dir, bool directories) {
 std::vector<AlphabetFiles> list_split(const fs::path& split_dir) {
   if (!fs::is_directory(split_dir)) {
     std::string msg = split_dir.string() + ": missing directory; " + kLayoutHint;
-    if (fs::is_directory(split_dir.parent_path().parent_path() / split_dir.filename()))
-      msg += fmt::format(" (found {} one level up: pass that directory instead)", split_dir.filename().string());
+    const fs::path up = split_dir.parent_path().parent_path();
+    if (!up.empty() && fs::is_directory(up / split_dir.filename()))
+      msg += fmt::format(" (found {}: pass {} as the dataset directory)", (up / split_dir.filename()).string(),
+                         up.string());
     throw DataError(msg);
   }
   std::vector<AlphabetFiles> alphabets;
@@ -106,6 +108,19 @@ Eigen::VectorXd rotated(const Eigen::VectorXd& image, int side, int quarter_turn
 }
 
 }  // namespace
+
+void check_few_shot(const ImageSet& set, const std::string& split, int ways, int shots, int queries) {
+  if (set.num_classes() < static_cast<std::size_t>(std::max(ways, 0)))
+    throw DataError(fmt::format("{} split: {} classes, but {}-way tasks need at least {}; use fewer ways or a dataset "
+                                "with more characters",
+                                split, set.num_classes(), ways, ways));
+  const auto needed = static_cast<std::size_t>(std::max(shots + queries, 0));
+  for (std::size_t c = 0; c < set.num_classes(); ++c)
+    if (set.images[c].size() < needed)
+      throw DataError(fmt::format("{} split: class {} has {} images (drawers), but {} shots + {} queries need {}; use "
+                                  "fewer shots or queries",
+                                  split, set.class_names[c], set.images[c].size(), shots, queries, needed));
+}
 
 OmniglotSplits load_omniglot(const std::string& dir, const OmniglotOptions& options) {
   if (options.side < 1) throw DataError(fmt::format("image side {}: must be at least 1", options.side));

@@ -48,6 +48,11 @@ struct OmniglotOptions {
 /// The split rule above: true if evaluation alphabet number `index` (sorted by name, from 0) is validation.
 inline bool is_validation_alphabet(std::size_t index) { return index % 3 == 0; }
 
+/// Checks that `set` (named `split` in messages, e.g. "meta-train") can supply N-way K-shot episodes with
+/// `queries` query images per class: at least `ways` classes, each with at least shots + queries images.
+/// Throws DataError naming the split, and the first class that is too small, otherwise.
+void check_few_shot(const ImageSet& set, const std::string& split, int ways, int shots, int queries);
+
 /// Loads DIR in the Omniglot layout. Throws tp::maml::DataError (a std::runtime_error whose message names
 /// the offending file or directory and the fix) on a missing directory, an unreadable or non-PNG file,
 /// images of different sizes within the dataset, or a split with no classes.

@@ -113,6 +113,8 @@ TEST_CASE("a missing dataset or split directory is named with the layout and the
   const std::string e = load_error(dir.string());
   CHECK(contains(e, (dir / "images_evaluation").string() + ": missing directory"));
   CHECK(contains(e, "images_background.zip"));
+  const std::string nested = load_error((dir / "images_background").string());
+  CHECK(contains(nested, "pass " + dir.string() + " as the dataset directory"));
 }
 
 TEST_CASE("a file that is not a PNG is named") {
@@ -154,4 +156,22 @@ TEST_CASE("an empty split and an empty character directory are refused") {
   fs::create_directories(dir / "images_background/Armenian/character03");
   const std::string e2 = load_error(dir.string());
   CHECK(contains(e2, (dir / "images_background/Armenian/character03").string() + ": character directory without images"));
+}
+
+TEST_CASE("few-shot checks name the split and the class that is too small") {
+  const auto s = load_omniglot(omniglot_fixture());
+  tp::maml::check_few_shot(s.train, "meta-train", 5, 1, 2);
+  std::string e;
+  try {
+    tp::maml::check_few_shot(s.validation, "validation", 5, 1, 1);
+  } catch (const DataError& x) {
+    e = x.what();
+  }
+  CHECK(contains(e, "validation split: 2 classes, but 5-way tasks need at least 5"));
+  try {
+    tp::maml::check_few_shot(s.test, "test", 2, 1, 5);
+  } catch (const DataError& x) {
+    e = x.what();
+  }
+  CHECK(contains(e, "test split: class Devanagari/character01 has 3 images (drawers), but 1 shots + 5 queries need 6"));
 }
