@@ -212,7 +212,7 @@ int run_train(const TrainArgs& a, std::ostream& out, std::ostream& err) {
   out << "tpc word2vec train: " << corpus_summary(corpus, a.f) << "\n";
   out << fmt::format("model: {}, CBOW, window {}, {} negatives, sample {}, lr {} -> {}, weight decay {}\n", spec.describe(),
                      t.window, t.negatives, t.sample, t.lr, t.lr * t.lr_floor, t.weight_decay);
-  out << fmt::format("trained {} epochs on {} thread{} in {:.1f} s: {:.0f} words/s, final loss {:.4f} (per sample)\n", t.epochs,
+  out << fmt::format("trained {} epochs on {} thread{} in {:.1f} s: {:.0f} words/s, final loss {:.4f} (mean -log sigmoid(±f) per sample, last epoch)\n", t.epochs,
                      t.threads, t.threads == 1 ? "" : "s", stats.seconds, stats.words_per_second, stats.final_loss);
   if (!a.output.empty()) out << fmt::format("vectors: {} ({} words x {}, {})\n", a.output, vectors.words.size(), vectors.dim, a.binary ? "binary" : "text");
   if (score) {

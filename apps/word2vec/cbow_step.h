@@ -33,14 +33,15 @@ struct StepScratch {
   EmbeddingMatrix<Real> buffers;  ///< row 0: h̃, row 1: ẽ
 };
 
-/// Result of one step: the log-loss Σ −log σ(±f) (when asked) and the logits (when asked).
+/// What one step reports besides updating: the logits (when asked) and whether to compute the loss.
 struct StepLogits {
   std::vector<double>* logits = nullptr;  ///< if set, f of the target and of each used negative, in order
   bool want_loss = false;
 };
 
 /// The update above. context/negatives are vocabulary indices; negatives equal to the target are skipped
-/// (as word2vec does). Returns the loss if options.want_loss, else 0. The caller guarantees n_context > 0.
+/// (as word2vec does). Returns the mean log-loss per sample, −log σ(±f), if options.want_loss, else 0.
+/// The caller guarantees n_context > 0.
 template <class Real>
 double cbow_step(EmbeddingModel<Real>& m, std::int32_t target, const std::int32_t* context, int n_context,
                  const std::int32_t* negatives, int n_negatives, Real lr, Real weight_decay, StepScratch<Real>& s,
@@ -57,6 +58,7 @@ double cbow_step(EmbeddingModel<Real>& m, std::int32_t target, const std::int32_
   // 2. target and negatives
   const Real out_decay = Real(1) - lr * weight_decay;
   double loss = 0;
+  int samples = 0;
   for (int d = -1; d < n_negatives; ++d) {
     const std::int32_t t = d < 0 ? target : negatives[d];
     if (d >= 0 && t == target) continue;
@@ -65,6 +67,7 @@ double cbow_step(EmbeddingModel<Real>& m, std::int32_t target, const std::int32_
     const Real p = sigmoid(f);
     const Real label = d < 0 ? Real(1) : Real(0);
     if (options.logits) options.logits->push_back(static_cast<double>(f));
+    ++samples;
     if (options.want_loss) loss -= std::log(std::max(d < 0 ? static_cast<double>(p) : 1.0 - static_cast<double>(p), 1e-10));
     accumulate_and_update(lr * (label - p), out_decay, h, v, e, n);
   }
@@ -73,7 +76,7 @@ double cbow_step(EmbeddingModel<Real>& m, std::int32_t target, const std::int32_
   const Real in_decay = Real(1) - lr * in_scale * weight_decay;
   const Real in_step = in_scale * inv_j;
   for (int j = 0; j < n_context; ++j) decay_axpy(in_decay, in_step, e, m.input.row(static_cast<std::size_t>(context[j])), n);
-  return loss;
+  return loss / samples;
 }
 
 }  // namespace tp::word2vec
