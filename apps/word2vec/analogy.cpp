@@ -92,11 +92,13 @@ AnalogyScore evaluate_analogies(const WordVectors& vectors, const AnalogySet& se
   const std::size_t d = vectors.dim;
   std::unordered_map<std::string, std::int32_t> index;
   for (std::size_t i = 0; i < K; ++i) index.emplace(lower(vectors.words[i]), static_cast<std::int32_t>(i));
-  RowMatrix M(static_cast<Eigen::Index>(K), static_cast<Eigen::Index>(d));
-  for (std::size_t i = 0; i < K; ++i) {
-    const Eigen::Map<const Eigen::VectorXf> r(vectors.row(i), static_cast<Eigen::Index>(d));
-    const float norm = r.norm();
-    M.row(static_cast<Eigen::Index>(i)) = r.transpose() / (norm > 0 ? norm : 1.0f);
+  // The rows in place (no normalized copy: a limit model's rows are |V| long); 1/‖row‖ applied to scores.
+  const Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> M(vectors.row(0), static_cast<Eigen::Index>(K), static_cast<Eigen::Index>(d),
+                                                              Eigen::OuterStride<>(static_cast<Eigen::Index>(vectors.stride())));
+  Eigen::VectorXf inv_norm(static_cast<Eigen::Index>(K));
+  for (Eigen::Index i = 0; i < static_cast<Eigen::Index>(K); ++i) {
+    const float norm = M.row(i).norm();
+    inv_norm[i] = norm > 0 ? 1.0f / norm : 1.0f;
   }
   AnalogyScore score;
   for (const auto& s : set.sections) score.sections.push_back(SectionScore{s});
@@ -135,9 +137,10 @@ AnalogyScore evaluate_analogies(const WordVectors& vectors, const AnalogySet& se
       Q.resize(static_cast<Eigen::Index>(nb), static_cast<Eigen::Index>(d));
       for (std::size_t j = 0; j < nb; ++j) {
         const auto& ids = todo[b0 + j].ids;
-        Q.row(static_cast<Eigen::Index>(j)) = M.row(ids[1]) - M.row(ids[0]) + M.row(ids[2]);
+        Q.row(static_cast<Eigen::Index>(j)) = M.row(ids[1]) * inv_norm[ids[1]] - M.row(ids[0]) * inv_norm[ids[0]] + M.row(ids[2]) * inv_norm[ids[2]];
       }
       S.noalias() = Q * M.transpose();
+      S.array().rowwise() *= inv_norm.transpose().array();
       for (std::size_t j = 0; j < nb; ++j) {
         const auto& ids = todo[b0 + j].ids;
         std::int32_t best = -1;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <type_traits>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -20,6 +21,11 @@ WordVectors input_vectors(const EmbeddingModel<Real>& model, const Vocab& vocab)
   WordVectors v;
   v.words = vocab.words;
   v.dim = model.input.length();
+  if constexpr (std::is_same_v<Real, float>) {
+    v.view = model.input.row(0);
+    v.view_stride = model.input.stride();
+    return v;
+  }
   v.values.resize(v.words.size() * v.dim);
   for (std::size_t w = 0; w < v.words.size(); ++w)
     for (std::size_t i = 0; i < v.dim; ++i) v.values[w * v.dim + i] = static_cast<float>(model.input.row(w)[i]);

@@ -15,14 +15,21 @@
 
 namespace tp::word2vec {
 
+/// words.size() rows of dim floats: owned (`values`, stride dim), or a view of a float model's input rows
+/// (`view`, stride = the padded row length) that must not outlive the model — the µP limit's |V|×|V|
+/// embeddings are then written and evaluated without a second copy.
 struct WordVectors {
   std::vector<std::string> words;
   std::size_t dim = 0;
-  std::vector<float> values;  ///< words.size() × dim, row-major
-  const float* row(std::size_t i) const { return values.data() + i * dim; }
+  std::vector<float> values;  ///< owned rows, words.size() × dim (when view is null)
+  const float* view = nullptr;
+  std::size_t view_stride = 0;
+  const float* row(std::size_t i) const { return view ? view + i * view_stride : values.data() + i * dim; }
+  std::size_t stride() const { return view ? view_stride : dim; }
 };
 
-/// The input embeddings of a model (the vectors word2vec writes and evaluates).
+/// The input embeddings of a model (the vectors word2vec writes and evaluates): a view for float models,
+/// a converted copy for double ones.
 template <class Real>
 WordVectors input_vectors(const EmbeddingModel<Real>& model, const Vocab& vocab);
 
