@@ -400,7 +400,12 @@ std::vector<ModelConfig> compare_models(const CompareCmdArgs& a) {
     std::stringstream ss(a.widths);
     std::string item;
     while (std::getline(ss, item, ',')) {
-      const ModelConfig c = parse_model(item);
+      ModelConfig c;
+      try {
+        c = parse_model(item);
+      } catch (const MamlError&) {
+        c.family = ModelFamily::limit;  // reported below
+      }
       if (c.family != ModelFamily::finite)
         throw MamlError("--widths: '" + item + "' is not a width in [1, 1048576]; write e.g. --widths 2,8,32");
       models.push_back(apply(c, a.hyper));
@@ -577,8 +582,13 @@ int run_emit(const EmitArgs& a, std::ostream& out, std::ostream& err) {
       std::stringstream ss(a.widths);
       std::string item;
       while (std::getline(ss, item, ',')) {
-        const ModelConfig c = parse_model(item);
-        if (c.family != ModelFamily::finite) throw MamlError("--widths: '" + item + "' is not a width");
+        ModelConfig c;
+        try {
+          c = parse_model(item);
+        } catch (const MamlError&) {
+          c.family = ModelFamily::limit;  // reported below
+        }
+        if (c.family != ModelFamily::finite) throw MamlError("--widths: '" + item + "' is not a width in [1, 1048576]");
         widths.push_back(static_cast<std::size_t>(c.width));
       }
       if (widths.size() < 2) throw MamlError("--widths: need at least two widths to fit an exponent");

@@ -192,8 +192,8 @@ EmitInstance tiny_instance(int d, int d_out, int tasks, int meta_steps, std::uin
   inst.hyper = {1.0, 0.5, 1.0};
   inst.options.inner_lr = 0.4;
   inst.options.train_inner_steps = 1;
-  inst.options.meta_lr = 0.5;
-  inst.options.clip = 0.5;
+  inst.options.meta_lr = 1.0;
+  inst.options.clip = 1.5;
   inst.options.threads = 1;
   auto gaussian = [&](Eigen::Index rows, Eigen::Index cols) {
     Eigen::MatrixXd x(rows, cols);
