@@ -47,6 +47,7 @@ struct DataArgs {
   int synthetic = 0;  ///< > 0: a synthetic data set with this many meta-train classes instead of Omniglot
   std::size_t max_classes = 0;
   bool no_rotations = false;
+  bool white_ink = false;  ///< keep the loader's white-background pixels instead of inverting to ink = 1
 };
 
 struct RunArgs {
@@ -78,6 +79,9 @@ void add_data_flags(CLI::App* sub, DataArgs& a) {
   sub->add_option("--max-classes", a.max_classes, "keep at most this many characters per split (0 = all)")
       ->check(CLI::Range(0, 1000000));
   sub->add_flag("--no-rotations", a.no_rotations, "do not add 90/180/270-degree rotations as meta-train classes");
+  sub->add_flag("--white-background", a.white_ink,
+                "feed pixels as loaded (background 1); by default they are inverted to ink = 1 on 0, as torchmeta "
+                "stores Omniglot for TP4's code");
 }
 
 void add_run_flags(CLI::App* sub, RunArgs& a, bool training) {
@@ -188,9 +192,11 @@ Data load_data(const DataArgs& a, int side = 28) {
   o.rotations = !a.no_rotations;
   o.max_classes = a.max_classes;
   d.splits = load_omniglot(a.omniglot, o);
-  d.description = fmt::format("{}: {} meta-train / {} validation / {} test classes, {}x{} images", a.omniglot,
+  if (!a.white_ink)
+    for (ImageSet* s : {&d.splits.train, &d.splits.validation, &d.splits.test}) invert_pixels(*s);
+  d.description = fmt::format("{}: {} meta-train / {} validation / {} test classes, {}x{} images{}", a.omniglot,
                               d.splits.train.num_classes(), d.splits.validation.num_classes(), d.splits.test.num_classes(),
-                              d.splits.train.side, d.splits.train.side);
+                              d.splits.train.side, d.splits.train.side, a.white_ink ? " (white background)" : " (ink = 1)");
   return d;
 }
 

@@ -78,6 +78,11 @@ std::vector<Task> TaskSampler::sample(std::size_t count, limits::Rng& rng) const
   return tasks;
 }
 
+void invert_pixels(ImageSet& set) {
+  for (auto& cls : set.images)
+    for (auto& im : cls) im = (1.0 - im.array()).matrix();
+}
+
 ImageSet synthetic_image_set(std::size_t classes, std::size_t drawers, int side, double noise, std::uint64_t seed) {
   limits::Rng rng(seed, 0x5e7);
   ImageSet set;

@@ -58,6 +58,11 @@ class TaskSampler {
   std::vector<std::size_t> offsets_;  ///< prefix sums of drawers per class (size classes + 1)
 };
 
+/// x ← 1 − x for every pixel: from the loader's convention (white background = 1, torchvision ToTensor) to
+/// ink = 1 on a 0 background, the convention of torchmeta's Omniglot (ImageOps.invert when it builds its
+/// cache), which TP4's code and Table 4's hyperparameters used.
+void invert_pixels(ImageSet& set);
+
 /// An ImageSet of `classes` classes with `drawers` images each of side × side pixels: each class a random
 /// prototype in [0, 1]^(side²), each image the prototype plus N(0, noise²) per pixel (tests, benchmarks and
 /// `--synthetic` runs; separable when noise is small against the prototypes' distances).

@@ -68,3 +68,10 @@ TEST_CASE("fewer classes than ways or fewer drawers than shots + queries is refu
   ragged.images[2][1] = Eigen::VectorXd::Zero(5);
   CHECK_THROWS_AS(TaskSampler(ragged, {5, 1, 1}, "train"), MamlError);
 }
+
+TEST_CASE("invert_pixels maps the loader's white background (1) to 0 and ink (0) to 1") {
+  ImageSet set = synthetic_image_set(2, 2, 2, 0.0, 3);
+  const Eigen::VectorXd before = set.images[1][0];
+  invert_pixels(set);
+  CHECK((set.images[1][0] - (Eigen::VectorXd::Ones(4) - before)).norm() == 0.0);
+}
