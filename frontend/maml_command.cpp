@@ -151,6 +151,26 @@ ModelConfig parse_model(const std::string& name) {
   return default_config(ModelFamily::finite, static_cast<Eigen::Index>(w));
 }
 
+/// "--widths 2,8,32": widths in [1, 2^20].
+std::vector<std::size_t> parse_widths(const std::string& text) {
+  std::vector<std::size_t> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    std::size_t pos = 0;
+    long long w = -1;
+    try {
+      w = std::stoll(item, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (pos != item.size() || w < 1 || w > (1 << 20))
+      throw MamlError("--widths: '" + item + "' is not a width in [1, 1048576]; write e.g. --widths 2,8,32");
+    out.push_back(static_cast<std::size_t>(w));
+  }
+  return out;
+}
+
 std::vector<double> parse_doubles(const std::string& text, const std::string& flag) {
   std::vector<double> out;
   std::stringstream ss(text);
@@ -402,21 +422,8 @@ struct CompareCmdArgs {
 
 std::vector<ModelConfig> compare_models(const CompareCmdArgs& a) {
   std::vector<ModelConfig> models;
-  if (a.widths != "none") {
-    std::stringstream ss(a.widths);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-      ModelConfig c;
-      try {
-        c = parse_model(item);
-      } catch (const MamlError&) {
-        c.family = ModelFamily::limit;  // reported below
-      }
-      if (c.family != ModelFamily::finite)
-        throw MamlError("--widths: '" + item + "' is not a width in [1, 1048576]; write e.g. --widths 2,8,32");
-      models.push_back(apply(c, a.hyper));
-    }
-  }
+  if (a.widths != "none")
+    for (std::size_t w : parse_widths(a.widths)) models.push_back(apply(default_config(ModelFamily::finite, static_cast<Eigen::Index>(w)), a.hyper));
   if (!a.no_limit) models.push_back(apply(default_config(ModelFamily::limit), a.hyper));
   if (a.kernels != "none") {
     std::stringstream ss(a.kernels);
@@ -583,22 +590,8 @@ int run_emit(const EmitArgs& a, std::ostream& out, std::ostream& err) {
     double max_diff = 0.0;
     for (std::size_t i = 0; i < engine.size(); ++i) max_diff = std::max(max_diff, std::abs(lim.limit.outputs[i].value - engine[i]));
     // 2. Algorithm 2 at growing widths: RMS distance to the limit over seeds and its fitted exponent.
-    std::vector<std::size_t> widths;
-    {
-      std::stringstream ss(a.widths);
-      std::string item;
-      while (std::getline(ss, item, ',')) {
-        ModelConfig c;
-        try {
-          c = parse_model(item);
-        } catch (const MamlError&) {
-          c.family = ModelFamily::limit;  // reported below
-        }
-        if (c.family != ModelFamily::finite) throw MamlError("--widths: '" + item + "' is not a width in [1, 1048576]");
-        widths.push_back(static_cast<std::size_t>(c.width));
-      }
-      if (widths.size() < 2) throw MamlError("--widths: need at least two widths to fit an exponent");
-    }
+    const std::vector<std::size_t> widths = parse_widths(a.widths);
+    if (widths.size() < 2) throw MamlError("--widths: need at least two widths to fit an exponent");
     std::vector<std::vector<double>> dist(widths.size(), std::vector<double>(a.seeds));
     for (std::size_t w = 0; w < widths.size(); ++w)
       for (std::size_t s = 0; s < a.seeds; ++s) {

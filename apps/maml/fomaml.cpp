@@ -13,29 +13,31 @@ namespace tp::maml {
 
 namespace {
 
-/// out = a * b with the rows of a split into blocks over the threads (Eigen's product is single-threaded).
-void parallel_product(Eigen::MatrixXd& out, const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, unsigned threads) {
-  out.resize(a.rows(), b.cols());
+/// Calls body(r0, len) for blocks of rows [r0, r0 + len) covering [0, rows), in parallel over the threads
+/// (Eigen's matrix product is single-threaded; blocks of at least 64 rows, up to 4 per thread).
+void for_row_blocks(Eigen::Index rows, unsigned threads, const std::function<void(Eigen::Index, Eigen::Index)>& body) {
   const unsigned t = threads == 0 ? limits::default_threads() : threads;
-  const Eigen::Index blocks = std::max<Eigen::Index>(1, std::min<Eigen::Index>(a.rows() / 64, 4 * t));
-  const Eigen::Index step = (a.rows() + blocks - 1) / blocks;
+  const Eigen::Index blocks = std::max<Eigen::Index>(1, std::min<Eigen::Index>(rows / 64, 4 * t));
+  const Eigen::Index step = (rows + blocks - 1) / blocks;
   limits::parallel_for(static_cast<std::size_t>(blocks), t, [&](std::size_t i) {
     const Eigen::Index r0 = static_cast<Eigen::Index>(i) * step;
-    const Eigen::Index len = std::min(step, a.rows() - r0);
-    if (len > 0) out.middleRows(r0, len).noalias() = a.middleRows(r0, len) * b;
+    const Eigen::Index len = std::min(step, rows - r0);
+    if (len > 0) body(r0, len);
   });
+}
+
+/// out = a * b, rows split over the threads.
+void parallel_product(Eigen::MatrixXd& out, const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, unsigned threads) {
+  out.resize(a.rows(), b.cols());
+  for_row_blocks(a.rows(), threads,
+                 [&](Eigen::Index r0, Eigen::Index len) { out.middleRows(r0, len).noalias() = a.middleRows(r0, len) * b; });
 }
 
 /// a −= s · p qᵀ, rows split over the threads.
 void parallel_rank_update(Eigen::MatrixXd& a, double s, const Eigen::MatrixXd& p, const Eigen::MatrixXd& q,
                           unsigned threads) {
-  const unsigned t = threads == 0 ? limits::default_threads() : threads;
-  const Eigen::Index blocks = std::max<Eigen::Index>(1, std::min<Eigen::Index>(a.rows() / 64, 4 * t));
-  const Eigen::Index step = (a.rows() + blocks - 1) / blocks;
-  limits::parallel_for(static_cast<std::size_t>(blocks), t, [&](std::size_t i) {
-    const Eigen::Index r0 = static_cast<Eigen::Index>(i) * step;
-    const Eigen::Index len = std::min(step, a.rows() - r0);
-    if (len > 0) a.middleRows(r0, len).noalias() -= s * (p.middleRows(r0, len) * q.transpose());
+  for_row_blocks(a.rows(), threads, [&](Eigen::Index r0, Eigen::Index len) {
+    a.middleRows(r0, len).noalias() -= s * (p.middleRows(r0, len) * q.transpose());
   });
 }
 
