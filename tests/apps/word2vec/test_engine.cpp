@@ -169,7 +169,7 @@ TEST_CASE("train --threads 1: the same seed gives bitwise the same vectors, anot
 }
 
 TEST_CASE("µP limit: initial rows are σ_u e_w (and σ_v e_{|V|+w}); finite widths converge to it on the same sampling") {
-  const Corpus c = small_corpus(1200);
+  const Corpus c = small_corpus(600);
   ModelSpec spec;
   spec.vocab = c.vocab.size();
   spec.sigma_v = 0.5;
