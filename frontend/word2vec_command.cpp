@@ -337,7 +337,7 @@ int run_compare(const CompareArgs& a, std::ostream& out, std::ostream& err) {
     PlotPanel dist{"cosine matrices: distance to the limit", "width n", "RMS distance (top " + std::to_string(c.top_k) + " words)",
                    true, true, {}};
     for (const auto& r : c.rows) {
-      PlotSeries s{(r.parametrization == w2v::Parametrization::ntk ? "NTK " : "muP ") + width_label(r), {}, {},
+      PlotSeries s{r.width ? (r.parametrization == w2v::Parametrization::ntk ? "NTK " : "muP ") + width_label(r) : "muP limit", {}, {},
                    r.parametrization == w2v::Parametrization::ntk};
       for (std::size_t e = 0; e < r.accuracy_by_epoch.size(); ++e) {
         s.x.push_back(static_cast<double>(e + 1));
@@ -410,9 +410,9 @@ int run_compare(const CompareArgs& a, std::ostream& out, std::ostream& err) {
                        r.width ? mean_sd(r.distance_mean, r.distance_sd, false) : "");
   }
   if (std::isfinite(c.exponent))
-    out << fmt::format("\ndistance to the limit ~ n^({:.3f} ± {:.3f}) (least squares in log-log over widths; jackknife over seeds; "
-                       "top {} words)\n",
-                       c.exponent, std::isfinite(c.exponent_se) ? c.exponent_se : 0.0, c.top_k);
+    out << fmt::format("\ndistance to the limit ~ n^({:.3f}{}) (least squares in log-log over widths; {}; top {} words)\n", c.exponent,
+                       std::isfinite(c.exponent_se) ? fmt::format(" ± {:.3f}", c.exponent_se) : "",
+                       std::isfinite(c.exponent_se) ? "jackknife over seeds" : "one seed: no uncertainty, use --seeds 2 or more", c.top_k);
   if (!a.plot.empty()) out << "plot: " << a.plot << "\n";
   return 0;
 }
@@ -428,7 +428,7 @@ Subcommands add_word2vec_commands(CLI::App* parent) {
     sub->add_option("--width", args->width, "width n, or 'inf' for the muP limit (rows of length |V|, or 2|V| with --sigma-v > 0)")
         ->default_val("256");
     sub->add_flag("--ntk", args->ntk, "NTK parametrization (input rows learn at lr/n, readout starts at Theta(1/sqrt n))");
-    sub->add_option("--output", args->output, "write the input embeddings here in word2vec's format");
+    sub->add_option("--output", args->output, "write the input embeddings here in word2vec's format (the limit has |V| numbers per word: prefer --binary)");
     sub->add_flag("--binary", args->binary, "write the binary format (word2vec -binary 1) instead of text");
     sub->add_option("--analogies", args->analogies, "evaluate on these analogy questions after training");
     sub->add_option("--restrict-vocab", args->restrict_vocab, "answers among the most frequent words only (0 = all)")->default_val(0);

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -81,6 +82,9 @@ Corpus corpus_from_text(std::string_view text, const CorpusOptions& options, con
 }
 
 Corpus read_corpus(const std::string& path, const CorpusOptions& options) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw CorpusError(path + ": is a directory; give the prepared text file (e.g. data/word2vec/corpus.txt) with --corpus");
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw CorpusError(path + ": cannot open the corpus (" + std::strerror(errno) +

@@ -81,6 +81,8 @@ TEST_CASE("corpus: empty text, missing file and too few distinct words are refus
   CorpusOptions o;
   CHECK_THROWS_AS(corpus_from_text("   \n ", o), CorpusError);
   CHECK_THROWS_WITH_AS(read_corpus("/nonexistent/corpus.txt", o), doctest::Contains("cannot open the corpus"), CorpusError);
+  tp::testing::TempDir dir;
+  CHECK_THROWS_WITH_AS(read_corpus(dir.path.string(), o), doctest::Contains("is a directory"), CorpusError);
   o.min_count = 1;
   o.window = 8;
   CHECK_THROWS_WITH_AS(corpus_from_text("a b c a b c", o), doctest::Contains("--min-count"), CorpusError);
@@ -169,7 +171,7 @@ TEST_CASE("train --threads 1: the same seed gives bitwise the same vectors, anot
 }
 
 TEST_CASE("µP limit: initial rows are σ_u e_w (and σ_v e_{|V|+w}); finite widths converge to it on the same sampling") {
-  const Corpus c = small_corpus(1200);
+  const Corpus c = small_corpus(600);
   ModelSpec spec;
   spec.vocab = c.vocab.size();
   spec.sigma_v = 0.5;
