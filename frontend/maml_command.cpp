@@ -440,7 +440,8 @@ std::vector<ModelConfig> compare_models(const CompareCmdArgs& a) {
 
 void write_plot(const std::string& path, const std::vector<CompareRow>& rows, const std::string& data) {
   PlotPanel panel;
-  panel.title = "first-order MAML, meta-test accuracy (" + data.substr(0, data.find(':')) + ")";
+  const std::string source = data.substr(0, data.find(':'));  // the data directory, or "synthetic"
+  panel.title = "first-order MAML, 5-way 1-shot meta-test accuracy (" + source.substr(source.find_last_of('/') + 1) + ")";
   panel.xlabel = "log2(width)";
   panel.ylabel = "accuracy (%)";
   PlotSeries finite{"finite width", {}, {}, false};
