@@ -440,7 +440,8 @@ std::vector<ModelConfig> compare_models(const CompareCmdArgs& a) {
 
 void write_plot(const std::string& path, const std::vector<CompareRow>& rows, const std::string& data) {
   PlotPanel panel;
-  panel.title = "first-order MAML, meta-test accuracy (" + data.substr(0, data.find(':')) + ")";
+  const std::string source = data.substr(0, data.find(':'));  // the data directory, or "synthetic"
+  panel.title = "first-order MAML, 5-way 1-shot meta-test accuracy (" + source.substr(source.find_last_of('/') + 1) + ")";
   panel.xlabel = "log2(width)";
   panel.ylabel = "accuracy (%)";
   PlotSeries finite{"finite width", {}, {}, false};
@@ -504,10 +505,32 @@ int run_compare_cmd(const CompareCmdArgs& a, std::ostream& out, std::ostream& er
         if (!a.run.no_progress) err << "\n";
       }
     }
+    // Text: the header first, then each row as soon as it is done (a long run shows its results early).
+    auto row_text = [](const CompareRow& r) {
+      return fmt::format("{:<12} {:>8.2f} ± {:<5.2f}  {:>10.0f}  {:>9}  {}\n", r.config.label(), 100 * r.mean, 100 * r.sd,
+                         r.train_tasks_per_second, ProgressLine::duration(r.seconds), hyper_text(r.config));
+    };
+    if (!as_json)
+      out << fmt::format("tpc maml compare: first-order MAML, {}-way {}-shot, batch {}, inner lr {:g} ({} step(s) in training, {} at "
+                         "test), clip {:g}\n",
+                         o.run.tasks.ways, o.run.tasks.shots, o.run.batch, o.run.fomaml.inner_lr, o.run.fomaml.train_inner_steps,
+                         o.run.fomaml.test_inner_steps, o.run.fomaml.clip)
+          << "data: " << data.description << "\n"
+          << fmt::format("{} meta-steps{}; {} test tasks; {} seeds ({}..{}); mean ± s.d. over seeds of the meta-test accuracy\n\n",
+                         o.run.meta_steps,
+                         o.kernel_meta_steps > 0 ? fmt::format(" ({} for kernels)", o.kernel_meta_steps) : std::string(),
+                         o.run.test_tasks, o.seeds, o.seed_base, o.seed_base + o.seeds - 1)
+          << fmt::format("{:<12} {:>16}  {:>10}  {:>9}  {}\n", "model", "accuracy (%)", "tasks/s", "time", "hyperparameters")
+          << std::flush;
     ProgressLine progress(err, !a.run.no_progress);
-    const auto rows = run_compare(o, train, test, [&](std::size_t done, std::size_t total, const std::string& row) {
-      progress.update(done, total, "compare [" + row + "]");
-    });
+    const auto rows = run_compare(
+        o, train, test,
+        [&](std::size_t done, std::size_t total, const std::string& row) { progress.update(done, total, "compare [" + row + "]"); },
+        [&](const CompareRow& r) {
+          if (as_json) return;
+          progress.finish();
+          out << row_text(r) << std::flush;
+        });
     progress.finish();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!a.plot.empty()) write_plot(a.plot, rows, data.description);
@@ -532,19 +555,6 @@ int run_compare_cmd(const CompareCmdArgs& a, std::ostream& out, std::ostream& er
       out << j.dump(2) << "\n";
       return 0;
     }
-    out << fmt::format("tpc maml compare: first-order MAML, {}-way {}-shot, batch {}, inner lr {:g} ({} step(s) in training, {} at "
-                       "test), clip {:g}\n",
-                       o.run.tasks.ways, o.run.tasks.shots, o.run.batch, o.run.fomaml.inner_lr, o.run.fomaml.train_inner_steps,
-                       o.run.fomaml.test_inner_steps, o.run.fomaml.clip)
-        << "data: " << data.description << "\n"
-        << fmt::format("{} meta-steps{}; {} test tasks; {} seeds ({}..{}); mean ± s.d. over seeds of the meta-test accuracy\n\n",
-                       o.run.meta_steps,
-                       o.kernel_meta_steps > 0 ? fmt::format(" ({} for kernels)", o.kernel_meta_steps) : std::string(),
-                       o.run.test_tasks, o.seeds, o.seed_base, o.seed_base + o.seeds - 1);
-    out << fmt::format("{:<12} {:>16}  {:>10}  {:>9}  {}\n", "model", "accuracy (%)", "tasks/s", "time", "hyperparameters");
-    for (const auto& r : rows)
-      out << fmt::format("{:<12} {:>8.2f} ± {:<5.2f}  {:>10.0f}  {:>9}  {}\n", r.config.label(), 100 * r.mean, 100 * r.sd,
-                         r.train_tasks_per_second, ProgressLine::duration(r.seconds), hyper_text(r.config));
     out << fmt::format("\nwall time {}{}\n", ProgressLine::duration(wall), a.plot.empty() ? "" : "; plot written to " + a.plot);
     return 0;
   });

@@ -23,7 +23,7 @@ std::size_t compare_total_tasks(const CompareOptions& o) {
 }
 
 std::vector<CompareRow> run_compare(const CompareOptions& o, const TaskSampler& train, const TaskSampler& test,
-                                    const CompareProgress& progress) {
+                                    const CompareProgress& progress, const std::function<void(const CompareRow&)>& on_row) {
   if (o.seeds < 1) throw MamlError("--seeds must be at least 1");
   if (o.models.empty()) throw MamlError("nothing to compare: give --widths, --limit or --kernels");
   const Eigen::Index d = train.dim(), d_out = train.spec().ways;
@@ -60,6 +60,7 @@ std::vector<CompareRow> run_compare(const CompareOptions& o, const TaskSampler& 
     row.train_tasks_per_second =
         train_seconds > 0 ? static_cast<double>(o.seeds * run.meta_steps * run.batch) / train_seconds : 0.0;
     std::tie(row.mean, row.sd) = mean_sd(row.accuracy);
+    if (on_row) on_row(row);
     rows.push_back(std::move(row));
   }
   return rows;

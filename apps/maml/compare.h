@@ -38,9 +38,10 @@ using CompareProgress = std::function<void(std::size_t done, std::size_t total, 
 /// The total number of tasks (meta-training and test) the comparison processes, for progress / ETA.
 std::size_t compare_total_tasks(const CompareOptions& options);
 
-/// Runs every row over seeds seed_base .. seed_base + seeds − 1.
+/// Runs every row over seeds seed_base .. seed_base + seeds − 1; on_row (if given) sees each row when it is done.
 std::vector<CompareRow> run_compare(const CompareOptions& options, const TaskSampler& train, const TaskSampler& test,
-                                    const CompareProgress& progress = {});
+                                    const CompareProgress& progress = {},
+                                    const std::function<void(const CompareRow&)>& on_row = {});
 
 /// Hyperparameter grid of the sweep; an empty list keeps the model's default value.
 struct SweepGrid {

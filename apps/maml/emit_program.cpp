@@ -13,9 +13,9 @@ namespace tp::maml {
 
 namespace {
 
-/// A double as a literal the tpc lexer reads back exactly (17 significant digits, parenthesised if < 0).
+/// A double as a literal the tpc lexer reads back exactly (fmt's shortest round-trip form, parenthesised if < 0).
 std::string num(double x) {
-  std::string s = fmt::format("{:.17g}", x);
+  std::string s = fmt::format("{}", x);
   return x < 0 ? "(" + s + ")" : s;
 }
 

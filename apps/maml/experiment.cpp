@@ -113,6 +113,11 @@ std::vector<double> evaluate(const TrainedModel& model, const TaskSampler& split
     const auto logits = model.net ? adapted_query_logits(*model.net, tasks, options.fomaml.test_inner_steps, options.fomaml)
                                   : kernel_adapted_query_logits(*model.kernel, tasks, options.fomaml.test_inner_steps,
                                                                 options.fomaml);
+    for (const auto& l : logits)
+      if (!l.allFinite())
+        throw MamlError(fmt::format("meta-test adaptation diverged (non-finite logits after {} inner steps of {:g}): lower "
+                                    "--inner-lr or --test-inner-steps, or check the input scale (--white-background)",
+                                    options.fomaml.test_inner_steps, options.fomaml.inner_lr));
     const auto a = task_accuracies(logits, tasks);
     acc.insert(acc.end(), a.begin(), a.end());
     if (progress) progress(tasks.size());

@@ -40,8 +40,8 @@ struct ModelConfig {
 /// TP4MAML/train_all.sh: (meta lr, σ_u, σ_v, α) = limit (0.1, 1, 1/32, 1); n = 2 (0.05, 0.5, 0.5, 2); 8 (0.1,
 /// 0.5, 0.25, 1); 32 (0.4, 1, 1/8, 0.5); 128 (0.1, 1, 1/8, 1); 512, 2048, 8192 (0.1, 1, 1/32, 1)); other
 /// widths take the entry of the nearest listed width in log2. Kernel baselines: TP4's release does not list
-/// theirs; the defaults (meta lr 0.1 for linear kernels, 0.4 for relu, σ_u = σ_v = σ_b = 1) were picked
-/// by `tpc maml compare --sweep` on the generated dataset (README).
+/// theirs; the defaults (meta lr 0.1 for linear kernels, 0.4 for relu, σ_u = σ_v = σ_b = 1) are untuned
+/// starting values — `tpc maml compare --sweep` selects them on the validation split.
 ModelConfig default_config(ModelFamily family, Eigen::Index width = 0, KernelKind kernel = KernelKind::relu_nngp);
 
 /// Meta-training and evaluation settings shared by every model of a run.
@@ -76,7 +76,7 @@ void meta_train(TrainedModel& model, const TaskSampler& train, const RunOptions&
                 const TaskProgress& progress = {});
 
 /// Meta-test accuracy of each of `count` tasks of `split` (drawn from Rng(seed, 0x7e57)), after
-/// options.fomaml.test_inner_steps inner steps.
+/// options.fomaml.test_inner_steps inner steps. Throws MamlError if the adaptation diverges (non-finite logits).
 std::vector<double> evaluate(const TrainedModel& model, const TaskSampler& split, std::size_t count,
                              const RunOptions& options, std::uint64_t seed, const TaskProgress& progress = {});
 

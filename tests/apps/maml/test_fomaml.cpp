@@ -7,6 +7,7 @@
 
 #include "apps/maml/experiment.h"
 #include "apps/maml/fomaml.h"
+#include "apps/maml/maml_error.h"
 
 using namespace tp::maml;
 
@@ -177,4 +178,18 @@ TEST_CASE("meta-learning the µP limit on a synthetic separable task reaches hig
   CHECK(after > 0.8);
   CHECK(after > before + 0.25);
   CHECK(m.history.back().query_loss < 0.7 * m.history.front().query_loss);
+}
+
+TEST_CASE("a meta-test adaptation that overflows is an error, not a silent 1/ways accuracy") {
+  const ImageSet set = synthetic_image_set(6, 3, 2, 0.3, 1);
+  const TaskSampler sampler(set, {5, 1, 1}, "test");
+  TrainedModel m = initial_model(default_config(ModelFamily::limit), 4, 5, 0);
+  m.net->v(0, 0) = 1e308;  // the first inner step overflows to inf, argmax would then pick class 0 everywhere
+  RunOptions run;
+  try {
+    evaluate(m, sampler, 4, run, 0);
+    FAIL("expected MamlError");
+  } catch (const MamlError& e) {
+    CHECK(std::string(e.what()).find("diverged") != std::string::npos);
+  }
 }

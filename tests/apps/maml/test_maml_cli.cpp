@@ -103,6 +103,7 @@ TEST_CASE("bad input exits 1 with a message naming the flag or file") {
       {{"maml", "train", "--synthetic", "20", "--shots", "15", "--query-shots", "6", "--meta-steps", "1"}, "--shots 15"},
       {{"maml", "train", "--omniglot", "/nonexistent/omniglot", "--meta-steps", "1"}, "/nonexistent/omniglot"},
       {{"maml", "test", "/nonexistent/model.bin", "--synthetic", "20"}, "/nonexistent/model.bin"},
+
   };
   for (const auto& c : cases) {
     const auto r = tpc(c.args);
