@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "frontend/compare_command.h"
+#include "frontend/flag_checks.h"
 #include "frontend/coordcheck_command.h"
 #include "frontend/kernel_command.h"
 #include "frontend/maml_command.h"
@@ -47,7 +48,7 @@ struct Common {
 
 // Steps 1 of every command. Returns nullopt after printing diagnostics (the caller exits 1).
 std::optional<Program> load_program(const Common& c, bool demo, std::ostream& out, std::ostream& err,
-                                    SourceFile& file) {
+                                    SourceFile& file, const UnrollOptions& unroll_options = {}) {
   if (demo) {
     file = demo_source();
   } else {
@@ -64,13 +65,17 @@ std::optional<Program> load_program(const Common& c, bool demo, std::ostream& ou
     // A level-2 script: its training unrolled into one level-1 program (tp/unroll.h).
     auto script = load_network_script(c.file, c.format == Format::Json, out, err);
     if (!script) return std::nullopt;
+    std::string problem;
     try {
-      return unroll(script->spec).program;
+      return unroll(script->spec, unroll_options).program;
+    } catch (const BudgetError& e) {
+      problem = e.what();
     } catch (const std::invalid_argument& e) {
-      if (c.format == Format::Json) out << json{{"ok", false}, {"error", e.what()}}.dump(2) << "\n";
-      else err << "tpc: error: " << file.name << ": " << e.what() << "\n";
-      return std::nullopt;
+      problem = e.what();
     }
+    if (c.format == Format::Json) out << json{{"ok", false}, {"error", problem}}.dump(2) << "\n";
+    else err << "tpc: error: " << file.name << ": " << problem << "\n";
+    return std::nullopt;
   }
   DiagnosticEngine diags;
   auto program = compile_source(file.text, diags);
@@ -265,7 +270,10 @@ struct RunArgs {
 
 int cmd_run(const Common& c, const RunArgs& r, bool demo, std::ostream& out, std::ostream& err) {
   SourceFile file;
-  auto p = load_program(c, demo, out, err, file);
+  UnrollOptions unroll_options;
+  unroll_options.memory_budget_bytes = r.budget_gib * 1024.0 * 1024.0 * 1024.0;
+  unroll_options.budget_flag = "--memory-budget";
+  auto p = load_program(c, demo, out, err, file, unroll_options);
   if (!p) return 1;
   if (demo && c.format == Format::Text) out << "tpc demo: running this program\n\n" << file.text << "\n";
   limits::FiniteOptions opt;
@@ -449,10 +457,12 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     sub->add_option("--seeds,-s", run_args.seeds, "number of independent seeds")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
         ->default_val(8);
-    sub->add_option("--seed-base", run_args.seed_base, "first seed (seeds are base, base+1, ...)")->default_val(0);
-    sub->add_option("--threads", run_args.threads, "worker threads (0 = all cores)")->default_val(0);
+    sub->add_option("--seed-base", run_args.seed_base, "first seed (seeds are base, base+1, ...)")
+        ->check(non_negative_integer())
+        ->default_val(0);
+    sub->add_option("--threads", run_args.threads, "worker threads (0 = all cores)")->check(non_negative_integer())->default_val(0);
     sub->add_option("--memory-budget", run_args.budget_gib, "refuse runs needing more memory than this many GiB")
-        ->check(CLI::PositiveNumber)
+        ->check(positive_finite())
         ->default_val(8.0);
     sub->add_flag("--progress", run_args.progress, "report progress on stderr even when it is not a terminal");
   };
@@ -486,10 +496,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                     "F.2; needed through step/relu'), none (drops ZDot: wrong, for demonstration)")
       ->check(CLI::IsMember({"auto", "derivative", "stein", "none"}))
       ->default_val("auto");
-  limit->add_option("--seed", limit_args.seed, "Monte Carlo seed")->default_val(0);
-  limit->add_option("--threads", limit_args.threads, "worker threads (0 = all cores)")->default_val(0);
+  limit->add_option("--seed", limit_args.seed, "Monte Carlo seed")->check(non_negative_integer())->default_val(0);
+  limit->add_option("--threads", limit_args.threads, "worker threads (0 = all cores)")->check(non_negative_integer())->default_val(0);
   limit->add_option("--memory-budget", limit_args.budget_gib, "refuse Monte Carlo runs needing more memory than this many GiB")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_finite())
       ->default_val(8.0);
   limit->add_option("--replicas", limit_args.replicas, "Monte Carlo: independent replicas for the standard error")
       ->check(CLI::Range(2, 1000))

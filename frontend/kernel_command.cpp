@@ -1,5 +1,6 @@
 // `tpc kernel`; the steps are listed in kernel_command.h.
 #include "frontend/kernel_command.h"
+#include "frontend/flag_checks.h"
 
 #include <algorithm>
 #include <cmath>
@@ -294,7 +295,7 @@ CLI::App* add_kernel_command(CLI::App& app, KernelArgs& args) {
   sub->add_flag("--no-closed-forms", args.no_closed_forms, "integrate by quadrature even when a closed form exists");
   sub->add_flag("--emit-program", args.emit_program,
                 "print the network as a Tensor Program (.tp) whose outputs are the NNGP kernel, instead of computing");
-  sub->add_option("--threads", args.threads, "worker threads (0 = all cores)")->default_val(0);
+  sub->add_option("--threads", args.threads, "worker threads (0 = all cores)")->check(non_negative_integer())->default_val(0);
   return sub;
 }
 

@@ -113,7 +113,10 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
     out.f = kernel_gd_limit(s, ko).f;
     return out;
   }
-  const UnrolledProgram up = unroll(s);
+  UnrollOptions uo;
+  uo.memory_budget_bytes = o.memory_budget_bytes;
+  uo.budget_flag = "--memory-budget";
+  const UnrolledProgram up = unroll(s, uo);
   std::string linear_why;
   const bool linear = is_linear_program(up.program, &linear_why);
   if (route == LimitRoute::automatic) {

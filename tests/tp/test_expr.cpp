@@ -2,7 +2,9 @@
 // evaluation, constant folding, printing.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "tp/compiled_expr.h"
 #include "tp/expr.h"
@@ -110,4 +112,26 @@ TEST_CASE("arguments_used, remap_arguments and substitute") {
   CHECK(to_string(r, {"a", "b"}) == "a + b * a");
   ExprPtr s = substitute(e, {constant(3), nullptr, argument(0)});
   CHECK(to_string(s, {"z"}) == "z + 3 * z");
+}
+
+namespace {
+
+int depth(const ExprPtr& e) { return e ? 1 + std::max(depth(e->lhs), depth(e->rhs)) : 0; }
+
+}  // namespace
+
+TEST_CASE("balanced_sum of a million terms is 21 levels deep, so the recursive walkers cannot overflow") {
+  // tp::unroll sums one term per data point (issue 12: 450,000 inline points built a 450,000-deep chain of
+  // Adds, and collect_arguments overflowed the stack).
+  std::vector<ExprPtr> terms;
+  for (int i = 0; i < 1000000; ++i) terms.push_back(mul(constant(i % 7 + 1.0), argument(i % 3)));
+  const ExprPtr s = balanced_sum(terms);
+  CHECK(depth(s) <= 22);
+  CHECK(arguments_used(s) == std::vector<int>{0, 1, 2});
+  CHECK(max_argument(derivative(s, 1)) == -1);  // the derivative in arg 1 is a constant
+  CHECK(balanced_sum({}) == nullptr);
+  CHECK(equal(balanced_sum({argument(4)}), argument(4)));
+  double in[] = {1.0, 2.0, 3.0};
+  const ExprPtr small = balanced_sum({argument(0), argument(1), argument(2), constant(4)});
+  CHECK(CompiledExpr(small, {false, false, false}).eval_scalar(in) == 10.0);
 }

@@ -1,0 +1,125 @@
+// Issue 12 "robust against every input": each input of the issue, its clean message and its exit code
+// (1 = user error, never 2 = internal error, never a crash or a number for something that does not exist).
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "cli_runner.h"
+
+using tp::testing::tpc;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A file in a fresh per-process temporary folder.
+std::string temp_file(const std::string& name, const std::string& text) {
+  const fs::path dir = fs::temp_directory_path() / ("tpc_robust_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path p = dir / name;
+  std::ofstream(p, std::ios::binary) << text;
+  return p.string();
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// A µP network script with the given hidden layers on m inline points.
+std::string network_with_points(int m, const std::string& hidden = "dense n tanh", const std::string& train = "steps 1") {
+  std::string x, y;
+  for (int i = 0; i < m; ++i) {
+    x += (i ? ", [" : "[") + std::to_string(0.25 + (i % 7) * 0.1) + ", " + std::to_string(1.0 - (i % 5) * 0.2) + "]";
+    y += (i ? ", " : "") + std::to_string((i % 3) - 1);
+  }
+  return "network mlp { input 2; " + hidden + "; readout 1 }\nparametrization mup\noptimizer sgd lr 0.1\n"
+         "data { x = [" + x + "]; y = [" + y + "] }\ntrain " + train + "\n";
+}
+
+}  // namespace
+
+TEST_CASE("issue 12.1/3: a network on 60,000 inline points is refused with the memory figure, not a crash") {
+  const std::string file = temp_file("points60000.tp", network_with_points(60000));
+  const auto run = tpc({"run", file, "--width", "8", "--seeds", "2"});
+  INFO(run.err);
+  CHECK(run.code == 1);
+  CHECK(has(run.err, "60000 training and 0 evaluation points needs about"));
+  CHECK(has(run.err, "or raise --memory-budget"));
+  // tpc dump has no --memory-budget: its refusal must not suggest it.
+  const auto dump = tpc({"dump", file});
+  INFO(dump.err);
+  CHECK(dump.code == 1);
+  CHECK(has(dump.err, "needs about"));
+  CHECK_FALSE(has(dump.err, "--memory-budget"));
+  const auto limit = tpc({"limit", file});
+  CHECK(limit.code == 1);
+  CHECK(has(limit.err, "needs about"));
+}
+
+TEST_CASE("issue 12.3: 'train steps 1000000000' is refused by run, limit and compare before any work") {
+  const std::string file = temp_file("billion_steps.tp", network_with_points(3, "dense n tanh", "steps 1000000000"));
+  for (const char* command : {"run", "limit", "compare"}) {
+    const auto r = tpc({command, file});
+    INFO(command << ": " << r.err << r.out);
+    CHECK(r.code == 1);
+    CHECK(has(r.err, "unrolling 1000000000 training steps"));
+  }
+}
+
+TEST_CASE("issue 12.5: compare refuses a width over the memory budget before computing the limit") {
+  // exp(x^2) has no limit; the width (n×n matrices of the second layer) is checked first, so its refusal is
+  // what is reported.
+  const std::string file = temp_file("wide.tp", network_with_points(3, "dense n (exp(x^2)); dense n (exp(x^2))"));
+  const auto r = tpc({"compare", file, "--widths", "32,100000", "--seeds", "2"});
+  INFO(r.err);
+  CHECK(r.code == 1);
+  CHECK(has(r.err, "width n = 100000 needs about"));
+  CHECK_FALSE(has(r.err, "not finite"));
+}
+
+TEST_CASE("issue 12.2: an input row whose square overflows is a user error naming the row, not an internal error") {
+  const auto r = tpc({"kernel", "--act", "relu", "--depth", "2", "--x", "1,0;1e300,1e300"});
+  INFO(r.err);
+  CHECK(r.code == 1);
+  CHECK(has(r.err, "input 2 (row 2 of the inputs) is too large"));
+  CHECK_FALSE(has(r.err, "internal error"));
+}
+
+TEST_CASE("issue 12.4: every numeric flag refuses nan, infinities and negative counts; every path kind is checked") {
+  const std::string prog = std::string(TPC_SOURCE_DIR) + "/examples/transpose.tp";
+  const std::string net = std::string(TPC_SOURCE_DIR) + "/examples/mup_tanh.tp";
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases{
+      {{"run", prog, "--memory-budget", "nan"}, "--memory-budget: expected a finite number > 0, found 'nan'"},
+      {{"run", prog, "--memory-budget", "inf"}, "--memory-budget: expected a finite number > 0, found 'inf'"},
+      {{"limit", prog, "--memory-budget", "nan"}, "--memory-budget: expected a finite number > 0"},
+      {{"compare", net, "--memory-budget", "-nan"}, "--memory-budget: expected a finite number > 0"},
+      {{"run", prog, "--seed-base", "-1"}, "--seed-base: expected a non-negative integer, found '-1'"},
+      {{"limit", prog, "--seed", "-1"}, "--seed: expected a non-negative integer, found '-1'"},
+      {{"run", prog, "--threads", "-1"}, "--threads: expected a non-negative integer, found '-1'"},
+      {{"limit", prog, "--threads", "-2"}, "--threads: expected a non-negative integer"},
+      {{"compare", net, "--threads", "-1"}, "--threads: expected a non-negative integer"},
+      {{"coordcheck", net, "--threads", "-1"}, "--threads: expected a non-negative integer"},
+      {{"kernel", "--act", "relu", "--depth", "1", "--x", "1", "--threads", "-1"}, "--threads: expected a non-negative integer"},
+      {{"compare", "--mlp", "1", "--preset", "mup", "--lr", "nan"}, "--lr: expected a finite number > 0, found 'nan'"},
+      {{"coordcheck", "--mlp", "1", "--preset", "mup", "--lr", "inf"}, "--lr: expected a finite number > 0, found 'inf'"},
+      {{"kernel", "--act", "relu", "--depth", "1", "--x", "1", "--sw2", "nan"}, "--sw2: value 1 is nan"},
+      {{"compare", net, "--widths", "32,nan"}, "--widths: 'nan' is not a width"},
+      {{"phase", "--mlp", "2", "--preset", "sp", "--c", "nan"}, "--c: cannot read 'nan'"},
+      {{"check", "/dev/zero"}, "'/dev/zero' is larger than 64 MiB (or does not end)"},
+      {{"check", "/tmp"}, "cannot read '/tmp': it is a directory; give a .tp file"},
+      {{"kernel", "--act", "relu", "--depth", "2", "--inputs", "/tmp"}, "/tmp: cannot read the file (it is a directory)"},
+  };
+  for (const Case& c : cases) {
+    const auto r = tpc(c.args);
+    std::string line;
+    for (const auto& a : c.args) line += a + " ";
+    INFO("tpc " << line << "\n" << r.err << r.out);
+    CHECK(r.code == 1);
+    CHECK(has(r.err + r.out, c.message));
+  }
+}
