@@ -745,6 +745,17 @@ class Lowering {
                                                 " but the network's output dimension is " + std::to_string(d_o))
             .notes.push_back("one target row per point with d_o = " + std::to_string(d_o) + " numbers ('readout " +
                              std::to_string(d_o) + "')");
+      if (const Eigen::Index i = first_bad_class_index(spec()); i >= 0 && x.rows() == y.rows()) {
+        const SourceRange where = [&] {
+          if (!y_item_) return spec().source.data;  // from a CSV file: the data block
+          const AstExpr& row = *y_item_->value->args[static_cast<std::size_t>(i)];
+          return row.kind == AstExprKind::List && !row.args.empty() ? row.args[0]->range : row.range;
+        }();
+        diags_.error(where, class_index_problem(spec(), i))
+            .notes.push_back("a class index is a whole number from 0 to d_o - 1 = " + std::to_string(d_o - 1) +
+                             " ('readout " + std::to_string(d_o) + "'); or give one-hot rows of " +
+                             std::to_string(d_o) + " numbers");
+      }
       if (eval_item_ && spec().eval_x.cols() != d)
         diags_.error(eval_item_->value->range,
                      "eval has " + count_of(static_cast<std::size_t>(spec().eval_x.cols()), "column") +
