@@ -142,7 +142,7 @@ std::string shape_text(const Eigen::MatrixXd& m) { return std::to_string(m.rows(
 int cmd_check_network(const Common& c, const SourceFile& file, std::ostream& out, std::ostream& err) {
   DiagnosticEngine diags;
   const std::string base_dir = std::filesystem::path(c.file).parent_path().string();
-  auto script = compile_network(file.text, base_dir, diags);
+  auto script = compile_network(file.text, base_dir, diags, FreeExponents::up_to_two);
   if (!script) {
     if (c.format == Format::Json) {
       out << json{{"ok", false}, {"diagnostics", diagnostics_json(diags.diagnostics(), file)}}.dump(2) << "\n";

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -26,7 +27,7 @@ bool file_is_network_script(const std::string& path) {
 }
 
 std::optional<NetworkScript> load_network_script(const std::string& path, bool as_json, std::ostream& out,
-                                                 std::ostream& err) {
+                                                 std::ostream& err, FreeExponents free) {
   std::string problem;
   auto file = load_source(path, problem);
   if (!file) {
@@ -35,7 +36,7 @@ std::optional<NetworkScript> load_network_script(const std::string& path, bool a
     return std::nullopt;
   }
   DiagnosticEngine diags;
-  auto script = compile_network(file->text, std::filesystem::path(path).parent_path().string(), diags);
+  auto script = compile_network(file->text, std::filesystem::path(path).parent_path().string(), diags, free);
   if (script) return script;
   if (as_json) {
     out << json{{"ok", false}, {"diagnostics", diagnostics_json(diags.diagnostics(), *file)}}.dump(2) << "\n";

@@ -189,8 +189,11 @@ TEST_CASE("an exponent written as a name is free: recorded with its place, 0 in 
       "optimizer sgd lr 1\n"
       "data { x = [1]; y = [1] }\n";
   DiagnosticEngine diags;
-  auto script = compile(text, diags);
+  auto script = compile_network(text, "", diags, tp::frontend::FreeExponents::up_to_two);
   REQUIRE(script);
+  DiagnosticEngine refused;  // the default, for every command but phase and check
+  CHECK_FALSE(compile_network(text, "", refused).has_value());
+  CHECK(refused.error_count() == 2);
   REQUIRE(script->free.size() == 2);
   CHECK(script->free[0].symbol == "s");
   CHECK(script->free[0].exponent == 'a');

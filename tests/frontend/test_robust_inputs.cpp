@@ -142,3 +142,39 @@ TEST_CASE("issue 12.12: the tpc binary exits 0 on success without LSAN_OPTIONS (
   CHECK(WEXITSTATUS(status) == 0);
   CHECK_FALSE(has(output, "LeakSanitizer"));
 }
+
+TEST_CASE("issue 12.9: free exponents are refused outside phase at their place; an empty file is an error at 1:1") {
+  const std::string free = temp_file("free.tp",
+                                     "network mlp { input 1; dense n tanh; dense n tanh; readout 1 }\n"
+                                     "parametrization abc { a = [0, 0, s]; b = [0, 1/2, t]; c = c }\n"
+                                     "optimizer sgd lr 1\ndata { x = [1]; y = [1] }\n");
+  for (const char* command : {"run", "limit", "compare", "coordcheck", "dump"}) {
+    const auto r = tpc({command, free});
+    INFO(command << ": " << r.err);
+    CHECK(r.code == 1);
+    CHECK(has(r.err, "free.tp:2:34: error: the exponent a_3 is left free as the symbol 's'"));
+    CHECK(has(r.err, "free.tp:2:59: error: the exponent c is left free as the symbol 'c'"));
+  }
+  const auto phase = tpc({"phase", free});  // three symbols: the third is pointed at
+  CHECK(phase.code == 1);
+  CHECK(has(phase.err, "free.tp:2:59: error: a third free symbol 'c' (after 's' and 't')"));
+  const auto check = tpc({"check", free});  // check takes what phase takes
+  CHECK(check.code == 1);
+  CHECK(has(check.err, "free.tp:2:59: error: a third free symbol 'c'"));
+  const std::string empty = temp_file("empty.tp", "");
+  const std::string comments = temp_file("comments.tp", "# nothing here\n\n# nor here\n");
+  for (const std::string& file : {empty, comments}) {
+    for (const char* command : {"check", "run", "limit", "dump"}) {
+      const auto r = tpc({command, file});
+      INFO(command << " " << file << ": " << r.err);
+      CHECK(r.code == 1);
+      CHECK(has(r.err, ":1:1: error: the file has no statements: it is empty or holds only comments"));
+    }
+    for (const char* command : {"phase", "compare"}) {
+      const auto r = tpc({command, file});
+      INFO(command << " " << file << ": " << r.err);
+      CHECK(r.code == 1);
+      CHECK(has(r.err, ":1:1: error: the script has no blocks: it is empty or holds only comments"));
+    }
+  }
+}
