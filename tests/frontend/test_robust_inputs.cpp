@@ -178,3 +178,15 @@ TEST_CASE("issue 12.9: free exponents are refused outside phase at their place; 
     }
   }
 }
+
+TEST_CASE("issue 12.3: tpc kernel estimates its memory before computing and names the budget that would fit") {
+  // 10,000 inputs at depth 2 took 10 GB; here 3,000 inputs against a budget of 0.5 GiB (no kernel is computed).
+  std::string rows;
+  for (int i = 0; i < 3000; ++i) rows += std::to_string(i % 10) + ",1;";
+  const auto r = tpc({"kernel", "--act", "relu", "--depth", "2", "--x", rows, "--memory-budget", "0.5"});
+  INFO(r.err);
+  CHECK(r.code == 1);
+  CHECK(has(r.err, "3000 inputs at depth 2 need about 1.3 GiB"));
+  CHECK(has(r.err, "over the memory budget of 0.5 GiB; pass fewer inputs or use --memory-budget 2"));
+  CHECK(tpc({"kernel", "--act", "relu", "--depth", "2", "--x", "1,0;0,1", "--memory-budget", "nan"}).code == 1);
+}
