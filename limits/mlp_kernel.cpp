@@ -456,6 +456,7 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
                                    const MlpKernelOptions& options) {
   // 1. validate
   validate_mlp_kernel_spec(spec);
+  check_integrable_activation(spec.activation);
   if (inputs.rows() < 1 || inputs.cols() < 1)
     throw MlpKernelError("the inputs are empty: need at least one row (input) and one column (dimension)");
   for (Eigen::Index i = 0; i < inputs.rows(); ++i)

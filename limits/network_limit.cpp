@@ -1,6 +1,7 @@
 // See network_limit.h.
 #include "limits/network_limit.h"
 
+#include "limits/gaussian_expectation.h"
 #include "limits/gaussian_limit.h"
 #include "limits/kernel_gd.h"
 #include "limits/linear_limit.h"
@@ -85,6 +86,7 @@ ZDotMode zdot_mode(const std::string& s) {
 
 NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
   if (auto why = network_problem(s); !why.empty()) throw LimitUnavailable(why);
+  check_integrable_activation(s.activation);
   NetworkLimit out;
   out.phase = classify_mlp(s.abc);
   if (!out.phase.stable)

@@ -1,6 +1,8 @@
 // See zdot_limit.h for the steps.
 #include "limits/zdot_limit.h"
 
+#include "limits/gaussian_expectation.h"
+
 #include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
@@ -478,6 +480,7 @@ double zdot_memory_bytes(const Program& p, const ZDotOptions& options) {
 
 LimitResult zdot_limit(const Program& p, const ZDotOptions& options) {
   if (options.replicas < 2) throw std::invalid_argument("the Monte Carlo limit needs at least 2 replicas for its error");
+  check_integrable(p);
   const long long particles = particle_count(options);
   const Plan plan(p, options.zdot);
   const unsigned threads = concurrent_replicas(options);

@@ -190,3 +190,46 @@ TEST_CASE("issue 12.3: tpc kernel estimates its memory before computing and name
   CHECK(has(r.err, "over the memory budget of 0.5 GiB; pass fewer inputs or use --memory-budget 2"));
   CHECK(tpc({"kernel", "--act", "relu", "--depth", "2", "--x", "1,0;0,1", "--memory-budget", "nan"}).code == 1);
 }
+
+TEST_CASE("issue 12.8: expectations that do not exist are refused, as exp(x^2) is, instead of printed") {
+  struct Case {
+    std::string moment, message;
+  };
+  const std::vector<Case> cases{
+      {"1/(x*x)", "1 / (x * x) has a pole at x = 0, where it grows like |x|^-2"},
+      {"1/x", "1 / x has a pole at x = 0"},
+      {"sin(x)/cos(x)", "sin(x) / cos(x) has a pole at x = -4.71239"},
+      {"tanh(1/x) * x^(-1)", "tanh(1 / x) * x^(-1) has a pole at x = 0"},
+      {"tanh(1/x)", ""},  // bounded: its expectation exists
+  };
+  for (const Case& c : cases) {
+    const std::string file = temp_file("pole.tp", "input x ~ N(0, 1)\noutput m = avg(" + c.moment + ")\n");
+    for (const char* route : {"auto", "monte_carlo"}) {
+      const auto r = tpc({"limit", file, "--route", route, "--particles", "64"});
+      INFO(c.moment << " --route " << route << ": " << r.err << r.out);
+      if (c.message.empty()) {
+        CHECK(r.code == 0);
+        continue;
+      }
+      CHECK(r.code == 1);
+      CHECK(has(r.err, "the Gaussian expectation does not exist: 'm' (line 2): " + c.message));
+    }
+  }
+  // The transpose program drives Monte Carlo with ZDot (NETSOR-T).
+  const std::string zdot = temp_file("pole_zdot.tp", "input x ~ N(0, 1)\nmatrix W ~ N(0, 1/n)\ny = W x\nz = W' y\n"
+                                                     "output m = avg(x / z)\n");
+  const auto z = tpc({"limit", zdot, "--particles", "64"});
+  CHECK(z.code == 1);
+  CHECK(has(z.err, "x / z has a pole at z = 0"));
+  const std::string net = temp_file("pole_net.tp", network_with_points(3, "dense n (1/x)"));
+  const auto n = tpc({"limit", net});
+  INFO(n.err);
+  CHECK(n.code == 1);
+  CHECK(has(n.err, "1 / x has a pole at x = 0"));
+  const auto k = tpc({"kernel", "--act", "1/x", "--depth", "1", "--x", "1,0;0,1"});
+  CHECK(k.code == 1);
+  CHECK(has(k.err, "the Gaussian expectation does not exist: 1 / x has a pole at x = 0"));
+  // Integrable singularities and removable ones still give numbers.
+  const std::string fine = temp_file("fine.tp", "input x ~ N(0, 1)\noutput m = avg(sin(x)/x + log(abs(x)))\n");
+  CHECK(tpc({"limit", fine}).code == 0);
+}
