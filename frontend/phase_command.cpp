@@ -231,7 +231,11 @@ std::optional<ExponentRoutes> exponent_routes(const NetworkSpec& spec, const Mlp
   NetworkSpec s = spec;
   s.steps = 2;
   try {
-    const UnrolledProgram up = unroll(s);
+    // A cross-check beside the closed form: bounded so that many data points cost seconds, not minutes
+    // (the unrolled program grows like points² at T = 2; issue 12 item 6).
+    UnrollOptions uo;
+    uo.memory_budget_bytes = 256.0 * (1 << 20);
+    const UnrolledProgram up = unroll(s, uo);
     if (!up.exponents_unavailable.empty()) {
       r.unavailable = up.exponents_unavailable;
       return r;
