@@ -19,6 +19,7 @@
 #include "frontend/network_script.h"
 #include "frontend/number_format.h"
 #include "frontend/phase_command.h"
+#include "frontend/progress.h"
 #include "frontend/sema.h"
 #include "frontend/source_loader.h"
 #include "frontend/word2vec_command.h"
@@ -282,10 +283,7 @@ int cmd_run(const Common& c, const RunArgs& r, bool demo, std::ostream& out, std
   for (std::size_t s = 0; s < r.seeds; ++s) opt.seeds.push_back(r.seed_base + s);
   opt.threads = r.threads;
   opt.memory_budget_bytes = r.budget_gib * 1024.0 * 1024.0 * 1024.0;
-  if (r.progress || (c.format == Format::Text && ::isatty(2)))
-    opt.progress = [&err](std::size_t done, std::size_t total) {
-      err << "\rtpc: seed " << done << "/" << total << (done == total ? "\n" : "") << std::flush;
-    };
+  if (r.progress || (c.format == Format::Text && ::isatty(2))) opt.progress = progress_reporter(err, "seed");
   limits::FiniteResult res;
   try {
     res = limits::run_finite(*p, opt);
@@ -336,9 +334,12 @@ struct LimitArgs {
   unsigned threads = 0;
   double budget_gib = 8.0;
   bool no_closed_forms = false;
+  bool progress = false;
 };
 
 int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostream& err) {
+  std::function<void(std::size_t, std::size_t)> progress;
+  if (a.progress || (c.format == Format::Text && ::isatty(2))) progress = progress_reporter(err, "Monte Carlo replica");
   if (file_is_network_script(c.file)) {
     auto script = load_network_script(c.file, c.format == Format::Json, out, err);
     if (!script) return 1;
@@ -352,6 +353,7 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
     o.limit.seed = a.seed;
     o.limit.threads = a.threads;
     o.limit.memory_budget_bytes = a.budget_gib * 1024.0 * 1024.0 * 1024.0;
+    o.limit.progress = progress;
     return run_network_limit(script->spec, o, out, err);
   }
   SourceFile file;
@@ -384,6 +386,7 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
       zo.seed = a.seed;
       zo.threads = a.threads;
       zo.memory_budget_bytes = a.budget_gib * 1024.0 * 1024.0 * 1024.0;
+      zo.progress = progress;
       if (a.zdot == "derivative") zo.zdot = limits::ZDotMode::derivative;
       else if (a.zdot == "stein") zo.zdot = limits::ZDotMode::stein;
       else if (a.zdot == "none") zo.zdot = limits::ZDotMode::none;
@@ -505,6 +508,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       ->check(CLI::Range(2, 1000))
       ->default_val(8);
   limit->add_flag("--no-closed-forms", limit_args.no_closed_forms, "integrate every moment numerically");
+  limit->add_flag("--progress", limit_args.progress,
+                  "report Monte Carlo replicas done and the time left on stderr even when it is not a terminal");
   PhaseArgs phase_args;
   auto* phase = add_phase_command(app, phase_args);
   CoordCheckArgs coord_args;

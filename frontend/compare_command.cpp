@@ -5,9 +5,11 @@
 #include "frontend/flag_checks.h"
 
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "frontend/activation.h"
 #include "frontend/network_commands.h"
+#include "frontend/progress.h"
 #include "limits/mlp_train.h"
 
 namespace tp::frontend {
@@ -46,6 +48,9 @@ CLI::App* add_compare_command(CLI::App& app, CompareArgs& args) {
   sub->add_option("--zdot", args.zdot, "Monte Carlo ZDot form: auto, derivative, stein, none")
       ->check(CLI::IsMember({"auto", "derivative", "stein", "none"}))
       ->default_val("auto");
+  sub->add_flag("--progress", args.progress,
+                "report the limit's Monte Carlo replicas and each width's seeds, with the time left, on stderr even "
+                "when it is not a terminal");
   sub->add_option("--format", args.abc.format, "output format: text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->default_val("text");
@@ -67,6 +72,7 @@ int run_compare_command(const CompareArgs& args, std::ostream& out, std::ostream
   o.limit.particles = args.particles;
   o.limit.zdot = args.zdot;
   o.limit.memory_budget_bytes = args.budget_gib * 1024.0 * 1024.0 * 1024.0;
+  o.progress = args.progress || (!as_json && ::isatty(2));
   if (!limits::parse_limit_route(args.route, o.limit.route)) return fail("--route: unknown route '" + args.route + "'");
   NetworkSpec spec;
   try {

@@ -9,6 +9,7 @@
 
 #include "frontend/number_format.h"
 #include "frontend/plot.h"
+#include "frontend/progress.h"
 #include "frontend/source_loader.h"
 #include "limits/coordcheck.h"
 #include "limits/finite.h"
@@ -160,7 +161,9 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
   std::optional<limits::NetworkLimit> lim;
   std::string no_limit;
   try {
-    lim = limits::network_limit(s, o.limit);
+    limits::NetworkLimitOptions lo = o.limit;
+    if (o.progress) lo.progress = progress_reporter(err, "limit: Monte Carlo replica");
+    lim = limits::network_limit(s, lo);
   } catch (const limits::LimitUnavailable& e) {
     no_limit = e.what();
   } catch (const std::exception& e) {
@@ -173,7 +176,8 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
   std::vector<std::vector<std::vector<std::vector<double>>>> f(W);
   std::vector<std::string> blowup(W);
   for (std::size_t wi = 0; wi < W; ++wi) {
-    const limits::FiniteOptions fo = finite_options(wi);
+    limits::FiniteOptions fo = finite_options(wi);
+    if (o.progress) fo.progress = progress_reporter(err, "width n = " + std::to_string(o.widths[wi]) + ": seed");
     try {
       const limits::FiniteResult fr = limits::run_finite(up.program, fo);
       f[wi].assign(S, std::vector<std::vector<double>>(static_cast<std::size_t>(T) + 1, std::vector<double>(P)));

@@ -30,6 +30,7 @@ struct NetworkRunOptions {
   // compare only
   std::vector<std::size_t> widths{256, 1024, 4096};
   int seeds = 16;
+  bool progress = false;                 ///< report the limit's replicas and each width's seeds on stderr
   std::string plot;                      ///< PNG path, empty for none
 };
 

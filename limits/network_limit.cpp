@@ -172,6 +172,7 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
   zo.seed = o.seed;
   zo.threads = o.threads;
   zo.memory_budget_bytes = o.memory_budget_bytes;
+  zo.progress = o.progress;
   try {
     const LimitResult r = zdot_limit(up.program, zo);
     collect(up, s, r.outputs, out.f);

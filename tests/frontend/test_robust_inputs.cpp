@@ -247,3 +247,18 @@ TEST_CASE("issue 12.6: phase on many points gives the closed-form verdict and sk
   CHECK(small.code == 0);
   CHECK(has(small.out, "the routes agree"));
 }
+
+TEST_CASE("issue 12.7: limit and compare report progress with the time left (--progress, or a terminal)") {
+  const std::string file = temp_file("deep.tp", network_with_points(2, "dense n tanh; dense n tanh"));
+  const auto limit = tpc({"limit", file, "--progress", "--particles", "256", "--threads", "1"});
+  INFO(limit.err);
+  CHECK(limit.code == 0);
+  CHECK(has(limit.err, "tpc: Monte Carlo replica 1/8, 0 s so far, about 0 s left"));
+  CHECK(has(limit.err, "tpc: Monte Carlo replica 8/8"));
+  const auto compare = tpc({"compare", file, "--progress", "--particles", "256", "--widths", "16,32", "--seeds", "2"});
+  INFO(compare.err);
+  CHECK(compare.code == 0);
+  CHECK(has(compare.err, "tpc: limit: Monte Carlo replica 8/8"));
+  CHECK(has(compare.err, "tpc: width n = 32: seed 2/2"));
+  CHECK_FALSE(has(tpc({"limit", file, "--particles", "256"}).err, "replica"));  // not a terminal, no flag
+}
