@@ -2,7 +2,8 @@
 // valid script goes through before numbers — tp::network_problem, the TP4 closed-form phase, tp::unroll
 // (program, size exponents), the IR verifier, `tpc phase` on the script (free symbols, both exponent routes)
 // and one width-4 run of the unrolled program. Properties checked on every input:
-//   1. compile_network never throws: user mistakes are diagnostics with a source range;
+//   1. compile_network never throws: user mistakes are diagnostics with a source range (free symbols are
+//      accepted as phase accepts them; their placeholder 0 is unrolled);
 //   2. a compiled script passes network_problem, and unroll either refuses it (std::invalid_argument for
 //      Adam/SignSGD, BudgetError above a 64 MiB budget) or builds a program the verifier accepts;
 //   3. `tpc phase file` and `tpc run file --width 4 --seeds 1` never exit 2 (internal error) or crash.
@@ -47,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   tp::frontend::DiagnosticEngine diags;
   std::optional<tp::frontend::NetworkScript> script;
   try {
-    script = tp::frontend::compile_network(text, "", diags);
+    script = tp::frontend::compile_network(text, "", diags, tp::frontend::FreeExponents::up_to_two);
   } catch (const std::exception& e) {
     fail("compile_network threw", text, e.what());
   }

@@ -60,7 +60,8 @@ void unroll_like_the_fuzzer(const std::string& text, const std::string& name) {
   INFO("input: " << name);
   DiagnosticEngine diags;
   std::optional<tp::frontend::NetworkScript> script;
-  CHECK_NOTHROW(script = tp::frontend::compile_network(text, kCrashers.string(), diags));
+  CHECK_NOTHROW(script = tp::frontend::compile_network(text, kCrashers.string(), diags,
+                                                       tp::frontend::FreeExponents::up_to_two));
   CHECK(script.has_value() != diags.has_errors());
   if (!script) return;
   CHECK(tp::network_problem(script->spec).empty());
