@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "frontend/compare_command.h"
+#include "frontend/flag_checks.h"
 #include "frontend/coordcheck_command.h"
 #include "frontend/kernel_command.h"
 #include "frontend/maml_command.h"
@@ -18,6 +19,7 @@
 #include "frontend/network_script.h"
 #include "frontend/number_format.h"
 #include "frontend/phase_command.h"
+#include "frontend/progress.h"
 #include "frontend/sema.h"
 #include "frontend/source_loader.h"
 #include "frontend/word2vec_command.h"
@@ -47,7 +49,7 @@ struct Common {
 
 // Steps 1 of every command. Returns nullopt after printing diagnostics (the caller exits 1).
 std::optional<Program> load_program(const Common& c, bool demo, std::ostream& out, std::ostream& err,
-                                    SourceFile& file) {
+                                    SourceFile& file, const UnrollOptions& unroll_options = {}) {
   if (demo) {
     file = demo_source();
   } else {
@@ -64,13 +66,17 @@ std::optional<Program> load_program(const Common& c, bool demo, std::ostream& ou
     // A level-2 script: its training unrolled into one level-1 program (tp/unroll.h).
     auto script = load_network_script(c.file, c.format == Format::Json, out, err);
     if (!script) return std::nullopt;
+    std::string problem;
     try {
-      return unroll(script->spec).program;
+      return unroll(script->spec, unroll_options).program;
+    } catch (const BudgetError& e) {
+      problem = e.what();
     } catch (const std::invalid_argument& e) {
-      if (c.format == Format::Json) out << json{{"ok", false}, {"error", e.what()}}.dump(2) << "\n";
-      else err << "tpc: error: " << file.name << ": " << e.what() << "\n";
-      return std::nullopt;
+      problem = e.what();
     }
+    if (c.format == Format::Json) out << json{{"ok", false}, {"error", problem}}.dump(2) << "\n";
+    else err << "tpc: error: " << file.name << ": " << problem << "\n";
+    return std::nullopt;
   }
   DiagnosticEngine diags;
   auto program = compile_source(file.text, diags);
@@ -137,7 +143,7 @@ std::string shape_text(const Eigen::MatrixXd& m) { return std::to_string(m.rows(
 int cmd_check_network(const Common& c, const SourceFile& file, std::ostream& out, std::ostream& err) {
   DiagnosticEngine diags;
   const std::string base_dir = std::filesystem::path(c.file).parent_path().string();
-  auto script = compile_network(file.text, base_dir, diags);
+  auto script = compile_network(file.text, base_dir, diags, FreeExponents::up_to_two);
   if (!script) {
     if (c.format == Format::Json) {
       out << json{{"ok", false}, {"diagnostics", diagnostics_json(diags.diagnostics(), file)}}.dump(2) << "\n";
@@ -265,7 +271,10 @@ struct RunArgs {
 
 int cmd_run(const Common& c, const RunArgs& r, bool demo, std::ostream& out, std::ostream& err) {
   SourceFile file;
-  auto p = load_program(c, demo, out, err, file);
+  UnrollOptions unroll_options;
+  unroll_options.memory_budget_bytes = r.budget_gib * 1024.0 * 1024.0 * 1024.0;
+  unroll_options.budget_flag = "--memory-budget";
+  auto p = load_program(c, demo, out, err, file, unroll_options);
   if (!p) return 1;
   if (demo && c.format == Format::Text) out << "tpc demo: running this program\n\n" << file.text << "\n";
   limits::FiniteOptions opt;
@@ -274,10 +283,7 @@ int cmd_run(const Common& c, const RunArgs& r, bool demo, std::ostream& out, std
   for (std::size_t s = 0; s < r.seeds; ++s) opt.seeds.push_back(r.seed_base + s);
   opt.threads = r.threads;
   opt.memory_budget_bytes = r.budget_gib * 1024.0 * 1024.0 * 1024.0;
-  if (r.progress || (c.format == Format::Text && ::isatty(2)))
-    opt.progress = [&err](std::size_t done, std::size_t total) {
-      err << "\rtpc: seed " << done << "/" << total << (done == total ? "\n" : "") << std::flush;
-    };
+  if (r.progress || (c.format == Format::Text && ::isatty(2))) opt.progress = progress_reporter(err, "seed");
   limits::FiniteResult res;
   try {
     res = limits::run_finite(*p, opt);
@@ -328,9 +334,12 @@ struct LimitArgs {
   unsigned threads = 0;
   double budget_gib = 8.0;
   bool no_closed_forms = false;
+  bool progress = false;
 };
 
 int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostream& err) {
+  std::function<void(std::size_t, std::size_t)> progress;
+  if (a.progress || (c.format == Format::Text && ::isatty(2))) progress = progress_reporter(err, "Monte Carlo replica");
   if (file_is_network_script(c.file)) {
     auto script = load_network_script(c.file, c.format == Format::Json, out, err);
     if (!script) return 1;
@@ -344,6 +353,7 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
     o.limit.seed = a.seed;
     o.limit.threads = a.threads;
     o.limit.memory_budget_bytes = a.budget_gib * 1024.0 * 1024.0 * 1024.0;
+    o.limit.progress = progress;
     return run_network_limit(script->spec, o, out, err);
   }
   SourceFile file;
@@ -376,6 +386,7 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
       zo.seed = a.seed;
       zo.threads = a.threads;
       zo.memory_budget_bytes = a.budget_gib * 1024.0 * 1024.0 * 1024.0;
+      zo.progress = progress;
       if (a.zdot == "derivative") zo.zdot = limits::ZDotMode::derivative;
       else if (a.zdot == "stein") zo.zdot = limits::ZDotMode::stein;
       else if (a.zdot == "none") zo.zdot = limits::ZDotMode::none;
@@ -449,10 +460,12 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     sub->add_option("--seeds,-s", run_args.seeds, "number of independent seeds")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
         ->default_val(8);
-    sub->add_option("--seed-base", run_args.seed_base, "first seed (seeds are base, base+1, ...)")->default_val(0);
-    sub->add_option("--threads", run_args.threads, "worker threads (0 = all cores)")->default_val(0);
+    sub->add_option("--seed-base", run_args.seed_base, "first seed (seeds are base, base+1, ...)")
+        ->check(non_negative_integer())
+        ->default_val(0);
+    sub->add_option("--threads", run_args.threads, "worker threads (0 = all cores)")->check(non_negative_integer())->default_val(0);
     sub->add_option("--memory-budget", run_args.budget_gib, "refuse runs needing more memory than this many GiB")
-        ->check(CLI::PositiveNumber)
+        ->check(positive_finite())
         ->default_val(8.0);
     sub->add_flag("--progress", run_args.progress, "report progress on stderr even when it is not a terminal");
   };
@@ -486,15 +499,17 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                     "F.2; needed through step/relu'), none (drops ZDot: wrong, for demonstration)")
       ->check(CLI::IsMember({"auto", "derivative", "stein", "none"}))
       ->default_val("auto");
-  limit->add_option("--seed", limit_args.seed, "Monte Carlo seed")->default_val(0);
-  limit->add_option("--threads", limit_args.threads, "worker threads (0 = all cores)")->default_val(0);
+  limit->add_option("--seed", limit_args.seed, "Monte Carlo seed")->check(non_negative_integer())->default_val(0);
+  limit->add_option("--threads", limit_args.threads, "worker threads (0 = all cores)")->check(non_negative_integer())->default_val(0);
   limit->add_option("--memory-budget", limit_args.budget_gib, "refuse Monte Carlo runs needing more memory than this many GiB")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_finite())
       ->default_val(8.0);
   limit->add_option("--replicas", limit_args.replicas, "Monte Carlo: independent replicas for the standard error")
       ->check(CLI::Range(2, 1000))
       ->default_val(8);
   limit->add_flag("--no-closed-forms", limit_args.no_closed_forms, "integrate every moment numerically");
+  limit->add_flag("--progress", limit_args.progress,
+                  "report Monte Carlo replicas done and the time left on stderr even when it is not a terminal");
   PhaseArgs phase_args;
   auto* phase = add_phase_command(app, phase_args);
   CoordCheckArgs coord_args;

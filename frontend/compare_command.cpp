@@ -2,11 +2,14 @@
 // the fixed random data of limits/mlp_train.h); 2. frontend/network_commands.h does the rest (limit, finite
 // widths, distances, fitted exponent, plot, printing).
 #include "frontend/compare_command.h"
+#include "frontend/flag_checks.h"
 
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "frontend/activation.h"
 #include "frontend/network_commands.h"
+#include "frontend/progress.h"
 #include "limits/mlp_train.h"
 
 namespace tp::frontend {
@@ -25,12 +28,12 @@ CLI::App* add_compare_command(CLI::App& app, CompareArgs& args) {
   sub->add_option("--widths", args.widths, "comma-separated increasing widths")->default_val("256,1024,4096");
   sub->add_option("--seeds", args.seeds, "seeds per width")->check(CLI::Range(2, 100000))->default_val(16);
   sub->add_option("--steps", args.steps, "full-batch SGD steps T")->check(CLI::Range(1, 10000))->default_val(3);
-  sub->add_option("--lr", args.lr, "learning rate eta")->check(CLI::PositiveNumber)->default_val(0.5);
+  sub->add_option("--lr", args.lr, "learning rate eta")->check(positive_finite())->default_val(0.5);
   sub->add_option("--inputs", args.inputs, "training inputs m (random, fixed)")->check(CLI::Range(1, 1000))->default_val(4);
   sub->add_option("--dim", args.dim, "input dimension d (quadrature limit when d + 1 <= 4, Monte Carlo above)")
       ->check(CLI::Range(1, 1000))
       ->default_val(2);
-  sub->add_option("--threads", args.threads, "worker threads (0 = all cores)")->default_val(0);
+  sub->add_option("--threads", args.threads, "worker threads (0 = all cores)")->check(non_negative_integer())->default_val(0);
   sub->add_option("--plot", args.plot, "write a PNG: f_t at the first point per step per width with the limit, and distance vs width");
   sub->add_option("--route", args.route, "limit route: auto, exact, quadrature, monte_carlo or kernel (see 'tpc limit')")
       ->check(CLI::IsMember({"auto", "exact", "quadrature", "monte_carlo", "kernel"}))
@@ -40,11 +43,14 @@ CLI::App* add_compare_command(CLI::App& app, CompareArgs& args) {
       ->default_val(1 << 15);
   sub->add_option("--memory-budget", args.budget_gib,
                   "refuse widths (n×n matrices per seed) or particle counts needing more memory than this many GiB")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_finite())
       ->default_val(8.0);
   sub->add_option("--zdot", args.zdot, "Monte Carlo ZDot form: auto, derivative, stein, none")
       ->check(CLI::IsMember({"auto", "derivative", "stein", "none"}))
       ->default_val("auto");
+  sub->add_flag("--progress", args.progress,
+                "report the limit's Monte Carlo replicas and each width's seeds, with the time left, on stderr even "
+                "when it is not a terminal");
   sub->add_option("--format", args.abc.format, "output format: text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->default_val("text");
@@ -66,6 +72,7 @@ int run_compare_command(const CompareArgs& args, std::ostream& out, std::ostream
   o.limit.particles = args.particles;
   o.limit.zdot = args.zdot;
   o.limit.memory_budget_bytes = args.budget_gib * 1024.0 * 1024.0 * 1024.0;
+  o.progress = args.progress || (!as_json && ::isatty(2));
   if (!limits::parse_limit_route(args.route, o.limit.route)) return fail("--route: unknown route '" + args.route + "'");
   NetworkSpec spec;
   try {

@@ -27,6 +27,7 @@ struct CompareArgs {
   long long particles = 1 << 15;   ///< Monte Carlo particles per replica
   std::string zdot = "auto";
   double budget_gib = 8.0;         ///< --memory-budget
+  bool progress = false;           ///< --progress
 };
 
 CLI::App* add_compare_command(CLI::App& app, CompareArgs& args);

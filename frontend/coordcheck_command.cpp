@@ -1,6 +1,7 @@
 // See coordcheck_command.h. Steps: 1. parametrization, activation, widths from the flags; 2. run the
 // coordinate check; 3. print the table (text) or rows (JSON).
 #include "frontend/coordcheck_command.h"
+#include "frontend/flag_checks.h"
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -39,12 +40,12 @@ CLI::App* add_coordcheck_command(CLI::App& app, CoordCheckArgs& args) {
   sub->add_option("--widths", args.widths, "comma-separated increasing widths")->default_val("256,512,1024,2048");
   sub->add_option("--seeds", args.seeds, "seeds per width")->check(CLI::Range(2, 10000))->default_val(4);
   sub->add_option("--steps", args.steps, "SGD steps T")->check(CLI::Range(1, 1000))->default_val(2);
-  sub->add_option("--lr", args.lr, "learning rate eta (times n^-c)")->check(CLI::PositiveNumber)->default_val(0.5);
+  sub->add_option("--lr", args.lr, "learning rate eta (times n^-c)")->check(positive_finite())->default_val(0.5);
   sub->add_option("--inputs", args.inputs, "training inputs m (random, fixed across widths and seeds)")
       ->check(CLI::Range(1, 100000))
       ->default_val(4);
   sub->add_option("--dim", args.dim, "input dimension d")->check(CLI::Range(1, 100000))->default_val(3);
-  sub->add_option("--threads", args.threads, "worker threads (0 = all cores)")->default_val(0);
+  sub->add_option("--threads", args.threads, "worker threads (0 = all cores)")->check(non_negative_integer())->default_val(0);
   sub->add_option("--plot", args.plot, "write a log-log PNG of size vs width, one panel per step (needs gnuplot)");
   sub->add_option("--format", args.abc.format, "output format: text or json")
       ->check(CLI::IsMember({"text", "json"}))

@@ -1,5 +1,6 @@
 // `tpc kernel`; the steps are listed in kernel_command.h.
 #include "frontend/kernel_command.h"
+#include "frontend/flag_checks.h"
 
 #include <algorithm>
 #include <cmath>
@@ -191,7 +192,20 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
     else out << program;
     return 0;
   }
-  // 4b. the kernels
+  // 4b. the kernels, if they fit: NNGP and NTK of every layer (N×N doubles) and about 64 bytes per entry of
+  // working and output matrices (measured), the univariate caches of the quadrature route (about order²/4
+  // nodes × N, two of them) and, for JSON, every printed number (about 32 bytes each, measured).
+  {
+    const double N = static_cast<double>(inputs.values.rows()), gib = 1024.0 * 1024.0 * 1024.0;
+    const double need = (16.0 * (a.depth + 1) + 64.0) * N * N + 4.0 * order * order * N +
+                        (as_json ? 64.0 : 0.0) * N * N * (a.all_layers ? a.depth + 1 : 1);
+    if (need > a.budget_gib * gib)
+      throw KernelUserError{std::to_string(inputs.values.rows()) + " inputs at depth " + std::to_string(a.depth) +
+                            " need about " + format_number(std::ceil(need / gib * 10) / 10) +
+                            " GiB (NNGP and NTK matrices of every layer, N x N doubles), over the memory budget of " +
+                            format_number(a.budget_gib) + " GiB; pass fewer inputs or use --memory-budget " +
+                            format_number(std::ceil(need / gib))};
+  }
   limits::MlpKernelOptions options;
   options.use_closed_forms = !a.no_closed_forms;
   options.order = order;
@@ -294,7 +308,10 @@ CLI::App* add_kernel_command(CLI::App& app, KernelArgs& args) {
   sub->add_flag("--no-closed-forms", args.no_closed_forms, "integrate by quadrature even when a closed form exists");
   sub->add_flag("--emit-program", args.emit_program,
                 "print the network as a Tensor Program (.tp) whose outputs are the NNGP kernel, instead of computing");
-  sub->add_option("--threads", args.threads, "worker threads (0 = all cores)")->default_val(0);
+  sub->add_option("--threads", args.threads, "worker threads (0 = all cores)")->check(non_negative_integer())->default_val(0);
+  sub->add_option("--memory-budget", args.budget_gib, "refuse input counts whose kernels need more memory than this many GiB")
+      ->check(positive_finite())
+      ->default_val(8.0);
   return sub;
 }
 

@@ -32,6 +32,7 @@ struct KernelArgs {
   bool emit_program = false;
   bool no_closed_forms = false;
   unsigned threads = 0;
+  double budget_gib = 8.0;  ///< refuse input counts whose kernels would not fit
 };
 
 /// Adds the `kernel` subcommand with its options bound to args.

@@ -3,11 +3,13 @@
 
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "frontend/number_format.h"
 #include "frontend/plot.h"
+#include "frontend/progress.h"
 #include "frontend/source_loader.h"
 #include "limits/coordcheck.h"
 #include "limits/finite.h"
@@ -26,7 +28,7 @@ bool file_is_network_script(const std::string& path) {
 }
 
 std::optional<NetworkScript> load_network_script(const std::string& path, bool as_json, std::ostream& out,
-                                                 std::ostream& err) {
+                                                 std::ostream& err, FreeExponents free) {
   std::string problem;
   auto file = load_source(path, problem);
   if (!file) {
@@ -35,7 +37,7 @@ std::optional<NetworkScript> load_network_script(const std::string& path, bool a
     return std::nullopt;
   }
   DiagnosticEngine diags;
-  auto script = compile_network(file->text, std::filesystem::path(path).parent_path().string(), diags);
+  auto script = compile_network(file->text, std::filesystem::path(path).parent_path().string(), diags, free);
   if (script) return script;
   if (as_json) {
     out << json{{"ok", false}, {"diagnostics", diagnostics_json(diags.diagnostics(), *file)}}.dump(2) << "\n";
@@ -134,36 +136,48 @@ int run_network_limit(const NetworkSpec& s, const NetworkRunOptions& o, std::ost
 }
 
 int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::ostream& out, std::ostream& err) {
-  // 1. The limit (absent for an unstable parametrization: the finite widths still run and show the blow-up).
-  std::optional<limits::NetworkLimit> lim;
-  std::string no_limit;
-  try {
-    lim = limits::network_limit(s, o.limit);
-  } catch (const limits::LimitUnavailable& e) {
-    no_limit = e.what();
-  } catch (const std::exception& e) {
-    return fail(o, "compare", e.what(), out, err);
-  }
-  // 2. Finite widths: the unrolled program on the executor, every seed.
-  UnrolledProgram up;
-  try {
-    up = unroll(s);
-  } catch (const std::exception& e) {
-    return fail(o, "compare", e.what(), out, err);
-  }
+  // 1. The unrolled program for the finite widths, and every width's memory checked before any work.
   const std::size_t W = o.widths.size(), S = static_cast<std::size_t>(o.seeds);
-  const int T = s.steps;
-  const std::size_t P = static_cast<std::size_t>(s.train_x.rows() + s.eval_x.rows()) * static_cast<std::size_t>(s.output_dim);
-  // f[w][seed][t][p]
-  std::vector<std::vector<std::vector<std::vector<double>>>> f(W);
-  std::vector<std::string> blowup(W);
-  for (std::size_t wi = 0; wi < W; ++wi) {
+  auto finite_options = [&](std::size_t wi) {
     limits::FiniteOptions fo;
     fo.width = o.widths[wi];
     fo.seeds.clear();
     for (std::size_t k = 0; k < S; ++k) fo.seeds.push_back(k);
     fo.threads = o.limit.threads;
     fo.memory_budget_bytes = o.limit.memory_budget_bytes;
+    return fo;
+  };
+  UnrolledProgram up;
+  try {
+    UnrollOptions uo;
+    uo.memory_budget_bytes = o.limit.memory_budget_bytes;
+    uo.budget_flag = "--memory-budget";
+    up = unroll(s, uo);
+    for (std::size_t wi = 0; wi < W; ++wi) limits::check_finite_budget(up.program, finite_options(wi));
+  } catch (const std::exception& e) {
+    return fail(o, "compare", e.what(), out, err);
+  }
+  // 2. The limit (absent for an unstable parametrization: the finite widths still run and show the blow-up).
+  std::optional<limits::NetworkLimit> lim;
+  std::string no_limit;
+  try {
+    limits::NetworkLimitOptions lo = o.limit;
+    if (o.progress) lo.progress = progress_reporter(err, "limit: Monte Carlo replica");
+    lim = limits::network_limit(s, lo);
+  } catch (const limits::LimitUnavailable& e) {
+    no_limit = e.what();
+  } catch (const std::exception& e) {
+    return fail(o, "compare", e.what(), out, err);
+  }
+  // 3. Finite widths: the unrolled program on the executor, every seed.
+  const int T = s.steps;
+  const std::size_t P = static_cast<std::size_t>(s.train_x.rows() + s.eval_x.rows()) * static_cast<std::size_t>(s.output_dim);
+  // f[w][seed][t][p]
+  std::vector<std::vector<std::vector<std::vector<double>>>> f(W);
+  std::vector<std::string> blowup(W);
+  for (std::size_t wi = 0; wi < W; ++wi) {
+    limits::FiniteOptions fo = finite_options(wi);
+    if (o.progress) fo.progress = progress_reporter(err, "width n = " + std::to_string(o.widths[wi]) + ": seed");
     try {
       const limits::FiniteResult fr = limits::run_finite(up.program, fo);
       f[wi].assign(S, std::vector<std::vector<double>>(static_cast<std::size_t>(T) + 1, std::vector<double>(P)));
@@ -179,7 +193,7 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
       return fail(o, "compare", e.what(), out, err);
     }
   }
-  // 3. Per width: mean ± s.e. of f_T per point, |mean − limit|, and the RMS over seeds and points of f_T − limit.
+  // 4. Per width: mean ± s.e. of f_T per point, |mean − limit|, and the RMS over seeds and points of f_T − limit.
   const auto labels = point_labels(s);
   std::vector<std::vector<limits::Estimate>> mean(W);
   std::vector<std::vector<double>> dev(W, std::vector<double>(S, 0.0));
@@ -221,7 +235,7 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
   double slope = std::nan(""), slope_se = std::nan("");
   std::vector<double> rms_dev;
   if (lim && fit_widths.size() >= 2 && !kernel) std::tie(slope, slope_se) = limits::fit_exponent(fit_widths, fit_dev, rms_dev);
-  // 4. Plot: f_t at the first point per width with the limit; distance vs width.
+  // 5. Plot: f_t at the first point per width with the limit; distance vs width.
   if (!o.plot.empty()) {
     std::vector<PlotPanel> panels(lim && !rms_dev.empty() ? 2 : 1);
     panels[0].title = "f_t(" + labels[0] + ") during training";
@@ -262,7 +276,7 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
       return fail(o, "compare", std::string("--plot: ") + e.what(), out, err);
     }
   }
-  // 5. Print.
+  // 6. Print.
   if (o.json) {
     json rows = json::array();
     for (std::size_t wi = 0; wi < W; ++wi) {

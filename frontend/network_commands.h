@@ -18,8 +18,10 @@ namespace tp::frontend {
 bool file_is_network_script(const std::string& path);
 
 /// Loads and compiles a level-2 script (relative data files from the script's folder). On error prints the
-/// diagnostics (text: rendered on err; JSON: {"ok": false, "diagnostics": [...]} on out) and returns nullopt.
-std::optional<NetworkScript> load_network_script(const std::string& path, bool json, std::ostream& out, std::ostream& err);
+/// diagnostics (text: rendered on err; JSON: {"ok": false, "diagnostics": [...]} on out) and returns nullopt;
+/// free symbols the policy does not allow are errors at the place they are written (compile_network).
+std::optional<NetworkScript> load_network_script(const std::string& path, bool json, std::ostream& out, std::ostream& err,
+                                                 FreeExponents free = FreeExponents::refused);
 
 struct NetworkRunOptions {
   std::string title;                     ///< e.g. the script path, for the header line
@@ -28,6 +30,7 @@ struct NetworkRunOptions {
   // compare only
   std::vector<std::size_t> widths{256, 1024, 4096};
   int seeds = 16;
+  bool progress = false;                 ///< report the limit's replicas and each width's seeds on stderr
   std::string plot;                      ///< PNG path, empty for none
 };
 

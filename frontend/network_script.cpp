@@ -77,7 +77,13 @@ class Lowering {
       }
       blocks_[b.keyword] = &b;
     }
-    const SourceRange where = ast.blocks.empty() ? SourceRange{} : ast.blocks.front().keyword_range;
+    if (ast.blocks.empty() && !diags_.has_errors()) {
+      diags_.error(start_of_file(), "the script has no blocks: it is empty or holds only comments")
+          .notes.push_back("a network script has the blocks network, parametrization, optimizer, data (and loss, "
+                           "train), e.g. 'network mlp { input 2; dense n tanh; readout 1 }'");
+      return;
+    }
+    const SourceRange where = ast.blocks.empty() ? start_of_file() : ast.blocks.front().keyword_range;
     const std::map<std::string, std::string> required{
         {"network", "network mlp { input 2; dense n tanh; readout 1 }"},
         {"parametrization", "parametrization mup"},
@@ -745,6 +751,17 @@ class Lowering {
                                                 " but the network's output dimension is " + std::to_string(d_o))
             .notes.push_back("one target row per point with d_o = " + std::to_string(d_o) + " numbers ('readout " +
                              std::to_string(d_o) + "')");
+      if (const Eigen::Index i = first_bad_class_index(spec()); i >= 0 && x.rows() == y.rows()) {
+        const SourceRange where = [&] {
+          if (!y_item_) return spec().source.data;  // from a CSV file: the data block
+          const AstExpr& row = *y_item_->value->args[static_cast<std::size_t>(i)];
+          return row.kind == AstExprKind::List && !row.args.empty() ? row.args[0]->range : row.range;
+        }();
+        diags_.error(where, class_index_problem(spec(), i))
+            .notes.push_back("a class index is a whole number from 0 to d_o - 1 = " + std::to_string(d_o - 1) +
+                             " ('readout " + std::to_string(d_o) + "'); or give one-hot rows of " +
+                             std::to_string(d_o) + " numbers");
+      }
       if (eval_item_ && spec().eval_x.cols() != d)
         diags_.error(eval_item_->value->range,
                      "eval has " + count_of(static_cast<std::size_t>(spec().eval_x.cols()), "column") +
@@ -785,14 +802,51 @@ class Lowering {
   const AstWord* batch_word_ = nullptr;
 };
 
+// Free exponents (symbols) that the command cannot take, reported where the script writes them: every
+// command but phase reads numbers only (the placeholder 0 would be used silently); phase takes one or two
+// symbols, each at one place when there are two.
+void check_free_symbols(const NetworkScript& script, FreeExponents policy, DiagnosticEngine& diags) {
+  std::vector<const FreeSymbol*> first;  // the first place of each distinct symbol
+  for (const FreeSymbol& f : script.free) {
+    const bool seen = std::any_of(first.begin(), first.end(), [&](const FreeSymbol* g) { return g->symbol == f.symbol; });
+    if (!seen) first.push_back(&f);
+  }
+  auto place = [](const FreeSymbol& f) { return std::string(1, f.exponent) + (f.layer == 0 ? "" : "_" + std::to_string(f.layer)); };
+  if (policy == FreeExponents::refused) {
+    for (const FreeSymbol* f : first)
+      diags.error(f->range, "the exponent " + place(*f) + " is left free as the symbol '" + f->symbol +
+                                "'; this command needs every exponent as a number")
+          .notes.push_back("free exponents are for 'tpc phase', which maps the regimes over them; write an exact "
+                           "rational here, e.g. 0 or 1/2");
+    return;
+  }
+  if (first.size() > 2) {
+    diags.error(first[2]->range, "a third free symbol '" + first[2]->symbol + "' (after '" + first[0]->symbol +
+                                     "' and '" + first[1]->symbol + "'); tpc phase handles one or two free exponents")
+        .notes.push_back("write the others as exact rationals");
+    return;
+  }
+  if (first.size() == 2)
+    for (const FreeSymbol& f : script.free)
+      if (&f != first[0] && &f != first[1]) {
+        diags.error(f.range, "the symbol '" + f.symbol + "' stands at a second place (" + place(f) +
+                                 "); with two free symbols each must stand at one place only")
+            .notes.push_back("tie exponents with one symbol only when it is the only free one");
+        return;
+      }
+}
+
 }  // namespace
 
 bool is_network_script(const std::string& text) { return is_network_text(text); }
 
 std::optional<NetworkScript> compile_network(const std::string& text, const std::string& base_dir,
-                                             DiagnosticEngine& diags) {
+                                             DiagnosticEngine& diags, FreeExponents free) {
   const NetworkAst ast = parse_network(text, diags);
-  return Lowering(base_dir, diags).run(ast);
+  auto script = Lowering(base_dir, diags).run(ast);
+  if (script) check_free_symbols(*script, free, diags);
+  if (diags.has_errors()) return std::nullopt;
+  return script;
 }
 
 }  // namespace tp::frontend

@@ -40,10 +40,17 @@ struct NetworkScript {
 /// optimizer, loss, data, train) not followed by '='. Such a file must not contain level-1 statements.
 bool is_network_script(const std::string& text);
 
+/// Which free exponents (symbols in place of numbers) a command takes.
+enum class FreeExponents {
+  refused,    ///< none: run, limit, compare, coordcheck need numbers (the placeholder 0 must not be used)
+  up_to_two,  ///< tpc phase (and check): one symbol, at any number of places, or two, each at one place
+};
+
 /// Lexes, parses and lowers a level-2 script. Relative data file paths are resolved against base_dir (the
 /// script's directory; "" = the current directory). Returns nullopt iff errors were reported; every
 /// error is reported with its source range, and lowering continues so all errors of a file are reported.
+/// Free symbols beyond what `free` allows are errors where they are written.
 std::optional<NetworkScript> compile_network(const std::string& text, const std::string& base_dir,
-                                             DiagnosticEngine& diags);
+                                             DiagnosticEngine& diags, FreeExponents free = FreeExponents::refused);
 
 }  // namespace tp::frontend

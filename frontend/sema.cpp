@@ -43,6 +43,12 @@ class Sema {
   explicit Sema(DiagnosticEngine& diags) : diags_(diags) {}
 
   std::optional<Program> run(const Ast& ast) {
+    if (ast.statements.empty() && !diags_.has_errors()) {
+      diags_.error(start_of_file(), "the file has no statements: it is empty or holds only comments")
+          .notes.push_back("a program declares inputs and matrices, computes, and ends with outputs, e.g. "
+                           "'input x ~ N(0, 1)' ... 'output avg(x * x)'");
+      return std::nullopt;
+    }
     for (const Stmt& s : ast.statements) {
       if (diags_.at_limit()) break;
       try {

@@ -1,11 +1,9 @@
 // See source_loader.h.
 #include "frontend/source_loader.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-#include <sys/stat.h>
+#include <utility>
+
+#include "tp/text_file.h"
 
 namespace tp::frontend {
 
@@ -14,27 +12,16 @@ constexpr std::size_t kMaxSourceBytes = 64u << 20;
 }
 
 std::optional<SourceFile> load_source(const std::string& path, std::string& error) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    error = "cannot read '" + path + "': " + std::strerror(errno);
-    return std::nullopt;
+  TextFile file = read_text_file(path, kMaxSourceBytes);
+  switch (file.problem) {
+    case TextFile::Problem::none: return SourceFile{path, std::move(file.text)};
+    case TextFile::Problem::unreadable: error = "cannot read '" + path + "': " + file.cause; break;
+    case TextFile::Problem::directory: error = "cannot read '" + path + "': it is a directory; give a .tp file"; break;
+    case TextFile::Problem::too_large:
+      error = "'" + path + "' is larger than 64 MiB (or does not end); a Tensor Program script should be far smaller";
+      break;
   }
-  if (S_ISDIR(st.st_mode)) {
-    error = "cannot read '" + path + "': it is a directory; give a .tp file";
-    return std::nullopt;
-  }
-  if (static_cast<std::size_t>(st.st_size) > kMaxSourceBytes) {
-    error = "'" + path + "' is larger than 64 MiB; a Tensor Program script should be far smaller";
-    return std::nullopt;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot read '" + path + "': " + std::strerror(errno);
-    return std::nullopt;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return SourceFile{path, ss.str()};
+  return std::nullopt;
 }
 
 const SourceFile& demo_source() {

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "frontend/cli.h"
+#include "tp/leak_suppressions.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);

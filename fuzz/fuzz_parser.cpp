@@ -11,6 +11,7 @@
 
 #include "frontend/diagnostics.h"
 #include "frontend/sema.h"
+#include "tp/leak_suppressions.h"
 #include "tp/printer.h"
 
 namespace {
@@ -21,10 +22,6 @@ namespace {
 }
 
 }  // namespace
-
-// CLN (GiNaC's number library, linked by tp_core) keeps one allocation from its static initialisation
-// alive until exit; LeakSanitizer would report it as a crash on the first input.
-extern "C" const char* __lsan_default_suppressions() { return "leak:libcln.so\n"; }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -1,14 +1,14 @@
 // CSV → matrix; the format and the messages are in csv_matrix.h.
 #include "limits/csv_matrix.h"
 
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <sstream>
+
+#include "tp/text_file.h"
 
 namespace tp::limits {
 
@@ -16,6 +16,8 @@ CsvError::CsvError(const std::string& message, std::string file_name, int line_n
     : std::runtime_error(message), file(std::move(file_name)), line(line_number) {}
 
 namespace {
+
+constexpr std::size_t kMaxCsvBytes = std::size_t{1} << 30;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
@@ -132,16 +134,12 @@ CsvMatrix parse_csv_matrix(std::string_view text, const std::string& name, CsvRo
 }
 
 CsvMatrix read_csv_matrix(const std::string& path) {
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const std::string cause = errno ? std::strerror(errno) : "cannot open";
-    throw CsvError(path + ": cannot read the file (" + cause + ")", path, 0);
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw CsvError(path + ": cannot read the file (read error)", path, 0);
-  return parse_csv_matrix(buffer.str(), path, CsvRows::lines);
+  TextFile file = read_text_file(path, kMaxCsvBytes);
+  if (file.problem == TextFile::Problem::too_large)
+    throw CsvError(path + ": the file is larger than 1 GiB (or does not end); pass fewer points", path, 0);
+  if (file.problem != TextFile::Problem::none)
+    throw CsvError(path + ": cannot read the file (" + file.cause + ")", path, 0);
+  return parse_csv_matrix(file.text, path, CsvRows::lines);
 }
 
 }  // namespace tp::limits

@@ -152,11 +152,17 @@ double finite_memory_bytes(const Program& p, std::size_t width, unsigned concurr
   return concurrent_seeds * 8.0 * (matrices * n * n + (vectors + 4) * n);
 }
 
-FiniteResult run_finite(const Program& p, const FiniteOptions& options) {
-  if (options.width == 0) throw std::invalid_argument("width must be at least 1");
-  if (options.seeds.empty()) throw std::invalid_argument("at least one seed is needed");
-  unsigned threads = options.threads ? options.threads : default_threads();
-  threads = static_cast<unsigned>(std::min<std::size_t>(threads, options.seeds.size()));
+namespace {
+
+unsigned concurrent_seeds(const FiniteOptions& options) {
+  const unsigned threads = options.threads ? options.threads : default_threads();
+  return static_cast<unsigned>(std::min<std::size_t>(threads, options.seeds.size()));
+}
+
+}  // namespace
+
+void check_finite_budget(const Program& p, const FiniteOptions& options) {
+  const unsigned threads = concurrent_seeds(options);
   const double need = finite_memory_bytes(p, options.width, threads);
   if (need > options.memory_budget_bytes) {
     const double gib = 1024.0 * 1024.0 * 1024.0;
@@ -165,6 +171,13 @@ FiniteResult run_finite(const Program& p, const FiniteOptions& options) {
                       format_number(std::round(options.memory_budget_bytes / gib * 10) / 10) +
                       " GiB; use a smaller width, --threads 1, or raise --memory-budget");
   }
+}
+
+FiniteResult run_finite(const Program& p, const FiniteOptions& options) {
+  if (options.width == 0) throw std::invalid_argument("width must be at least 1");
+  if (options.seeds.empty()) throw std::invalid_argument("at least one seed is needed");
+  check_finite_budget(p, options);
+  const unsigned threads = concurrent_seeds(options);
   Runner runner(p, options.width);
   runner.compute_liveness();
   FiniteResult result;

@@ -43,6 +43,10 @@ struct FiniteResult {
 /// concurrent seeds (matrices dominate: 8 n² bytes each).
 double finite_memory_bytes(const Program& p, std::size_t width, unsigned concurrent_seeds);
 
+/// Throws BudgetError (naming the width, the figure and the flags that would fit) if run_finite with these
+/// options would need more than options.memory_budget_bytes; callers with more work to do first check early.
+void check_finite_budget(const Program& p, const FiniteOptions& options);
+
 /// Runs the program. Throws BudgetError if the memory estimate exceeds the budget, and NumericalError
 /// naming the value, its line, the width and the seed if any value becomes NaN or infinite.
 FiniteResult run_finite(const Program& p, const FiniteOptions& options);

@@ -2,6 +2,7 @@
 #include "limits/gaussian_expectation.h"
 
 #include "limits/gauss_hermite.h"
+#include "tp/singularity.h"
 
 #include <Eigen/Eigenvalues>
 
@@ -22,6 +23,25 @@ CovarianceError::CovarianceError(const std::string& message, double smallest_eig
 
 DivergentIntegral::DivergentIntegral(const std::string& message, double last)
     : std::runtime_error(message), last_value(last) {}
+
+namespace {
+
+[[noreturn]] void refuse_pole(const std::string& pole) {
+  throw DivergentIntegral("the Gaussian expectation does not exist: " + pole +
+                              ", which is not integrable against the Gaussian density",
+                          std::numeric_limits<double>::quiet_NaN());
+}
+
+}  // namespace
+
+void check_integrable(const Program& p) {
+  if (const std::string pole = find_pole(p); !pole.empty()) refuse_pole(pole);
+}
+
+void check_integrable_activation(const ExprPtr& phi) {
+  for (const ExprPtr& f : {phi, derivative(phi, 0)})
+    if (const std::string pole = find_pole(f, {true}, {"x"}); !pole.empty()) refuse_pole(pole);
+}
 
 namespace {
 

@@ -21,6 +21,8 @@
 #pragma once
 
 #include "limits/estimate.h"
+#include "tp/expr.h"
+#include "tp/ir.h"
 
 #include <Eigen/Core>
 
@@ -48,6 +50,13 @@ struct DivergentIntegral : std::runtime_error {
   double last_value;
   DivergentIntegral(const std::string& message, double last);
 };
+
+/// Throws DivergentIntegral, as for a divergent tail, if a Nonlin or Moment of p has a pole on the real line
+/// in its vector operands (tp/singularity.h): its expectation does not exist, though a route would print a number.
+void check_integrable(const Program& p);
+
+/// The same for an activation φ(x) and its derivative φ'(x) (the NNGP needs E φ², the NTK E φ'²).
+void check_integrable_activation(const ExprPtr& phi);
 
 /// Which route gaussian_expectation takes.
 enum class ExpectationMethod {

@@ -309,6 +309,7 @@ class Pass {
 
 LimitResult gaussian_limit(const Program& p, const GaussianLimitOptions& options) {
   require_netsor(p);
+  check_integrable(p);
   ExpectationOptions eo;
   eo.max_quadrature_rank = options.max_quadrature_rank;
   eo.mc_pairs = options.mc_pairs;

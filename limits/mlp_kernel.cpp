@@ -456,6 +456,7 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
                                    const MlpKernelOptions& options) {
   // 1. validate
   validate_mlp_kernel_spec(spec);
+  check_integrable_activation(spec.activation);
   if (inputs.rows() < 1 || inputs.cols() < 1)
     throw MlpKernelError("the inputs are empty: need at least one row (input) and one column (dimension)");
   for (Eigen::Index i = 0; i < inputs.rows(); ++i)
@@ -478,6 +479,11 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
   Eigen::MatrixXd k1 = spec.sw2_at(0) * (inputs * inputs.transpose()) / d;
   k1.array() += spec.sb2_at(0);
   k1 = (0.5 * (k1 + k1.transpose())).eval();  // exactly symmetric
+  for (Eigen::Index i = 0; i < n; ++i)  // finite inputs whose squares overflow (1e300): the user's data, named
+    if (!std::isfinite(k1(i, i)))
+      throw MlpKernelError("input " + std::to_string(i + 1) + " (row " + std::to_string(i + 1) +
+                           " of the inputs) is too large: K^1(x, x) = sw2 |x|^2/d + sb2 overflows double (" +
+                           number(k1(i, i)) + "); rescale the inputs");
   result.nngp.push_back(k1);
   result.ntk.push_back(k1);
   const auto closed = options.use_closed_forms ? match_closed(spec.activation) : std::nullopt;

@@ -116,7 +116,7 @@ struct MlpKernelResult {
 /// exp applied to argument 0).
 bool mlp_kernel_has_closed_form(const ExprPtr& activation);
 
-/// K^l and Θ^l for the rows of `inputs` (N × d, one input per row, N ≥ 1, d ≥ 1, finite).
+/// K^l and Θ^l for the rows of `inputs` (N × d, one input per row, N ≥ 1, d ≥ 1, finite, with K^1(x, x) finite).
 /// Throws MlpKernelError (bad spec, inputs or options), DivergentIntegral (E φ(u)² or E φ'(u)² is infinite
 /// at some layer; the message names the layer and input) or tp::NumericalError (a non-finite kernel entry).
 MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::MatrixXd& inputs,

@@ -1,12 +1,17 @@
 // See network_limit.h.
 #include "limits/network_limit.h"
 
+#include "limits/gaussian_expectation.h"
 #include "limits/gaussian_limit.h"
 #include "limits/kernel_gd.h"
 #include "limits/linear_limit.h"
 #include "limits/mup1_limit.h"
 #include "limits/zdot_limit.h"
+#include "tp/errors.h"
+#include "tp/expr.h"
 #include "tp/unroll.h"
+
+#include <cmath>
 
 namespace tp::limits {
 
@@ -81,6 +86,7 @@ ZDotMode zdot_mode(const std::string& s) {
 
 NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
   if (auto why = network_problem(s); !why.empty()) throw LimitUnavailable(why);
+  check_integrable_activation(s.activation);
   NetworkLimit out;
   out.phase = classify_mlp(s.abc);
   if (!out.phase.stable)
@@ -107,13 +113,27 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
   }
   if (route == LimitRoute::kernel) {
     if (auto why = kernel_gd_unavailable(s); !why.empty()) throw LimitUnavailable(why);
+    // f_t at every point and step, and the m×m kernels (NNGP, NTK and their products with the residual).
+    const double points = static_cast<double>(s.train_x.rows() + s.eval_x.rows()) * s.output_dim;
+    const double need = (s.steps + 1.0) * points * sizeof(Estimate) + 4.0 * 8.0 * points * points;
+    if (need > o.memory_budget_bytes) {
+      const double gib = 1024.0 * 1024.0 * 1024.0;
+      throw BudgetError("kernel gradient descent over " + std::to_string(s.steps) + " steps at " +
+                        std::to_string(static_cast<long long>(points)) + " points needs about " +
+                        format_number(std::round(need / gib * 10) / 10) + " GiB (f_t at every step and point), over "
+                        "the memory budget of " + format_number(std::round(o.memory_budget_bytes / gib * 10) / 10) +
+                        " GiB; use fewer steps or points, or raise --memory-budget");
+    }
     out.route = route;
     KernelGdOptions ko;
     ko.seed = o.seed;
     out.f = kernel_gd_limit(s, ko).f;
     return out;
   }
-  const UnrolledProgram up = unroll(s);
+  UnrollOptions uo;
+  uo.memory_budget_bytes = o.memory_budget_bytes;
+  uo.budget_flag = "--memory-budget";
+  const UnrolledProgram up = unroll(s, uo);
   std::string linear_why;
   const bool linear = is_linear_program(up.program, &linear_why);
   if (route == LimitRoute::automatic) {
@@ -152,6 +172,7 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
   zo.seed = o.seed;
   zo.threads = o.threads;
   zo.memory_budget_bytes = o.memory_budget_bytes;
+  zo.progress = o.progress;
   try {
     const LimitResult r = zdot_limit(up.program, zo);
     collect(up, s, r.outputs, out.f);

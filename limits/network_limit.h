@@ -12,6 +12,8 @@
 // A forced route that does not apply is refused with the reason.
 #pragma once
 
+#include <functional>
+
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -40,6 +42,7 @@ struct NetworkLimitOptions {
   std::uint64_t seed = 0;
   unsigned threads = 0;
   double memory_budget_bytes = 8.0 * (1ull << 30);
+  std::function<void(std::size_t done, std::size_t total)> progress;  ///< Monte Carlo: after each replica
 };
 
 struct NetworkLimit {

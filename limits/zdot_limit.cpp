@@ -1,11 +1,14 @@
 // See zdot_limit.h for the steps.
 #include "limits/zdot_limit.h"
 
+#include "limits/gaussian_expectation.h"
+
 #include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 
 #include "limits/parallel.h"
@@ -478,6 +481,7 @@ double zdot_memory_bytes(const Program& p, const ZDotOptions& options) {
 
 LimitResult zdot_limit(const Program& p, const ZDotOptions& options) {
   if (options.replicas < 2) throw std::invalid_argument("the Monte Carlo limit needs at least 2 replicas for its error");
+  check_integrable(p);
   const long long particles = particle_count(options);
   const Plan plan(p, options.zdot);
   const unsigned threads = concurrent_replicas(options);
@@ -493,8 +497,13 @@ LimitResult zdot_limit(const Program& p, const ZDotOptions& options) {
   std::vector<Eigen::MatrixXd> factors;
   for (const auto& g : p.input_groups()) factors.push_back(psd_factor(g.covariance));
   std::vector<std::vector<double>> per_replica(static_cast<std::size_t>(options.replicas));
+  std::mutex progress_mutex;
+  std::size_t done = 0;
   parallel_for(per_replica.size(), threads, [&](std::size_t r) {
     per_replica[r] = Replica(plan, factors, options, static_cast<Eigen::Index>(particles), r).run();
+    if (!options.progress) return;
+    const std::lock_guard<std::mutex> lock(progress_mutex);
+    options.progress(++done, per_replica.size());
   });
   LimitResult out;
   for (std::size_t j = 0; j < p.outputs().size(); ++j) {

@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "limits/gaussian_limit.h"
 #include "tp/ir.h"
@@ -46,6 +47,7 @@ struct ZDotOptions {
   unsigned threads = 0;                             ///< 0 = all cores; replicas run in parallel
   double memory_budget_bytes = 8.0 * (1ull << 30);  ///< refuse runs whose estimate is larger
   bool antithetic = false;  ///< particle P/2 + α uses the negated normals of particle α (see DESIGN.md)
+  std::function<void(std::size_t done, std::size_t total)> progress;  ///< called after each replica
 };
 
 /// The mode `automatic` resolves to for p: derivative, or stein when a Dirac delta would be missed;

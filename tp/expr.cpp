@@ -183,6 +183,20 @@ ExprPtr call(Function f, ExprPtr a) {
 
 namespace {
 
+ExprPtr balanced_sum(const std::vector<ExprPtr>& terms, std::size_t begin, std::size_t end) {
+  if (end - begin == 1) return terms[begin];
+  const std::size_t mid = begin + (end - begin) / 2;
+  return add(balanced_sum(terms, begin, mid), balanced_sum(terms, mid, end));
+}
+
+}  // namespace
+
+ExprPtr balanced_sum(const std::vector<ExprPtr>& terms) {
+  return terms.empty() ? nullptr : balanced_sum(terms, 0, terms.size());
+}
+
+namespace {
+
 double fold_call(Function f, double x) {
   switch (f) {
     case Function::relu: return x > 0 ? x : 0.0;

@@ -55,6 +55,9 @@ ExprPtr mul(ExprPtr a, ExprPtr b);
 ExprPtr div(ExprPtr a, ExprPtr b);
 ExprPtr pow(ExprPtr a, ExprPtr b);
 ExprPtr call(Function f, ExprPtr a);
+/// terms[0] + … + terms[k-1] as a balanced tree of Adds (depth ⌈log2 k⌉, the terms in order), so that a sum
+/// over many data points stays shallow for the recursive walkers below; nullptr for no terms.
+ExprPtr balanced_sum(const std::vector<ExprPtr>& terms);
 
 bool is_const(const ExprPtr& e, double v);
 /// The largest argument index used, or -1 for a constant expression.

@@ -2,6 +2,7 @@
 #include "tp/network.h"
 
 #include <cmath>
+#include <sstream>
 #include <string>
 
 namespace tp {
@@ -9,6 +10,23 @@ namespace tp {
 namespace {
 std::string dims(const Eigen::MatrixXd& m) { return std::to_string(m.rows()) + "×" + std::to_string(m.cols()); }
 }  // namespace
+
+Eigen::Index first_bad_class_index(const NetworkSpec& s) {
+  if (!(s.loss == LossKind::cross_entropy && s.train_y.cols() == 1 && s.output_dim > 1)) return -1;
+  for (Eigen::Index i = 0; i < s.train_y.rows(); ++i) {
+    const double k = s.train_y(i, 0);
+    if (k != std::floor(k) || k < 0 || k >= s.output_dim) return i;
+  }
+  return -1;
+}
+
+std::string class_index_problem(const NetworkSpec& s, Eigen::Index i) {
+  std::ostringstream value;
+  value.precision(17);
+  value << s.train_y(i, 0);
+  return "target " + std::to_string(i + 1) + " is " + value.str() + ", not a class index in 0.." +
+         std::to_string(s.output_dim - 1);
+}
 
 std::string network_problem(const NetworkSpec& s) {
   if (s.depth < 1) return "the network needs at least one hidden layer (depth L >= 1)";
@@ -34,12 +52,7 @@ std::string network_problem(const NetworkSpec& s) {
   const bool class_indices = s.loss == LossKind::cross_entropy && s.train_y.cols() == 1 && s.output_dim > 1;
   if (m > 0 && s.train_y.cols() != s.output_dim && !class_indices)
     return "the targets are " + dims(s.train_y) + " but the output dimension is " + std::to_string(s.output_dim);
-  if (class_indices)
-    for (Eigen::Index i = 0; i < m; ++i) {
-      const double k = s.train_y(i, 0);
-      if (k != std::floor(k) || k < 0 || k >= s.output_dim)
-        return "target " + std::to_string(i + 1) + " is not a class index in 0.." + std::to_string(s.output_dim - 1);
-    }
+  if (const Eigen::Index i = first_bad_class_index(s); i >= 0) return class_index_problem(s, i);
   if (s.eval_x.rows() > 0 && s.eval_x.cols() != s.input_dim)
     return "the evaluation points are " + dims(s.eval_x) + " but the input dimension is " + std::to_string(s.input_dim);
   if (!s.train_x.allFinite() || !s.train_y.allFinite() || !s.eval_x.allFinite())

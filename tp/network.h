@@ -58,6 +58,12 @@ struct NetworkSpec {
   NetworkSourceMap source;
 };
 
+/// Cross-entropy with class indices (one target column, d_o > 1): the 0-based row of the first target that
+/// is not a whole number in 0..d_o−1, else −1 (also when the targets are not class indices).
+Eigen::Index first_bad_class_index(const NetworkSpec& spec);
+/// "target i is v, not a class index in 0..d_o−1" for that row (1-based i in the text).
+std::string class_index_problem(const NetworkSpec& spec, Eigen::Index row);
+
 /// Checks sizes and values (depth ≥ 1, dims ≥ 1, L+1 exponents, finite data of matching shapes, steps ≥ 0,
 /// lr > 0, batch size within the data). Returns "" if valid, else one sentence naming the problem and the fix.
 std::string network_problem(const NetworkSpec& spec);

@@ -19,4 +19,7 @@ struct SourceRange {
   bool valid() const { return begin.line != 0; }
 };
 
+/// Line 1, column 1: where a whole-file problem (an empty file, a missing block) is reported.
+inline SourceRange start_of_file() { return {{1, 1, 0}, {1, 1, 0}}; }
+
 }  // namespace tp

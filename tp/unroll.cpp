@@ -1,12 +1,15 @@
 // See unroll.h for the program form (TP4 App. H.3–H.4).
 #include "tp/unroll.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <map>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
 #include "tp/builder.h"
+#include "tp/errors.h"
 
 namespace tp {
 
@@ -33,7 +36,17 @@ class Operands {
   std::map<ValueId, int> index_;
 };
 
-ExprPtr sum(ExprPtr acc, ExprPtr term) { return acc ? add(std::move(acc), std::move(term)) : std::move(term); }
+// A sum collected term by term and built balanced (tp::balanced_sum): sums over thousands of data points or
+// input coordinates stay shallow, so the recursive expression walkers cannot overflow the stack.
+class Sum {
+ public:
+  void add(ExprPtr term) { terms_.push_back(std::move(term)); }
+  bool empty() const { return terms_.empty(); }
+  ExprPtr get() const { return balanced_sum(terms_); }
+
+ private:
+  std::vector<ExprPtr> terms_;
+};
 
 std::int64_t to_int64(const boost::multiprecision::cpp_int& v) {
   if (v > std::numeric_limits<std::int64_t>::max() || v < std::numeric_limits<std::int64_t>::min())
@@ -59,6 +72,7 @@ class Unroller {
                                   " processes the gradient matrix entrywise, which needs TP4b's NE⊗OR⊤ "
                                   "instruction (use 'tpc phase' for its exponents)");
     if (auto problem = network_problem(s_); !problem.empty()) throw std::invalid_argument(problem);
+    check_budget();
     L_ = s_.depth;
     s0_x_.assign(static_cast<std::size_t>(L_) + 1, std::nullopt);
     dphi_ = derivative(s_.activation, 0);
@@ -98,6 +112,25 @@ class Unroller {
     std::vector<ValueId> h, x;  // index l = 1..L (0 unused)
     std::vector<ValueId> f;     // per output component
   };
+
+  void check_budget() const {
+    const double need = unroll_memory_estimate(s_);
+    if (need <= o_.memory_budget_bytes) return;
+    const double gib = 1024.0 * 1024.0 * 1024.0;
+    auto figure = [&](double bytes) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, bytes < 1e6 * gib ? "%.1f GiB" : "%.1e GiB", bytes / gib);
+      return std::string(buf);
+    };
+    const auto m = s_.train_x.rows(), k = s_.eval_x.rows();
+    throw BudgetError("unrolling " + std::to_string(s_.steps) + " training step" + (s_.steps == 1 ? "" : "s") +
+                      " on " + std::to_string(m) + " training and " + std::to_string(k) +
+                      " evaluation points needs about " + figure(need) + " for the program (each step's forward pass "
+                      "has a term per earlier update at every point: it grows like points x batch x steps^2), over "
+                      "the memory budget of " + figure(o_.memory_budget_bytes) +
+                      "; use fewer training points or steps, or a smaller batch" +
+                      (o_.budget_flag.empty() ? "" : ", or raise " + o_.budget_flag));
+  }
 
   // ---- parameters and factors ----
   void declare_parameters() {
@@ -197,32 +230,34 @@ class Unroller {
     // Layer 1: n^{-(a_1+b_1)} ρ^t Σ_j ξ_j u_j + Σ_s ρ^{t-1-s} κ_1 Σ_i gh^1_{s,i} (ξ_i · ξ) + β^1.
     {
       Operands ops;
-      ExprPtr init;
+      Sum init_terms;
       for (int j = 0; j < s_.input_dim; ++j)
-        if (xi(j) != 0) init = sum(init, mul(constant(xi(j)), ops.arg(u_[j])));
-      ExprPtr e = init ? scaled(mul(init, ops.arg(width(init_exponent(1)))), decay_power(1, t, ops)) : nullptr;
+        if (xi(j) != 0) init_terms.add(mul(constant(xi(j)), ops.arg(u_[j])));
+      const ExprPtr init = init_terms.get();
+      Sum e;
+      if (init) e.add(scaled(mul(init, ops.arg(width(init_exponent(1)))), decay_power(1, t, ops)));
       SizeExp size = init ? SizeExp(init_exponent(1)) : std::nullopt, change = decay_change(1, t, size);
       for (const auto& [step, terms] : update_terms_[1]) {
         if (step >= t) continue;
-        ExprPtr inner;
+        Sum inner;
         for (const UpdateTerm& u : terms) {
           const double dot = s_.train_x.row(u.sample).dot(xi);
           if (dot == 0) continue;
-          inner = sum(inner, mul(constant(dot), ops.arg(u.out)));
+          inner.add(mul(constant(dot), ops.arg(u.out)));
           change = size_max(change, size_plus(S(u.out), update_exponent(1)));
         }
-        if (inner)
-          e = sum(e, scaled(mul(mul(constant(-s_.lr), ops.arg(width(update_exponent(1)))), inner),
-                            decay_power(1, t - 1 - step, ops)));
+        if (!inner.empty())
+          e.add(scaled(mul(mul(constant(-s_.lr), ops.arg(width(update_exponent(1)))), inner.get()),
+                       decay_power(1, t - 1 - step, ops)));
       }
       size = size_max(size, change);
       if (s_.biases) {
-        e = sum(e, ops.arg(beta_[1]));
+        e.add(ops.arg(beta_[1]));
         size = size_max(size, S(beta_[1]));
         change = size_max(change, D(beta_[1]));
       }
-      if (!e) e = mul(constant(0.0), ops.arg(u_[0]));  // ξ = 0 without bias: h^1 = 0
-      fw.h[1] = b_.add_nonlin("h1" + ts, e, ops.ids());
+      if (e.empty()) e.add(mul(constant(0.0), ops.arg(u_[0])));  // ξ = 0 without bias: h^1 = 0
+      fw.h[1] = b_.add_nonlin("h1" + ts, e.get(), ops.ids());
       set_size(fw.h[1], size, change);
       fw.x[1] = b_.add_nonlin("x1" + ts, s_.activation, {fw.h[1]});
       set_activation_size(fw.x[1], fw.h[1]);
@@ -263,25 +298,26 @@ class Unroller {
     const ValueId my = b_.add_matmul(name + "_M", M_[l], y, transposed);
     Operands ops;
     set_size(my, S(y), D(y));  // a Gaussian matrix preserves sizes (CLT)
-    ExprPtr e = scaled(mul(ops.arg(width(init_exponent(l))), ops.arg(my)), decay_power(l, t, ops));
+    Sum e;
+    e.add(scaled(mul(ops.arg(width(init_exponent(l))), ops.arg(my)), decay_power(l, t, ops)));
     const SizeExp init = size_plus(S(my), init_exponent(l));
     SizeExp change = size_max(size_plus(D(my), init_exponent(l)), decay_change(l, t, init));
     for (const auto& [step, terms] : update_terms_[l]) {
       if (step >= t) continue;
-      ExprPtr inner;
+      Sum inner;
       for (const UpdateTerm& u : terms) {
         const ValueId out = transposed ? u.key : u.out, key = transposed ? u.out : u.key;
         Operands m;
         ExprPtr prod = mul(m.arg(key), m.arg(y));
         const ValueId dot = b_.add_moment("", prod, m.ids());
         set_size(dot, transposed ? size_plus(S(key), S(y)) : forward_dot_size(l - 1, step, key, t, y));
-        inner = sum(inner, mul(ops.arg(out), ops.arg(dot)));
+        inner.add(mul(ops.arg(out), ops.arg(dot)));
         change = size_max(change, size_plus(size_plus(S(out), S(dot)), update_exponent(l)));
       }
-      e = sum(e, scaled(mul(mul(constant(-s_.lr), ops.arg(width(update_exponent(l)))), inner),
-                        decay_power(l, t - 1 - step, ops)));
+      e.add(scaled(mul(mul(constant(-s_.lr), ops.arg(width(update_exponent(l)))), inner.get()),
+                   decay_power(l, t - 1 - step, ops)));
     }
-    const ValueId id = b_.add_nonlin(name, e, ops.ids());
+    const ValueId id = b_.add_nonlin(name, e.get(), ops.ids());
     set_size(id, size_max(init, change), change);
     return id;
   }
@@ -377,10 +413,10 @@ class Unroller {
         g = sub(call(Function::sigmoid, ops.arg(fw.f[k])), constant(target(k)));
       } else {
         // softmax_k = 1 / Σ_j exp(f_j − f_k) (stable for large logits).
-        ExprPtr denom;
+        Sum denom;
         for (int j = 0; j < s_.output_dim; ++j)
-          denom = sum(denom, j == k ? constant(1.0) : call(Function::exp, sub(ops.arg(fw.f[j]), ops.arg(fw.f[k]))));
-        g = sub(div(constant(1.0), denom), constant(target(k)));
+          denom.add(j == k ? constant(1.0) : call(Function::exp, sub(ops.arg(fw.f[j]), ops.arg(fw.f[k]))));
+        g = sub(div(constant(1.0), denom.get()), constant(target(k)));
       }
       g = mul(constant(inv_b), g);
       chi.push_back(b_.add_scalar("chi" + std::to_string(k + 1) + ts, g, ops.ids()));
@@ -403,10 +439,10 @@ class Unroller {
       chis.push_back(loss_gradient(t, i, fw, bsize));
       // gx^L = Σ_k χ_k ṽ_k; gh^L = gx^L ⊙ φ'(h^L).
       Operands ops;
-      ExprPtr gx;
-      for (int k = 0; k < s_.output_dim; ++k) gx = sum(gx, mul(ops.arg(chis.back()[k]), ops.arg(vt_[k])));
+      Sum gx;
+      for (int k = 0; k < s_.output_dim; ++k) gx.add(mul(ops.arg(chis.back()[k]), ops.arg(vt_[k])));
       ExprPtr dphi_h = substitute(dphi_, {ops.arg(fw.h[L_])});
-      ExprPtr ghe = mul(gx, dphi_h);
+      ExprPtr ghe = mul(gx.get(), dphi_h);
       gh[q][L_] = b_.add_nonlin("gh" + std::to_string(L_) + ts, ghe, ops.ids());
       SizeExp gxs;
       for (int k = 0; k < s_.output_dim; ++k) gxs = size_max(gxs, size_plus(S(chis.back()[k]), S(vt_[k])));
@@ -430,11 +466,10 @@ class Unroller {
     for (int k = 0; k < s_.output_dim; ++k) {
       Operands ops;
       ExprPtr e = scaled(ops.arg(vt_[k]), decay_power(L_ + 1, 1, ops));
-      ExprPtr upd;
-      for (std::size_t q = 0; q < idx.size(); ++q)
-        upd = sum(upd, mul(ops.arg(chis[q][k]), ops.arg(train[idx[q]].x[L_])));
+      Sum upd;
+      for (std::size_t q = 0; q < idx.size(); ++q) upd.add(mul(ops.arg(chis[q][k]), ops.arg(train[idx[q]].x[L_])));
       const Rational ue = bb(L_ + 1) - a(L_ + 1) - c(L_ + 1);
-      e = add(e, mul(mul(constant(-s_.lr), ops.arg(width(ue))), upd));
+      e = add(e, mul(mul(constant(-s_.lr), ops.arg(width(ue))), upd.get()));
       SizeExp change = size_max(D(vt_[k]), decay_change(L_ + 1, 1, S(vt_[k])));
       for (std::size_t q = 0; q < idx.size(); ++q)
         change = size_max(change, size_plus(size_plus(S(chis[q][k]), S(train[idx[q]].x[L_])), ue));
@@ -447,9 +482,9 @@ class Unroller {
     for (int l = 1; l <= L_; ++l) {
       Operands ops;
       ExprPtr e = scaled(ops.arg(beta_[l]), decay_power(1, 1, ops));
-      ExprPtr upd;
-      for (std::size_t q = 0; q < idx.size(); ++q) upd = sum(upd, ops.arg(gh[q][l]));
-      e = add(e, mul(mul(constant(-s_.lr), ops.arg(width(update_exponent(1)))), upd));
+      Sum upd;
+      for (std::size_t q = 0; q < idx.size(); ++q) upd.add(ops.arg(gh[q][l]));
+      e = add(e, mul(mul(constant(-s_.lr), ops.arg(width(update_exponent(1)))), upd.get()));
       SizeExp change = size_max(D(beta_[l]), decay_change(1, 1, S(beta_[l])));
       for (std::size_t q = 0; q < idx.size(); ++q) change = size_max(change, size_plus(S(gh[q][l]), update_exponent(1)));
       const SizeExp size = size_max(S(beta_[l]), change);
@@ -460,9 +495,9 @@ class Unroller {
       Operands ops;
       ExprPtr e = readout_bias_[k] >= 0 ? ops.arg(readout_bias_[k]) : constant(0.0);
       if (readout_bias_[k] >= 0 && s_.weight_decay != 0) e = mul(e, constant(1.0 - s_.lr * s_.weight_decay));
-      ExprPtr upd;
-      for (std::size_t q = 0; q < idx.size(); ++q) upd = sum(upd, ops.arg(chis[q][k]));
-      e = sub(e, mul(constant(s_.lr), upd));
+      Sum upd;
+      for (std::size_t q = 0; q < idx.size(); ++q) upd.add(ops.arg(chis[q][k]));
+      e = sub(e, mul(constant(s_.lr), upd.get()));
       SizeExp change = readout_bias_[k] >= 0 ? D(readout_bias_[k]) : std::nullopt;
       for (std::size_t q = 0; q < idx.size(); ++q) change = size_max(change, S(chis[q][k]));
       readout_bias_[k] = b_.add_scalar("bias_out" + std::to_string(k + 1) + next, e, ops.ids());
@@ -518,6 +553,22 @@ class Unroller {
 };
 
 }  // namespace
+
+double unroll_memory_estimate(const NetworkSpec& s) {
+  constexpr double bytes_per_term = 400, saturated = 1e16;
+  const double points = static_cast<double>(s.train_x.rows() + s.eval_x.rows()), d = s.input_dim, L = s.depth,
+               d_o = s.output_dim;
+  const double batch = s.batch == BatchMode::full ? static_cast<double>(s.train_x.rows())
+                       : s.batch == BatchMode::per_sample ? 1.0 : static_cast<double>(s.batch_size);
+  double terms = 0, updates = 0;  // updates: Σ_{s<t} |batch_s|, the rank-one terms of each ΔW^l so far
+  for (int t = 0; t <= s.steps && terms * bytes_per_term < saturated; ++t) {
+    terms += points * (d + L * (2 + 2 * updates) + 2 * d_o);  // forward: Σ_j ξ_j u_j, W^l_t x per layer, f
+    if (t == s.steps) break;
+    terms += batch * (d_o * d_o + 2 * d_o + L * (3 + 2 * updates));  // backward, then the updates
+    updates += batch;
+  }
+  return std::min(terms * bytes_per_term, saturated);
+}
 
 UnrolledProgram unroll(const NetworkSpec& spec, const UnrollOptions& options) { return Unroller(spec, options).run(); }
 

@@ -38,6 +38,8 @@ namespace tp {
 
 struct UnrollOptions {
   bool size_outputs = false;  ///< also output avg(h^l_t²), avg((h^l_t − h^l_0)²) and avg(x^l_t²) at the probe point
+  double memory_budget_bytes = 8.0 * (1ull << 30);  ///< refuse specs whose program estimate is larger
+  std::string budget_flag;    ///< the flag that sets the budget, named in the refusal ("" = none)
 };
 
 /// What each output of the unrolled program means.
@@ -65,9 +67,16 @@ struct UnrolledProgram {
   std::string exponents_unavailable;  ///< non-empty when φ's growth is not polynomial (reason)
 };
 
+/// The memory the unrolled program of spec takes, in bytes (an estimate from the number of operand terms:
+/// step t's forward pass at every point sums one term per earlier update, so it grows like
+/// points × batch × L × T²; about 400 bytes per term, measured). Saturates at 1e16 (about 9 PiB) without
+/// looping over every step of an absurd schedule.
+double unroll_memory_estimate(const NetworkSpec& spec);
+
 /// Lowers spec (which must pass network_problem) to a level-1 program. Throws std::invalid_argument for
 /// specs the program form cannot express (Adam / SignSGD: their entrywise update of the gradient matrix
-/// needs TP4b's NE⊗OR⊤, not NETSOR⊤), naming the reason.
+/// needs TP4b's NE⊗OR⊤, not NETSOR⊤), naming the reason, and tp::BudgetError before building anything when
+/// unroll_memory_estimate exceeds options.memory_budget_bytes (the message names the figure and the fix).
 UnrolledProgram unroll(const NetworkSpec& spec, const UnrollOptions& options = {});
 
 /// The position of an f output in the flat per-step vector used by the limit routes and `tpc compare`:

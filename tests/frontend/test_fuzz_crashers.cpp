@@ -1,5 +1,5 @@
-// Regression tests for inputs that crashed, hung or exhausted the front end (found by fuzz/fuzz_parser.cpp
-// or by hand while fuzzing), kept minimised in tests/corpus/fuzz_crashers/. Each must now compile to either
+// Regression tests for inputs that crashed, hung or exhausted the front end (found by fuzz/fuzz_parser.cpp,
+// fuzz_network.cpp and fuzz_csv.cpp, or by hand while fuzzing), kept minimised in tests/corpus/fuzz_crashers/. Each must now compile to either
 // a program or diagnostics, without throwing, and a program must satisfy the printer's round-trip
 // property, exactly as the fuzz target checks.
 #include <doctest/doctest.h>
@@ -12,8 +12,13 @@
 #include <vector>
 
 #include "frontend/diagnostics.h"
+#include "frontend/network_script.h"
 #include "frontend/sema.h"
+#include "limits/csv_matrix.h"
+#include "tp/errors.h"
 #include "tp/printer.h"
+#include "tp/unroll.h"
+#include "tp/verify.h"
 
 namespace fs = std::filesystem;
 using tp::frontend::compile_source;
@@ -40,13 +45,59 @@ void compile_like_the_fuzzer(const std::string& text, const std::string& name) {
   CHECK(tp::dump(*again) == dumped);
 }
 
+// Level-2 crashers (fuzz/fuzz_network.cpp) are named network_*.tp; CSV crashers (fuzz/fuzz_csv.cpp) *.csv.
+bool is_network_crasher(const fs::path& p) { return p.filename().string().rfind("network_", 0) == 0; }
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// What fuzz_network does before the command line: compile, then unroll under a 64 MiB budget and verify.
+void unroll_like_the_fuzzer(const std::string& text, const std::string& name) {
+  INFO("input: " << name);
+  DiagnosticEngine diags;
+  std::optional<tp::frontend::NetworkScript> script;
+  CHECK_NOTHROW(script = tp::frontend::compile_network(text, kCrashers.string(), diags,
+                                                       tp::frontend::FreeExponents::up_to_two));
+  CHECK(script.has_value() != diags.has_errors());
+  if (!script) return;
+  CHECK(tp::network_problem(script->spec).empty());
+  tp::UnrollOptions options;
+  options.memory_budget_bytes = 64.0 * (1 << 20);
+  try {
+    const tp::UnrolledProgram up = tp::unroll(script->spec, options);
+    CHECK(tp::verify(up.program).empty());
+  } catch (const std::invalid_argument&) {
+  } catch (const tp::BudgetError&) {
+  }
+}
+
 }  // namespace
+
+TEST_CASE("every level-2 and CSV fuzz crasher is diagnostics, a refusal or a verified program") {
+  for (const auto& entry : fs::directory_iterator(kCrashers)) {
+    const fs::path& p = entry.path();
+    if (p.extension() == ".tp" && is_network_crasher(p)) unroll_like_the_fuzzer(read_text(p), p.filename().string());
+    if (p.extension() != ".csv") continue;
+    for (const auto rows : {tp::limits::CsvRows::lines, tp::limits::CsvRows::lines_or_semicolons}) {
+      INFO("input: " << p.filename().string());
+      try {
+        const auto m = tp::limits::parse_csv_matrix(read_text(p), p.filename().string(), rows);
+        CHECK(m.values.allFinite());
+      } catch (const tp::limits::CsvError&) {
+      }
+    }
+  }
+}
 
 TEST_CASE("every fuzz crasher compiles to a program or to diagnostics, without crashing") {
   REQUIRE(fs::is_directory(kCrashers));
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(kCrashers))
-    if (entry.path().extension() == ".tp") files.push_back(entry.path());
+    if (entry.path().extension() == ".tp" && !is_network_crasher(entry.path())) files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   CHECK_FALSE(files.empty());
   for (const auto& path : files) {

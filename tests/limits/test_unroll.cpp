@@ -8,6 +8,7 @@
 #include "limits/finite.h"
 #include "limits/mlp_train.h"
 #include "limits/statistics.h"
+#include "tp/errors.h"
 #include "tp/printer.h"
 #include "tp/unroll.h"
 
@@ -114,4 +115,30 @@ TEST_CASE("unroll: Adam is refused with the reason") {
   auto s = spec_for("mup", 1, call(Function::tanh, argument(0)), 1);
   s.abc.optimizer = Optimizer::adam;
   CHECK_THROWS_WITH_AS(unroll(s), doctest::Contains("NE⊗OR⊤"), std::invalid_argument);
+}
+
+TEST_CASE("a program too large for the memory budget is refused before it is built, with the figure") {
+  // Issue 12: 450,000 inline points (one full-batch step) needs ~1.5e5 GiB; unroll refused nothing and crashed.
+  NetworkSpec s = spec_for("mup", 1, call(Function::tanh, argument(0)), 1);
+  const int m = 450000;
+  s.train_x = Eigen::MatrixXd::Constant(m, 3, 0.5);
+  s.train_y = Eigen::MatrixXd::Constant(m, 1, 1.0);
+  CHECK(unroll_memory_estimate(s) > 1e14);
+  UnrollOptions o;
+  o.budget_flag = "--memory-budget";
+  try {
+    (void)unroll(s, o);
+    FAIL("no BudgetError");
+  } catch (const BudgetError& e) {
+    const std::string what = e.what();
+    CHECK(what.find("450000 training and 0 evaluation points needs about") != std::string::npos);
+    CHECK(what.find("over the memory budget of 8.0 GiB") != std::string::npos);
+    CHECK(what.find("or raise --memory-budget") != std::string::npos);
+  }
+  // A billion steps on four points: refused from the estimate, which saturates instead of looping a billion times.
+  NetworkSpec longer = spec_for("mup", 1, call(Function::tanh, argument(0)), 1000000000);
+  CHECK(unroll_memory_estimate(longer) >= 1e16);
+  CHECK_THROWS_AS((void)unroll(longer), BudgetError);
+  // The estimate of a small spec is small and it unrolls.
+  CHECK(unroll_memory_estimate(spec_for("mup", 2, call(Function::tanh, argument(0)), 3)) < 1e8);
 }

@@ -2,10 +2,13 @@
 // evaluation, constant folding, printing.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "tp/compiled_expr.h"
 #include "tp/expr.h"
+#include "tp/singularity.h"
 
 using namespace tp;
 
@@ -110,4 +113,49 @@ TEST_CASE("arguments_used, remap_arguments and substitute") {
   CHECK(to_string(r, {"a", "b"}) == "a + b * a");
   ExprPtr s = substitute(e, {constant(3), nullptr, argument(0)});
   CHECK(to_string(s, {"z"}) == "z + 3 * z");
+}
+
+namespace {
+
+int depth(const ExprPtr& e) { return e ? 1 + std::max(depth(e->lhs), depth(e->rhs)) : 0; }
+
+}  // namespace
+
+TEST_CASE("balanced_sum of a million terms is 21 levels deep, so the recursive walkers cannot overflow") {
+  // tp::unroll sums one term per data point (issue 12: 450,000 inline points built a 450,000-deep chain of
+  // Adds, and collect_arguments overflowed the stack).
+  std::vector<ExprPtr> terms;
+  for (int i = 0; i < 1000000; ++i) terms.push_back(mul(constant(i % 7 + 1.0), argument(i % 3)));
+  const ExprPtr s = balanced_sum(terms);
+  CHECK(depth(s) <= 22);
+  CHECK(arguments_used(s) == std::vector<int>{0, 1, 2});
+  CHECK(max_argument(derivative(s, 1)) == -1);  // the derivative in arg 1 is a constant
+  CHECK(balanced_sum({}) == nullptr);
+  CHECK(equal(balanced_sum({argument(4)}), argument(4)));
+  double in[] = {1.0, 2.0, 3.0};
+  const ExprPtr small = balanced_sum({argument(0), argument(1), argument(2), constant(4)});
+  CHECK(CompiledExpr(small, {false, false, false}).eval_scalar(in) == 10.0);
+}
+
+TEST_CASE("find_pole flags poles on the real line and passes integrable singularities and safe divisions") {
+  // Issue 12 item 8: quadrature and Monte Carlo printed numbers for E[1/x²] (infinite) and E[1/x] (undefined).
+  auto pole = [](const ExprPtr& e) { return find_pole(e, {true, true}, {"x", "y"}); };
+  const ExprPtr x = argument(0), y = argument(1);
+  CHECK(pole(div(constant(1), mul(x, x))) == "1 / (x * x) has a pole at x = 0, where it grows like |x|^-2");
+  CHECK(pole(div(constant(1), x)) == "1 / x has a pole at x = 0, where it grows like |x|^-1");
+  CHECK(pole(pow(x, constant(-1))).find("has a pole at x = 0") != std::string::npos);
+  CHECK(pole(div(call(Function::sin, x), call(Function::cos, x))).find("has a pole at x = -4.71239") != std::string::npos);
+  const ExprPtr shifted = sub(x, constant(0.3));
+  CHECK(pole(div(constant(1), mul(shifted, shifted))).find("has a pole at x = 0.3") != std::string::npos);
+  CHECK(pole(mul(y, div(constant(1), sub(call(Function::exp, y), constant(1.5))))).find("at y = 0.405465") != std::string::npos);
+  // Not poles: removable, integrable (|x|^-1/2, log|x|), or denominators without real zeros.
+  CHECK(pole(div(call(Function::sin, x), x)).empty());
+  CHECK(pole(div(constant(1), call(Function::sqrt, call(Function::abs, x)))).empty());
+  CHECK(pole(call(Function::log, call(Function::abs, x))).empty());
+  CHECK(pole(div(constant(1), add(constant(1), call(Function::exp, x)))).empty());
+  CHECK(pole(div(x, add(mul(x, x), constant(1)))).empty());
+  CHECK(pole(div(constant(1), add(constant(2), call(Function::sin, y)))).empty());
+  CHECK(pole(call(Function::tanh, div(constant(1), x))).empty());  // bounded near the zero of its denominator
+  // A scalar operand is a fixed number, not a Gaussian coordinate: x / s is no pole.
+  CHECK(find_pole(div(x, y), {true, false}, {"x", "s"}).empty());
 }

@@ -1,0 +1,264 @@
+// Issue 12 "robust against every input": each input of the issue, its clean message and its exit code
+// (1 = user error, never 2 = internal error, never a crash or a number for something that does not exist).
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "cli_runner.h"
+
+using tp::testing::tpc;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A file in a fresh per-process temporary folder.
+std::string temp_file(const std::string& name, const std::string& text) {
+  const fs::path dir = fs::temp_directory_path() / ("tpc_robust_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path p = dir / name;
+  std::ofstream(p, std::ios::binary) << text;
+  return p.string();
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// A µP network script with the given hidden layers on m inline points.
+std::string network_with_points(int m, const std::string& hidden = "dense n tanh", const std::string& train = "steps 1") {
+  std::string x, y;
+  for (int i = 0; i < m; ++i) {
+    x += (i ? ", [" : "[") + std::to_string(0.25 + (i % 7) * 0.1) + ", " + std::to_string(1.0 - (i % 5) * 0.2) + "]";
+    y += (i ? ", " : "") + std::to_string((i % 3) - 1);
+  }
+  return "network mlp { input 2; " + hidden + "; readout 1 }\nparametrization mup\noptimizer sgd lr 0.1\n"
+         "data { x = [" + x + "]; y = [" + y + "] }\ntrain " + train + "\n";
+}
+
+}  // namespace
+
+TEST_CASE("issue 12.1/3: a network on 60,000 inline points is refused with the memory figure, not a crash") {
+  const std::string file = temp_file("points60000.tp", network_with_points(60000));
+  const auto run = tpc({"run", file, "--width", "8", "--seeds", "2"});
+  INFO(run.err);
+  CHECK(run.code == 1);
+  CHECK(has(run.err, "60000 training and 0 evaluation points needs about"));
+  CHECK(has(run.err, "or raise --memory-budget"));
+  // tpc dump has no --memory-budget: its refusal must not suggest it.
+  const auto dump = tpc({"dump", file});
+  INFO(dump.err);
+  CHECK(dump.code == 1);
+  CHECK(has(dump.err, "needs about"));
+  CHECK_FALSE(has(dump.err, "--memory-budget"));
+  const auto limit = tpc({"limit", file});
+  CHECK(limit.code == 1);
+  CHECK(has(limit.err, "needs about"));
+}
+
+TEST_CASE("issue 12.3: 'train steps 1000000000' is refused by run, limit and compare before any work") {
+  const std::string file = temp_file("billion_steps.tp", network_with_points(3, "dense n tanh", "steps 1000000000"));
+  for (const char* command : {"run", "limit", "compare"}) {
+    const auto r = tpc({command, file});
+    INFO(command << ": " << r.err << r.out);
+    CHECK(r.code == 1);
+    CHECK(has(r.err, "unrolling 1000000000 training steps"));
+  }
+}
+
+TEST_CASE("issue 12.5: compare refuses a width over the memory budget before computing the limit") {
+  // exp(x^2) has no limit; the width (n×n matrices of the second layer) is checked first, so its refusal is
+  // what is reported.
+  const std::string file = temp_file("wide.tp", network_with_points(3, "dense n (exp(x^2)); dense n (exp(x^2))"));
+  const auto r = tpc({"compare", file, "--widths", "32,100000", "--seeds", "2"});
+  INFO(r.err);
+  CHECK(r.code == 1);
+  CHECK(has(r.err, "width n = 100000 needs about"));
+  CHECK_FALSE(has(r.err, "not finite"));
+}
+
+TEST_CASE("issue 12.2: an input row whose square overflows is a user error naming the row, not an internal error") {
+  const auto r = tpc({"kernel", "--act", "relu", "--depth", "2", "--x", "1,0;1e300,1e300"});
+  INFO(r.err);
+  CHECK(r.code == 1);
+  CHECK(has(r.err, "input 2 (row 2 of the inputs) is too large"));
+  CHECK_FALSE(has(r.err, "internal error"));
+}
+
+TEST_CASE("issue 12.4: every numeric flag refuses nan, infinities and negative counts; every path kind is checked") {
+  const std::string prog = std::string(TPC_SOURCE_DIR) + "/examples/transpose.tp";
+  const std::string net = std::string(TPC_SOURCE_DIR) + "/examples/mup_tanh.tp";
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases{
+      {{"run", prog, "--memory-budget", "nan"}, "--memory-budget: expected a finite number > 0, found 'nan'"},
+      {{"run", prog, "--memory-budget", "inf"}, "--memory-budget: expected a finite number > 0, found 'inf'"},
+      {{"limit", prog, "--memory-budget", "nan"}, "--memory-budget: expected a finite number > 0"},
+      {{"compare", net, "--memory-budget", "-nan"}, "--memory-budget: expected a finite number > 0"},
+      {{"run", prog, "--seed-base", "-1"}, "--seed-base: expected a non-negative integer, found '-1'"},
+      {{"limit", prog, "--seed", "-1"}, "--seed: expected a non-negative integer, found '-1'"},
+      {{"run", prog, "--threads", "-1"}, "--threads: expected a non-negative integer, found '-1'"},
+      {{"limit", prog, "--threads", "-2"}, "--threads: expected a non-negative integer"},
+      {{"compare", net, "--threads", "-1"}, "--threads: expected a non-negative integer"},
+      {{"coordcheck", net, "--threads", "-1"}, "--threads: expected a non-negative integer"},
+      {{"kernel", "--act", "relu", "--depth", "1", "--x", "1", "--threads", "-1"}, "--threads: expected a non-negative integer"},
+      {{"compare", "--mlp", "1", "--preset", "mup", "--lr", "nan"}, "--lr: expected a finite number > 0, found 'nan'"},
+      {{"coordcheck", "--mlp", "1", "--preset", "mup", "--lr", "inf"}, "--lr: expected a finite number > 0, found 'inf'"},
+      {{"kernel", "--act", "relu", "--depth", "1", "--x", "1", "--sw2", "nan"}, "--sw2: value 1 is nan"},
+      {{"compare", net, "--widths", "32,nan"}, "--widths: 'nan' is not a width"},
+      {{"phase", "--mlp", "2", "--preset", "sp", "--c", "nan"}, "--c: cannot read 'nan'"},
+      {{"check", "/dev/zero"}, "'/dev/zero' is larger than 64 MiB (or does not end)"},
+      {{"check", "/tmp"}, "cannot read '/tmp': it is a directory; give a .tp file"},
+      {{"kernel", "--act", "relu", "--depth", "2", "--inputs", "/tmp"}, "/tmp: cannot read the file (it is a directory)"},
+  };
+  for (const Case& c : cases) {
+    const auto r = tpc(c.args);
+    std::string line;
+    for (const auto& a : c.args) line += a + " ";
+    INFO("tpc " << line << "\n" << r.err << r.out);
+    CHECK(r.code == 1);
+    CHECK(has(r.err + r.out, c.message));
+  }
+}
+
+TEST_CASE("issue 12.12: the tpc binary exits 0 on success without LSAN_OPTIONS (its leak suppression is built in)") {
+  // In the sanitizer build, libcln's static table made LeakSanitizer turn every successful run into exit 1.
+  const std::string command = "env -u LSAN_OPTIONS ASAN_OPTIONS=detect_leaks=1 \"" + std::string(TPC_BINARY) +
+                              "\" check \"" + std::string(TPC_SOURCE_DIR) + "/examples/transpose.tp\" 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string output;
+  char buf[4096];
+  while (const std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
+  const int status = pclose(pipe);
+  INFO(output);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_FALSE(has(output, "LeakSanitizer"));
+}
+
+TEST_CASE("issue 12.9: free exponents are refused outside phase at their place; an empty file is an error at 1:1") {
+  const std::string free = temp_file("free.tp",
+                                     "network mlp { input 1; dense n tanh; dense n tanh; readout 1 }\n"
+                                     "parametrization abc { a = [0, 0, s]; b = [0, 1/2, t]; c = c }\n"
+                                     "optimizer sgd lr 1\ndata { x = [1]; y = [1] }\n");
+  for (const char* command : {"run", "limit", "compare", "coordcheck", "dump"}) {
+    const auto r = tpc({command, free});
+    INFO(command << ": " << r.err);
+    CHECK(r.code == 1);
+    CHECK(has(r.err, "free.tp:2:34: error: the exponent a_3 is left free as the symbol 's'"));
+    CHECK(has(r.err, "free.tp:2:59: error: the exponent c is left free as the symbol 'c'"));
+  }
+  const auto phase = tpc({"phase", free});  // three symbols: the third is pointed at
+  CHECK(phase.code == 1);
+  CHECK(has(phase.err, "free.tp:2:59: error: a third free symbol 'c' (after 's' and 't')"));
+  const auto check = tpc({"check", free});  // check takes what phase takes
+  CHECK(check.code == 1);
+  CHECK(has(check.err, "free.tp:2:59: error: a third free symbol 'c'"));
+  const std::string empty = temp_file("empty.tp", "");
+  const std::string comments = temp_file("comments.tp", "# nothing here\n\n# nor here\n");
+  for (const std::string& file : {empty, comments}) {
+    for (const char* command : {"check", "run", "limit", "dump"}) {
+      const auto r = tpc({command, file});
+      INFO(command << " " << file << ": " << r.err);
+      CHECK(r.code == 1);
+      CHECK(has(r.err, ":1:1: error: the file has no statements: it is empty or holds only comments"));
+    }
+    for (const char* command : {"phase", "compare"}) {
+      const auto r = tpc({command, file});
+      INFO(command << " " << file << ": " << r.err);
+      CHECK(r.code == 1);
+      CHECK(has(r.err, ":1:1: error: the script has no blocks: it is empty or holds only comments"));
+    }
+  }
+}
+
+TEST_CASE("issue 12.3: tpc kernel estimates its memory before computing and names the budget that would fit") {
+  // 10,000 inputs at depth 2 took 10 GB; here 3,000 inputs against a budget of 0.5 GiB (no kernel is computed).
+  std::string rows;
+  for (int i = 0; i < 3000; ++i) rows += std::to_string(i % 10) + ",1;";
+  const auto r = tpc({"kernel", "--act", "relu", "--depth", "2", "--x", rows, "--memory-budget", "0.5"});
+  INFO(r.err);
+  CHECK(r.code == 1);
+  CHECK(has(r.err, "3000 inputs at depth 2 need about 1.3 GiB"));
+  CHECK(has(r.err, "over the memory budget of 0.5 GiB; pass fewer inputs or use --memory-budget 2"));
+  CHECK(tpc({"kernel", "--act", "relu", "--depth", "2", "--x", "1,0;0,1", "--memory-budget", "nan"}).code == 1);
+}
+
+TEST_CASE("issue 12.8: expectations that do not exist are refused, as exp(x^2) is, instead of printed") {
+  struct Case {
+    std::string moment, message;
+  };
+  const std::vector<Case> cases{
+      {"1/(x*x)", "1 / (x * x) has a pole at x = 0, where it grows like |x|^-2"},
+      {"1/x", "1 / x has a pole at x = 0"},
+      {"sin(x)/cos(x)", "sin(x) / cos(x) has a pole at x = -4.71239"},
+      {"tanh(1/x) * x^(-1)", "tanh(1 / x) * x^(-1) has a pole at x = 0"},
+      {"tanh(1/x)", ""},  // bounded: its expectation exists
+  };
+  for (const Case& c : cases) {
+    const std::string file = temp_file("pole.tp", "input x ~ N(0, 1)\noutput m = avg(" + c.moment + ")\n");
+    for (const char* route : {"auto", "monte_carlo"}) {
+      const auto r = tpc({"limit", file, "--route", route, "--particles", "64"});
+      INFO(c.moment << " --route " << route << ": " << r.err << r.out);
+      if (c.message.empty()) {
+        CHECK(r.code == 0);
+        continue;
+      }
+      CHECK(r.code == 1);
+      CHECK(has(r.err, "the Gaussian expectation does not exist: 'm' (line 2): " + c.message));
+    }
+  }
+  // The transpose program drives Monte Carlo with ZDot (NETSOR-T).
+  const std::string zdot = temp_file("pole_zdot.tp", "input x ~ N(0, 1)\nmatrix W ~ N(0, 1/n)\ny = W x\nz = W' y\n"
+                                                     "output m = avg(x / z)\n");
+  const auto z = tpc({"limit", zdot, "--particles", "64"});
+  CHECK(z.code == 1);
+  CHECK(has(z.err, "x / z has a pole at z = 0"));
+  const std::string net = temp_file("pole_net.tp", network_with_points(3, "dense n (1/x)"));
+  const auto n = tpc({"limit", net});
+  INFO(n.err);
+  CHECK(n.code == 1);
+  CHECK(has(n.err, "1 / x has a pole at x = 0"));
+  const auto k = tpc({"kernel", "--act", "1/x", "--depth", "1", "--x", "1,0;0,1"});
+  CHECK(k.code == 1);
+  CHECK(has(k.err, "the Gaussian expectation does not exist: 1 / x has a pole at x = 0"));
+  // Integrable singularities and removable ones still give numbers.
+  const std::string fine = temp_file("fine.tp", "input x ~ N(0, 1)\noutput m = avg(sin(x)/x + log(abs(x)))\n");
+  CHECK(tpc({"limit", fine}).code == 0);
+}
+
+TEST_CASE("issue 12.6: phase on many points gives the closed-form verdict and skips the bounded propagation route") {
+  // The propagation route unrolls T = 2 steps at every point (quadratic in the points: 2,000 took > 100 s);
+  // above 256 MiB it is skipped with the reason, and the verdict (which does not depend on the data) stands.
+  const std::string file = temp_file("points1000.tp", network_with_points(1000));
+  const auto r = tpc({"phase", file});
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(has(r.out, "FEATURE LEARNING"));
+  CHECK(has(r.out, "exponents through the unrolled program: not available (unrolling 2 training steps on 1000 training"));
+  const auto small = tpc({"phase", temp_file("points3.tp", network_with_points(3))});
+  CHECK(small.code == 0);
+  CHECK(has(small.out, "the routes agree"));
+}
+
+TEST_CASE("issue 12.7: limit and compare report progress with the time left (--progress, or a terminal)") {
+  const std::string file = temp_file("deep.tp", network_with_points(2, "dense n tanh; dense n tanh"));
+  const auto limit = tpc({"limit", file, "--progress", "--particles", "256", "--threads", "1"});
+  INFO(limit.err);
+  CHECK(limit.code == 0);
+  CHECK(has(limit.err, "tpc: Monte Carlo replica 1/8, 0 s so far, about 0 s left"));
+  CHECK(has(limit.err, "tpc: Monte Carlo replica 8/8"));
+  const auto compare = tpc({"compare", file, "--progress", "--particles", "256", "--widths", "16,32", "--seeds", "2"});
+  INFO(compare.err);
+  CHECK(compare.code == 0);
+  CHECK(has(compare.err, "tpc: limit: Monte Carlo replica 8/8"));
+  CHECK(has(compare.err, "tpc: width n = 32: seed 2/2"));
+  CHECK_FALSE(has(tpc({"limit", file, "--particles", "256"}).err, "replica"));  // not a terminal, no flag
+}
