@@ -100,6 +100,7 @@ int run_network_limit(const NetworkSpec& s, const NetworkRunOptions& o, std::ost
                 {"network", describe(s)},
                 {"route", std::string(limits::limit_route_name(lim.route))},
                 {"reason", lim.reason},
+                {"warnings", lim.warnings},
                 {"regime", std::string(regime_name(lim.phase.regime))},
                 {"points", labels},
                 {"f", f}}
@@ -130,6 +131,7 @@ int run_network_limit(const NetworkSpec& s, const NetworkRunOptions& o, std::ost
   };
   print_row(head);
   for (const auto& r : cells) print_row(r);
+  for (const auto& w : lim.warnings) err << "tpc limit: warning: " << w << "\n";
   return 0;
 }
 
@@ -296,6 +298,7 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
         lf.push_back(r);
       }
       j["limit_route"] = std::string(limits::limit_route_name(lim->route));
+      j["limit_warnings"] = lim->warnings;
       j["limit_f"] = lf;
       if (!std::isnan(slope)) {
         j["convergence_exponent"] = slope;
@@ -313,6 +316,7 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
         << ") of f_" << T << ":\n";
     for (std::size_t p = 0; p < P; ++p)
       out << "  " << labels[p] << " " << format_with_error(lim->f[static_cast<std::size_t>(T)][p].value, lim->f[static_cast<std::size_t>(T)][p].error) << "\n";
+    for (const auto& w : lim->warnings) err << "tpc compare: warning: " << w << "\n";
   } else {
     out << "no infinite-width limit: " << no_limit << "\n";
   }

@@ -8,6 +8,8 @@
 #include "limits/zdot_limit.h"
 #include "tp/unroll.h"
 
+#include <sstream>
+
 namespace tp::limits {
 
 std::string_view limit_route_name(LimitRoute r) {
@@ -67,6 +69,22 @@ void collect(const UnrolledProgram& up, const NetworkSpec& s, const std::vector<
     if (u.kind != UnrolledOutput::Kind::f) continue;
     f[static_cast<std::size_t>(u.step)][flat_f_index(u, s)] = values[o];
   }
+}
+
+/// The warning of a quadrature run that stopped at its node budget: the error it reached and where.
+std::string target_missed(const Mup1Limit& r, const Mup1Options& o) {
+  std::size_t worst_t = 0, worst_i = 0;
+  for (std::size_t t = 0; t < r.f.size(); ++t)
+    for (std::size_t i = 0; i < r.f[t].size(); ++i)
+      if (r.f[t][i].error > r.f[worst_t][worst_i].error) worst_t = t, worst_i = i;
+  std::ostringstream m;
+  m.precision(2);
+  m << "the quadrature route did not reach its target error " << o.target_error << ": the largest error it reached is "
+    << r.max_error << " (f_" << worst_t << " at training point " << worst_i + 1 << ", " << r.nodes
+    << " particles; the next finer rule would exceed " << o.max_nodes
+    << " particles). The particle map has features finer than the rule resolves (a large learning rate or many "
+       "steps); the values are reported with the error reached";
+  return m.str();
 }
 
 ZDotMode zdot_mode(const std::string& s) {
@@ -140,9 +158,11 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
     Mup1Options mo;
     mo.particles = o.particles;
     mo.replicas = o.replicas;
+    mo.max_nodes = o.quadrature_max_nodes;
     // TP4 Thm 6.1 is written for µP itself; an Eq. 5 equivalent has the same f_t.
     const Mup1Limit r = mup1_limit(s.activation, s.lr, s.train_x, s.train_y.col(0), s.steps, mo);
     out.f = r.f;
+    if (r.route == Route::quadrature && !r.target_met) out.warnings.push_back(target_missed(r, mo));
     return out;
   }
   ZDotOptions zo;

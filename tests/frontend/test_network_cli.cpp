@@ -2,6 +2,8 @@
 // of level-2 scripts, their JSON, and the refusals (unstable, Adam) with reasons.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
@@ -77,4 +79,18 @@ TEST_CASE("tpc compare / coordcheck / dump / run accept network scripts") {
   auto adam = tpc({"run", example("sp_adam.tp"), "--width", "64"});
   CHECK(adam.code == 1);
   CHECK(adam.err.find("NE⊗OR⊤") != std::string::npos);
+}
+
+TEST_CASE("tpc limit: the quadrature route warns on stderr and in JSON when it misses its target (issue 13.4)") {
+  const auto path = std::filesystem::temp_directory_path() / "tpc_test_mup1_lr500.tp";
+  std::ofstream(path) << "network mlp { input 2; dense n tanh; readout 1 }\nparametrization mup\n"
+                         "optimizer sgd lr 500\nloss mse\ndata {\n  x = [[1, 0], [0, 1], [0.5, 0.5]]\n"
+                         "  y = [1, -1, 0.5]\n}\ntrain steps 1 batch full\n";
+  auto r = tpc({"limit", path.string()});
+  CHECK(r.code == 0);
+  CHECK(r.err.find("tpc limit: warning: the quadrature route did not reach its target error") != std::string::npos);
+  auto j = tpc({"limit", path.string(), "--format", "json"});
+  REQUIRE(j.code == 0);
+  CHECK(nlohmann::json::parse(j.out)["warnings"].size() == 1);
+  std::filesystem::remove(path);
 }

@@ -420,3 +420,19 @@ TEST_CASE("route selection: exact, quadrature, Monte Carlo, kernel; unstable and
   refused(net(2, relu_act(), "relu", 1, 0.5, true, "ntp"), LimitRoute::monte_carlo, "kernel");
   refused(net(2, relu_act(), "relu", 1, 0.5, true, "ntp"), LimitRoute::exact, "kernel");
 }
+
+TEST_CASE("a quadrature route that misses its target error warns with the error it reached (issue 13.4)") {
+  // µP, one hidden layer, lr 500: the particle map folds within one step and no rule within the node budget
+  // reaches 1e-10. Before: f printed with its (large) error, exit 0 and no warning at all.
+  limits::NetworkLimitOptions o;
+  o.quadrature_max_nodes = 60'000;
+  const limits::NetworkLimit hard = limits::network_limit(net(1, tanh_act(), "tanh", 1, 500, false), o);
+  CHECK(hard.route == LimitRoute::quadrature);
+  REQUIRE(hard.warnings.size() == 1);
+  CAPTURE(hard.warnings[0]);
+  CHECK(hard.warnings[0].find("did not reach its target error 1e-10") != std::string::npos);
+  CHECK(hard.f[1][0].error > 1e-10);
+  const limits::NetworkLimit easy = limits::network_limit(net(1, tanh_act(), "tanh", 1, 0.5, false));
+  CHECK(easy.route == LimitRoute::quadrature);
+  CHECK(easy.warnings.empty());
+}
