@@ -291,6 +291,22 @@ void print_script_sources(const std::string& file, const NetworkScript& script, 
   out << (routes->agree ? "the routes agree\n" : "the routes DISAGREE (please report this script)\n");
 }
 
+// One quantity of a region as an affine function of the free exponent s: "c - 1/2", or when the formula
+// changes inside the region, each stretch's formula with its condition: "1/2 (c <= 1), c - 1/2 (c > 1)".
+template <class Pick>
+std::string affine_text(const PhaseRegion& r, const std::string& s, Pick pick) {
+  std::vector<std::pair<std::string, std::string>> parts;  // (formula, condition), equal neighbours joined
+  for (const auto& st : r.stretches) {
+    const std::string text = pick(st).text(s);
+    if (!parts.empty() && parts.back().first == text) continue;
+    parts.emplace_back(text, st.condition);
+  }
+  if (parts.size() == 1) return parts[0].first;
+  std::string out;
+  for (const auto& [text, cond] : parts) out += (out.empty() ? "" : ", ") + text + " (" + cond + ")";
+  return out;
+}
+
 // `--free x,y`: the faces of the (x, y) plane grouped by verdict (tp/phase_region.h, phase_polyhedra).
 int run_two_free(const AbcParametrization& p, const PhaseArgs& args, std::ostream& out, std::ostream& err) {
   auto fail = [&](const std::string& msg) {
@@ -503,6 +519,15 @@ int run_phase_command(const PhaseArgs& args_in, std::ostream& out, std::ostream&
       j["upper"] = r.hi ? json(to_string(*r.hi)) : json(nullptr);
       j["lower_included"] = r.lo_closed;
       j["upper_included"] = r.hi_closed;
+      // r and the exponents as affine functions of the free exponent, stretch by stretch
+      json stretches = json::array();
+      for (const auto& st : r.stretches) {
+        json ex = json::array();
+        for (std::size_t i = 0; i < st.exponents.size() && i < r.phase.exponents.size(); ++i)
+          ex.push_back({{"quantity", r.phase.exponents[i].quantity}, {"exponent", st.exponents[i].text(f->name())}});
+        stretches.push_back({{"condition", st.condition}, {"r", st.r.text(f->name())}, {"exponents", ex}});
+      }
+      j["affine"] = stretches;
       arr.push_back(j);
     }
     json j{{"ok", true}, {"parametrization", p.name}, {"free", f->name()}, {"regions", arr}};
@@ -525,9 +550,23 @@ int run_phase_command(const PhaseArgs& args_in, std::ostream& out, std::ostream&
       out << "violates";
       for (const auto& k : keys) out << " " << k;
     } else {
-      out << "r = " << to_string(r.phase.r);
+      out << "r = " << affine_text(r, f->name(), [](const AffineStretch& st) { return st.r; });
     }
     out << "\n";
+    // the size exponents (n^e) as affine functions of the free exponent
+    const std::string indent = "  " + std::string(w, ' ');
+    std::string line = indent + "sizes n^e:";
+    for (std::size_t i = 0; i < r.phase.exponents.size(); ++i) {
+      const std::string item = " " + r.phase.exponents[i].quantity + " " +
+                               affine_text(r, f->name(), [i](const AffineStretch& st) { return st.exponents.at(i); }) +
+                               (i + 1 < r.phase.exponents.size() ? "," : "");
+      if (columns(line) + columns(item) > 110) {
+        out << line << "\n";
+        line = indent + "          ";
+      }
+      line += item;
+    }
+    out << line << "\n";
   }
   return 0;
 }
