@@ -94,3 +94,27 @@ TEST_CASE("tpc limit: the quadrature route warns on stderr and in JSON when it m
   CHECK(nlohmann::json::parse(j.out)["warnings"].size() == 1);
   std::filesystem::remove(path);
 }
+
+TEST_CASE("tpc phase prog.tp on a level-1 program: exponents by propagation, growing values, outputs (issue 13.12)") {
+  // Before: "a network script cannot contain level-1 statements" and exit 1.
+  auto r = tpc({"phase", example("transpose.tp")});
+  CAPTURE(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("stable: no value grows with n") != std::string::npos);
+  CHECK(r.out.find("xz (line 13): converges to a nonzero limit (n^0)") != std::string::npos);
+  const auto path = std::filesystem::temp_directory_path() / "tpc_test_growing.tp";
+  std::ofstream(path) << "input x, v ~ N(0, [[1, 0], [0, 1]])\nmatrix W ~ N(0, 1/n)\n"
+                         "h = n^(1/2) * W tanh(x)\noutput f = avg(v * tanh(W x))\noutput g = avg(h * h)\n";
+  auto g = tpc({"phase", path.string()});
+  REQUIRE(g.code == 0);
+  CHECK(g.out.find("unstable: 'h' grows like n^(1/2) (line 3)") != std::string::npos);
+  CHECK(g.out.find("f (line 4): vanishes like n^(-1/2) (a mean-zero average: CLT)") != std::string::npos);
+  CHECK(g.out.find("g (line 5): blows up like n^(1)") != std::string::npos);
+  auto j = tpc({"phase", path.string(), "--format", "json"});
+  REQUIRE(j.code == 0);
+  const auto pj = nlohmann::json::parse(j.out);
+  CHECK(pj["stable"] == false);
+  CHECK(pj["outputs"][0]["verdict"] == "vanishes");
+  CHECK(pj["outputs"][1]["verdict"] == "blows_up");
+  std::filesystem::remove(path);
+}
