@@ -148,61 +148,9 @@ double next_angle(const PiecewiseLinear& f, const Gram2& g, double theta, double
 
 // ---- quadrature ----
 
-enum class Parity { even, odd, neither };
-
-/// The parity of e as a function of argument 0 (conservative: `neither` when not provable by these rules).
-Parity parity(const ExprPtr& e) {
-  auto product = [](Parity a, Parity b) {
-    if (a == Parity::neither || b == Parity::neither) return Parity::neither;
-    return a == b ? Parity::even : Parity::odd;
-  };
-  switch (e->kind) {
-    case ExprKind::Const: return Parity::even;
-    case ExprKind::Arg: return e->arg == 0 ? Parity::odd : Parity::neither;
-    case ExprKind::Neg: return parity(e->lhs);
-    case ExprKind::Add:
-    case ExprKind::Sub: {
-      const Parity a = parity(e->lhs), b = parity(e->rhs);
-      return a == b ? a : Parity::neither;
-    }
-    case ExprKind::Mul:
-    case ExprKind::Div: return product(parity(e->lhs), parity(e->rhs));
-    case ExprKind::Pow: {
-      const Parity base = parity(e->lhs);
-      if (base == Parity::even && parity(e->rhs) == Parity::even) return Parity::even;
-      if (base != Parity::odd || e->rhs->kind != ExprKind::Const || e->rhs->value != std::floor(e->rhs->value))
-        return Parity::neither;
-      return std::fmod(e->rhs->value, 2.0) == 0 ? Parity::even : Parity::odd;
-    }
-    case ExprKind::Call: {
-      const Parity a = parity(e->lhs);
-      if (a != Parity::odd) return a;  // f(even) is even
-      switch (e->fn) {
-        case Function::tanh:
-        case Function::erf:
-        case Function::sin:
-        case Function::sign: return Parity::odd;
-        case Function::cos:
-        case Function::abs:
-        case Function::normpdf: return Parity::even;
-        case Function::relu:
-        case Function::step:
-        case Function::gelu:
-        case Function::sigmoid:
-        case Function::exp:
-        case Function::log:
-        case Function::sqrt:
-        case Function::normcdf: return Parity::neither;
-      }
-      return Parity::neither;
-    }
-  }
-  return Parity::neither;
-}
-
 /// True if φ(u)φ(v) and φ'(u)φ'(v) are both even under (u, v) → (−u, −v).
 bool symmetric_products(const MlpKernelSpec& spec) {
-  return parity(spec.activation) != Parity::neither && parity(spec.derivative) != Parity::neither;
+  return parity(spec.activation, {Parity::odd}) != Parity::neither && parity(spec.derivative, {Parity::odd}) != Parity::neither;
 }
 
 

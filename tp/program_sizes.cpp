@@ -13,60 +13,6 @@
 namespace tp {
 namespace {
 
-enum class Parity { even, odd, neither };
-
-Parity product(Parity a, Parity b) {
-  if (a == Parity::neither || b == Parity::neither) return Parity::neither;
-  return a == b ? Parity::even : Parity::odd;
-}
-
-/// Parity of e under the simultaneous flip of all Gaussians, given its arguments' parities.
-Parity parity(const ExprPtr& e, const std::vector<Parity>& args) {
-  switch (e->kind) {
-    case ExprKind::Const: return Parity::even;
-    case ExprKind::Arg:
-      return e->arg >= 0 && e->arg < static_cast<int>(args.size()) ? args[static_cast<std::size_t>(e->arg)] : Parity::neither;
-    case ExprKind::Neg: return parity(e->lhs, args);
-    case ExprKind::Add:
-    case ExprKind::Sub: {
-      const Parity a = parity(e->lhs, args), b = parity(e->rhs, args);
-      return a == b ? a : Parity::neither;
-    }
-    case ExprKind::Mul:
-    case ExprKind::Div: return product(parity(e->lhs, args), parity(e->rhs, args));
-    case ExprKind::Pow: {
-      const Parity base = parity(e->lhs, args);
-      if (base == Parity::even && parity(e->rhs, args) == Parity::even) return Parity::even;
-      if (base != Parity::odd || e->rhs->kind != ExprKind::Const || e->rhs->value != std::floor(e->rhs->value))
-        return Parity::neither;
-      return std::fmod(e->rhs->value, 2.0) == 0 ? Parity::even : Parity::odd;
-    }
-    case ExprKind::Call: {
-      const Parity a = parity(e->lhs, args);
-      if (a != Parity::odd) return a;
-      switch (e->fn) {
-        case Function::tanh:
-        case Function::erf:
-        case Function::sin:
-        case Function::sign: return Parity::odd;
-        case Function::cos:
-        case Function::abs:
-        case Function::normpdf: return Parity::even;
-        case Function::relu:
-        case Function::step:
-        case Function::gelu:
-        case Function::sigmoid:
-        case Function::exp:
-        case Function::log:
-        case Function::sqrt:
-        case Function::normcdf: return Parity::neither;
-      }
-      return Parity::neither;
-    }
-  }
-  return Parity::neither;
-}
-
 /// The size exponent of e given its arguments' sizes; `known` turns false for a super-polynomial φ of a
 /// growing argument or a power/quotient the rules cannot size.
 SizeExp expr_size(const ExprPtr& e, const std::vector<ValueSize>& args, bool& known) {
@@ -150,7 +96,7 @@ Terms compact(const Terms& t) {
     std::set<int> src;
     for (const Atom& a : x.atoms) {
       src.insert(a.sources.begin(), a.sources.end());
-      p = product(p, a.parity);
+      p = parity_product(p, a.parity);
     }
     auto [it, fresh] = by_size.try_emplace(x.size, Atom{src, p}, true);
     if (!fresh) {
@@ -197,7 +143,7 @@ bool mean_zero(const Term& t) {
   for (std::size_t a = 0; a < m; ++a) {
     if (t.atoms[a].sources.empty()) continue;
     auto [it, fresh] = group.emplace(find(a), t.atoms[a].parity);
-    if (!fresh) it->second = product(it->second, t.atoms[a].parity);
+    if (!fresh) it->second = parity_product(it->second, t.atoms[a].parity);
   }
   for (const auto& [g, p] : group)
     if (p == Parity::odd) return true;
