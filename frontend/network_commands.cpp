@@ -289,7 +289,18 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
       }
       rows.push_back(row);
     }
-    json j{{"ok", true}, {"network", describe(s)}, {"steps", T}, {"points", labels}, {"widths", rows}};
+    // the training data (drawn at random for --mlp) so a run can be reproduced and checked elsewhere
+    auto rows_of = [](const Eigen::MatrixXd& m) {
+      json a = json::array();
+      for (Eigen::Index i = 0; i < m.rows(); ++i) {
+        json r = json::array();
+        for (Eigen::Index c = 0; c < m.cols(); ++c) r.push_back(m(i, c));
+        a.push_back(r);
+      }
+      return a;
+    };
+    json j{{"ok", true}, {"network", describe(s)}, {"steps", T}, {"points", labels}, {"widths", rows},
+           {"data", {{"x", rows_of(s.train_x)}, {"y", rows_of(s.train_y)}, {"eval", rows_of(s.eval_x)}}}};
     if (lim) {
       json lf = json::array();
       for (const auto& row : lim->f) {
