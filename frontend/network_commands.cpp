@@ -77,6 +77,24 @@ int fail(const NetworkRunOptions& o, const std::string& what, const std::string&
 
 json estimate_json(const limits::Estimate& e) { return {{"value", e.value}, {"error", e.error}}; }
 
+/// What the printed ± means on the route the limit took (README, "What the printed error means").
+std::string error_meaning(const limits::NetworkLimit& lim, const limits::NetworkLimitOptions& o) {
+  switch (lim.route) {
+    case limits::LimitRoute::monte_carlo:
+      return "one standard error over " + std::to_string(o.replicas) + " replicas of " + std::to_string(o.particles) +
+             " particles (" + std::to_string(o.replicas - 1) +
+             " degrees of freedom); the O(1/particles) bias of the particle estimates is not included";
+    case limits::LimitRoute::quadrature:
+      return "the change between the last two trapezoidal grids plus a rounding allowance (an estimate; target 1e-10)";
+    case limits::LimitRoute::exact: return "rounding only (exact rational arithmetic: 0)";
+    case limits::LimitRoute::kernel:
+      return "mse: the largest change of kernel gradient descent with every NTK entry moved by ± its error; "
+             "cross-entropy: the Monte Carlo standard error over draws of f_0";
+    case limits::LimitRoute::automatic: break;
+  }
+  return "";
+}
+
 }  // namespace
 
 int run_network_limit(const NetworkSpec& s, const NetworkRunOptions& o, std::ostream& out, std::ostream& err) {
@@ -101,6 +119,7 @@ int run_network_limit(const NetworkSpec& s, const NetworkRunOptions& o, std::ost
                 {"route", std::string(limits::limit_route_name(lim.route))},
                 {"reason", lim.reason},
                 {"warnings", lim.warnings},
+                {"error_meaning", error_meaning(lim, o.limit)},
                 {"regime", std::string(regime_name(lim.phase.regime))},
                 {"points", labels},
                 {"f", f}}
@@ -111,6 +130,7 @@ int run_network_limit(const NetworkSpec& s, const NetworkRunOptions& o, std::ost
   out << (o.title.empty() ? "" : o.title + ": ") << describe(s) << "\n";
   out << "phase: " << regime_name(lim.phase.regime) << " (r = " << to_string(lim.phase.r) << ")\n";
   out << "route: " << limits::limit_route_name(lim.route) << (lim.reason.empty() ? "" : " — " + lim.reason) << "\n";
+  out << "error: " << error_meaning(lim, o.limit) << "\n";
   out << "infinite-width f_t (value ± error):\n";
   std::vector<std::vector<std::string>> cells;
   std::vector<std::size_t> width(labels.size() + 1, 4);
