@@ -217,14 +217,14 @@ std::vector<PhaseRegion> phase_regions(const AbcParametrization& p, const FreeEx
   std::vector<Rational> pts(cuts.begin(), cuts.end());
   auto add_interval = [&](std::optional<Rational> lo, std::optional<Rational> hi) {
     Rational s = lo && hi ? (*lo + *hi) / 2 : lo ? *lo + 1 : hi ? *hi - 1 : Rational(0);
-    pieces.push_back({lo, hi, false, false, false, classify_mlp(with_value(p, f, s)), ""});
+    pieces.push_back({lo, hi, false, false, false, classify_mlp(with_value(p, f, s)), "", {}});
   };
   if (pts.empty()) {
     add_interval(std::nullopt, std::nullopt);
   } else {
     add_interval(std::nullopt, pts.front());
     for (std::size_t i = 0; i < pts.size(); ++i) {
-      pieces.push_back({pts[i], pts[i], true, true, true, classify_mlp(with_value(p, f, pts[i])), ""});
+      pieces.push_back({pts[i], pts[i], true, true, true, classify_mlp(with_value(p, f, pts[i])), "", {}});
       add_interval(pts[i], i + 1 < pts.size() ? std::optional<Rational>(pts[i + 1]) : std::nullopt);
     }
   }
