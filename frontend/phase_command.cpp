@@ -490,7 +490,9 @@ CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
   auto* sub = app.add_subcommand("phase",
                                  "the phase of an MLP under an abc-parametrization trained by SGD (TP4) or Adam/SignSGD (TP4b): "
                                  "stability, kernel vs feature learning, maximal updates, size exponents; with --free, "
-                                 "the regions of one or two exponents");
+                                 "the regions of one or two exponents (r and the exponents as affine functions of "
+                                 "them); on a level-1 program, the width exponent of every value and which outputs "
+                                 "converge, vanish or blow up");
   sub->add_option("file", args.file, "a network script (level 2) whose network, parametrization and optimizer to "
                   "classify (then --mlp/--preset/--a/--b/--c/--c-layers/--optimizer are not used), or a level-1 "
                   "program (e.g. from tpc dump): the width exponent of every value, the values that grow with n and "
