@@ -233,6 +233,7 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
            {"dimension", inputs.values.cols()},
            {"route", std::string(limits::route_name(r.route))},
            {"order", r.route == limits::Route::quadrature ? json(r.order) : json(nullptr)},
+           {"breakpoints", r.breakpoints},
            {"nngp", matrix_json(r.output_nngp())},
            {"ntk", matrix_json(r.output_ntk())},
            {"error", std::max(error_nngp, error_ntk)},
@@ -259,10 +260,17 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
   out << "sw2 = " << describe_list(sw2) << "; sb2 = " << describe_list(sb2) << "\n";
   out << "route: " << limits::route_name(r.route);
   if (r.route == limits::Route::quadrature) {
-    out << " (Gauss-Hermite, order " << r.order << " per direction; ";
+    if (r.breakpoints.empty()) {
+      out << " (Gauss-Hermite, order " << r.order << " per direction; ";
+    } else {
+      out << " (Gauss-Legendre panels split at the kinks x =";
+      for (std::size_t b = 0; b < r.breakpoints.size(); ++b) out << (b ? ", " : " ") << r.breakpoints[b];
+      out << ", " << r.order << " nodes per panel; ";
+    }
     if (r.error_sample_pairs == 0) out << "diagonal by adaptive quadrature)";
     else
-      out << "error estimate from order " << 2 * r.order << " on " << r.error_sample_pairs << " pair"
+      out << "error estimate from " << (r.breakpoints.empty() ? "order " : "") << 2 * r.order
+          << (r.breakpoints.empty() ? "" : " nodes") << " on " << r.error_sample_pairs << " pair"
           << (r.error_sample_pairs == 1 ? "" : "s") << ")";
   }
   out << "; max-abs error estimate: nngp " << short_number(error_nngp) << ", ntk " << short_number(error_ntk)
@@ -303,7 +311,7 @@ CLI::App* add_kernel_command(CLI::App& app, KernelArgs& args) {
       ->check(CLI::IsMember({"text", "json"}))
       ->default_val("text");
   sub->add_flag("--all-layers", args.all_layers, "print the kernels of every layer, not only the readout");
-  sub->add_option("--order", args.order, "Gauss-Hermite order per direction for activations without a closed form")
+  sub->add_option("--order", args.order, "Gauss-Hermite order per direction for smooth activations without a closed form (activations with kinks, e.g. relu(x - 1), use Gauss-Legendre panels split at the kinks)")
       ->default_val(limits::default_mlp_quadrature_order);
   sub->add_flag("--no-closed-forms", args.no_closed_forms, "integrate by quadrature even when a closed form exists");
   sub->add_flag("--emit-program", args.emit_program,

@@ -79,6 +79,24 @@ int fail(const NetworkRunOptions& o, const std::string& what, const std::string&
 
 json estimate_json(const limits::Estimate& e) { return {{"value", e.value}, {"error", e.error}}; }
 
+/// What the printed ± means on the route the limit took (README, "What the printed error means").
+std::string error_meaning(const limits::NetworkLimit& lim, const limits::NetworkLimitOptions& o) {
+  switch (lim.route) {
+    case limits::LimitRoute::monte_carlo:
+      return "one standard error over " + std::to_string(o.replicas) + " replicas of " + std::to_string(o.particles) +
+             " particles (" + std::to_string(o.replicas - 1) +
+             " degrees of freedom); the O(1/particles) bias of the particle estimates is not included";
+    case limits::LimitRoute::quadrature:
+      return "the change between the last two trapezoidal grids plus a rounding allowance (an estimate; target 1e-10)";
+    case limits::LimitRoute::exact: return "rounding only (exact rational arithmetic: 0)";
+    case limits::LimitRoute::kernel:
+      return "mse: the largest change of kernel gradient descent with every NTK entry moved by ± its error; "
+             "cross-entropy: the Monte Carlo standard error over draws of f_0";
+    case limits::LimitRoute::automatic: break;
+  }
+  return "";
+}
+
 }  // namespace
 
 int run_network_limit(const NetworkSpec& s, const NetworkRunOptions& o, std::ostream& out, std::ostream& err) {
@@ -102,6 +120,8 @@ int run_network_limit(const NetworkSpec& s, const NetworkRunOptions& o, std::ost
                 {"network", describe(s)},
                 {"route", std::string(limits::limit_route_name(lim.route))},
                 {"reason", lim.reason},
+                {"warnings", lim.warnings},
+                {"error_meaning", error_meaning(lim, o.limit)},
                 {"regime", std::string(regime_name(lim.phase.regime))},
                 {"points", labels},
                 {"f", f}}
@@ -112,6 +132,7 @@ int run_network_limit(const NetworkSpec& s, const NetworkRunOptions& o, std::ost
   out << (o.title.empty() ? "" : o.title + ": ") << describe(s) << "\n";
   out << "phase: " << regime_name(lim.phase.regime) << " (r = " << to_string(lim.phase.r) << ")\n";
   out << "route: " << limits::limit_route_name(lim.route) << (lim.reason.empty() ? "" : " — " + lim.reason) << "\n";
+  out << "error: " << error_meaning(lim, o.limit) << "\n";
   out << "infinite-width f_t (value ± error):\n";
   std::vector<std::vector<std::string>> cells;
   std::vector<std::size_t> width(labels.size() + 1, 4);
@@ -132,6 +153,7 @@ int run_network_limit(const NetworkSpec& s, const NetworkRunOptions& o, std::ost
   };
   print_row(head);
   for (const auto& r : cells) print_row(r);
+  for (const auto& w : lim.warnings) err << "tpc limit: warning: " << w << "\n";
   return 0;
 }
 
@@ -301,7 +323,18 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
       }
       rows.push_back(row);
     }
-    json j{{"ok", true}, {"network", describe(s)}, {"steps", T}, {"points", labels}, {"widths", rows}};
+    // the training data (drawn at random for --mlp) so a run can be reproduced and checked elsewhere
+    auto rows_of = [](const Eigen::MatrixXd& m) {
+      json a = json::array();
+      for (Eigen::Index i = 0; i < m.rows(); ++i) {
+        json r = json::array();
+        for (Eigen::Index c = 0; c < m.cols(); ++c) r.push_back(m(i, c));
+        a.push_back(r);
+      }
+      return a;
+    };
+    json j{{"ok", true}, {"network", describe(s)}, {"steps", T}, {"points", labels}, {"widths", rows},
+           {"data", {{"x", rows_of(s.train_x)}, {"y", rows_of(s.train_y)}, {"eval", rows_of(s.eval_x)}}}};
     if (lim) {
       json lf = json::array();
       for (const auto& row : lim->f) {
@@ -310,6 +343,7 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
         lf.push_back(r);
       }
       j["limit_route"] = std::string(limits::limit_route_name(lim->route));
+      j["limit_warnings"] = lim->warnings;
       j["limit_f"] = lf;
       if (!std::isnan(slope)) {
         j["convergence_exponent"] = slope;
@@ -327,6 +361,7 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
         << ") of f_" << T << ":\n";
     for (std::size_t p = 0; p < P; ++p)
       out << "  " << labels[p] << " " << format_with_error(lim->f[static_cast<std::size_t>(T)][p].value, lim->f[static_cast<std::size_t>(T)][p].error) << "\n";
+    for (const auto& w : lim->warnings) err << "tpc compare: warning: " << w << "\n";
   } else {
     out << "no infinite-width limit: " << no_limit << "\n";
   }

@@ -6,8 +6,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "frontend/diagnostics.h"
 #include "frontend/network_commands.h"
+#include "frontend/network_script.h"
+#include "frontend/sema.h"
+#include "frontend/source_loader.h"
 #include "tp/phase_region.h"
+#include "tp/program_sizes.h"
 #include "tp/unroll.h"
 
 namespace tp::frontend {
@@ -295,6 +300,22 @@ void print_script_sources(const std::string& file, const NetworkScript& script, 
   out << (routes->agree ? "the routes agree\n" : "the routes DISAGREE (please report this script)\n");
 }
 
+// One quantity of a region as an affine function of the free exponent s: "c - 1/2", or when the formula
+// changes inside the region, each stretch's formula with its condition: "1/2 (c <= 1), c - 1/2 (c > 1)".
+template <class Pick>
+std::string affine_text(const PhaseRegion& r, const std::string& s, Pick pick) {
+  std::vector<std::pair<std::string, std::string>> parts;  // (formula, condition), equal neighbours joined
+  for (const auto& st : r.stretches) {
+    const std::string text = pick(st).text(s);
+    if (!parts.empty() && parts.back().first == text) continue;
+    parts.emplace_back(text, st.condition);
+  }
+  if (parts.size() == 1) return parts[0].first;
+  std::string out;
+  for (const auto& [text, cond] : parts) out += (out.empty() ? "" : ", ") + text + " (" + cond + ")";
+  return out;
+}
+
 // `--free x,y`: the faces of the (x, y) plane grouped by verdict (tp/phase_region.h, phase_polyhedra).
 int run_two_free(const AbcParametrization& p, const PhaseArgs& args, std::ostream& out, std::ostream& err) {
   auto fail = [&](const std::string& msg) {
@@ -382,13 +403,104 @@ void add_parametrization_flags(CLI::App* sub, PhaseArgs& args) {
   sub->add_option("--c", args.c, "learning-rate exponent c of every layer (lr = eta n^-c); overrides a preset's c");
 }
 
+// `tpc phase prog.tp` on a level-1 program (no network block; e.g. the output of `tpc dump net.tp`): the width
+// exponent of every value by propagation (tp/program_sizes.h), the values that grow with n, and the outputs'
+// fate. Steps: 1. load and compile; 2. propagate; 3. print.
+int run_program_phase(const std::string& path, const std::string& format, std::ostream& out, std::ostream& err) {
+  const bool as_json = format == "json";
+  std::string problem;
+  auto file = load_source(path, problem);
+  if (!file) {
+    if (as_json) out << json{{"ok", false}, {"error", problem}}.dump(2) << "\n";
+    else err << "tpc phase: error: " << problem << "\n";
+    return 1;
+  }
+  DiagnosticEngine diags;
+  auto program = compile_source(file->text, diags);
+  if (!program) {
+    if (as_json) out << json{{"ok", false}, {"diagnostics", diagnostics_json(diags.diagnostics(), *file)}}.dump(2) << "\n";
+    else err << render(diags.diagnostics(), *file) << diags.error_count() << " error" << (diags.error_count() == 1 ? "" : "s")
+             << " in " << file->name << "\n";
+    return 1;
+  }
+  if (!as_json && !diags.diagnostics().empty()) err << render(diags.diagnostics(), *file);
+  const std::vector<ValueSize> sizes = program_sizes(*program);
+  auto exponent_text = [](const ValueSize& s) -> std::string {
+    if (!s.known) return "unknown";
+    return s.exponent ? to_string(*s.exponent) : "zero";
+  };
+  auto line_of = [&](const SourceRange& r) { return r.valid() ? std::to_string(r.begin.line) : std::string("-"); };
+  // growing values (not the width factors n^q themselves, which are written on purpose)
+  std::vector<std::string> growing;
+  json rows = json::array();
+  for (std::size_t i = 0; i < program->size(); ++i) {
+    const Value& v = program->values()[i];
+    if (v.kind == ValueKind::Matrix) continue;
+    const ValueSize& s = sizes[i];
+    rows.push_back({{"value", v.name}, {"kind", std::string(kind_name(v.kind))},
+                    {"line", v.range.valid() ? json(v.range.begin.line) : json(nullptr)},
+                    {"exponent", exponent_text(s)}, {"mean_zero", s.mean_zero}});
+    if (v.op != Op::WidthPower && s.known && s.exponent && *s.exponent > 0)
+      growing.push_back("'" + v.name + "' grows like n^(" + to_string(*s.exponent) + ")" +
+                        (v.range.valid() ? " (line " + std::to_string(v.range.begin.line) + ")" : ""));
+  }
+  auto fate = [](const ValueSize& s) -> std::string {
+    if (!s.known) return "unknown (a super-polynomial function of a growing value)";
+    if (!s.exponent) return "exactly zero";
+    if (*s.exponent > 0) return "blows up like n^(" + to_string(*s.exponent) + ")";
+    if (*s.exponent < 0)
+      return "vanishes like n^(" + to_string(*s.exponent) + ")" + (s.mean_zero ? " (a mean-zero average: CLT)" : "");
+    if (s.random) return "converges in distribution to a Gaussian (n^0: a mean-zero average scaled by its CLT rate)";
+    return "converges to a nonzero limit (n^0)";
+  };
+  json outputs = json::array();
+  for (const auto& o : program->outputs()) {
+    const ValueSize& s = sizes[static_cast<std::size_t>(o.value)];
+    const std::string verdict = !s.known ? "unknown" : !s.exponent ? "zero" : *s.exponent > 0 ? "blows_up"
+                                : *s.exponent < 0                  ? "vanishes"
+                                : s.random                         ? "random_limit"
+                                                                   : "nonzero_limit";
+    outputs.push_back({{"name", o.name}, {"line", o.range.valid() ? json(o.range.begin.line) : json(nullptr)},
+                       {"exponent", exponent_text(s)}, {"verdict", verdict}, {"description", fate(s)}});
+  }
+  if (as_json) {
+    out << json{{"ok", true}, {"program", file->name}, {"stable", growing.empty()}, {"unstable_values", growing},
+                {"values", rows}, {"outputs", outputs}}
+               .dump(2)
+        << "\n";
+    return 0;
+  }
+  out << file->name << ": a level-1 Tensor Program; width exponents by propagation (per coordinate for vectors: "
+      << "Θ(n^e); MatMul keeps the size, averages add exponents, mean-zero averages 1/2 less)\n";
+  std::size_t w = 8;
+  for (const auto& r : rows) w = std::max(w, columns(r["value"].get<std::string>()) + 2);
+  out << "  " << pad("value", w) << pad("kind", 8) << pad("line", 6) << "n^e\n";
+  for (const auto& r : rows)
+    out << "  " << pad(r["value"].get<std::string>(), w) << pad(r["kind"].get<std::string>(), 8)
+        << pad(r["line"].is_null() ? "-" : std::to_string(r["line"].get<int>()), 6) << r["exponent"].get<std::string>()
+        << (r["mean_zero"].get<bool>() ? "  (mean zero)" : "") << "\n";
+  if (growing.empty()) {
+    out << "stable: no value grows with n\n";
+  } else {
+    for (const auto& g : growing) out << "unstable: " << g << "\n";
+  }
+  out << "outputs:\n";
+  for (const auto& o : program->outputs())
+    out << "  " << o.name << " (line " << line_of(o.range) << "): " << fate(sizes[static_cast<std::size_t>(o.value)]) << "\n";
+  return 0;
+}
+
 CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
   auto* sub = app.add_subcommand("phase",
                                  "the phase of an MLP under an abc-parametrization trained by SGD (TP4) or Adam/SignSGD (TP4b): "
                                  "stability, kernel vs feature learning, maximal updates, size exponents; with --free, "
-                                 "the regions of one or two exponents");
+                                 "the regions of one or two exponents (r and the exponents as affine functions of "
+                                 "them); on a level-1 program, the width exponent of every value and which outputs "
+                                 "converge, vanish or blow up");
   sub->add_option("file", args.file, "a network script (level 2) whose network, parametrization and optimizer to "
-                  "classify; then --mlp/--preset/--a/--b/--c/--c-layers/--optimizer are not used");
+                  "classify (then --mlp/--preset/--a/--b/--c/--c-layers/--optimizer are not used), or a level-1 "
+                  "program (e.g. from tpc dump): the width exponent of every value, the values that grow with n and "
+                  "which outputs converge, vanish or blow up");
   add_parametrization_flags(sub, args);
   sub->add_option("--c-layers", args.c_layers,
                   "per-layer learning-rate exponents c_1..c_{L+1} (layer l's lr = eta n^-c_l), e.g. --c-layers=-1,0,1; "
@@ -417,6 +529,19 @@ int run_phase_command(const PhaseArgs& args_in, std::ostream& out, std::ostream&
       if (args.format == "json") out << json{{"ok", false}, {"error", msg}}.dump(2) << "\n";
       else err << "tpc phase: error: " << msg << "\n";
       return 1;
+    }
+    {
+      std::string problem;
+      const auto text = load_source(args.file, problem);
+      if (text && !is_network_script(text->text)) {
+        if (!args.free.empty()) {
+          const std::string msg = "--free applies to network scripts and --mlp; " + args.file + " is a level-1 program";
+          if (args.format == "json") out << json{{"ok", false}, {"error", msg}}.dump(2) << "\n";
+          else err << "tpc phase: error: " << msg << "\n";
+          return 1;
+        }
+        return run_program_phase(args.file, args.format, out, err);
+      }
     }
     script = load_network_script(args.file, args.format == "json", out, err, FreeExponents::up_to_two);
     if (!script) return 1;
@@ -495,6 +620,15 @@ int run_phase_command(const PhaseArgs& args_in, std::ostream& out, std::ostream&
       j["upper"] = r.hi ? json(to_string(*r.hi)) : json(nullptr);
       j["lower_included"] = r.lo_closed;
       j["upper_included"] = r.hi_closed;
+      // r and the exponents as affine functions of the free exponent, stretch by stretch
+      json stretches = json::array();
+      for (const auto& st : r.stretches) {
+        json ex = json::array();
+        for (std::size_t i = 0; i < st.exponents.size() && i < r.phase.exponents.size(); ++i)
+          ex.push_back({{"quantity", r.phase.exponents[i].quantity}, {"exponent", st.exponents[i].text(f->name())}});
+        stretches.push_back({{"condition", st.condition}, {"r", st.r.text(f->name())}, {"exponents", ex}});
+      }
+      j["affine"] = stretches;
       arr.push_back(j);
     }
     json j{{"ok", true}, {"parametrization", p.name}, {"free", f->name()}, {"regions", arr}};
@@ -517,9 +651,23 @@ int run_phase_command(const PhaseArgs& args_in, std::ostream& out, std::ostream&
       out << "violates";
       for (const auto& k : keys) out << " " << k;
     } else {
-      out << "r = " << to_string(r.phase.r);
+      out << "r = " << affine_text(r, f->name(), [](const AffineStretch& st) { return st.r; });
     }
     out << "\n";
+    // the size exponents (n^e) as affine functions of the free exponent
+    const std::string indent = "  " + std::string(w, ' ');
+    std::string line = indent + "sizes n^e:";
+    for (std::size_t i = 0; i < r.phase.exponents.size(); ++i) {
+      const std::string item = " " + r.phase.exponents[i].quantity + " " +
+                               affine_text(r, f->name(), [i](const AffineStretch& st) { return st.exponents.at(i); }) +
+                               (i + 1 < r.phase.exponents.size() ? "," : "");
+      if (columns(line) + columns(item) > 110) {
+        out << line << "\n";
+        line = indent + "          ";
+      }
+      line += item;
+    }
+    out << line << "\n";
   }
   return 0;
 }

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <numbers>
 #include <optional>
 #include <sstream>
 
@@ -21,6 +22,8 @@
 #include "limits/gauss_hermite.h"
 #include "limits/gaussian_expectation.h"
 #include "limits/parallel.h"
+#include "limits/piecewise_linear.h"
+#include "limits/split_normal_rule.h"
 #include "tp/compiled_expr.h"
 #include "tp/errors.h"
 
@@ -29,6 +32,8 @@ namespace tp::limits {
 namespace {
 
 constexpr double eps = std::numeric_limits<double>::epsilon();
+/// The split rules integrate the whitened variables over [−11, 11]: P(|ξ| > 11) = 4e−28.
+constexpr double split_half_width = 11.0;
 
 std::string number(double v) {
   std::ostringstream out;
@@ -45,17 +50,17 @@ struct Transforms {
 
 // ---- closed forms ----
 
-enum class ClosedKind { identity, relu, erf, sin, cos, exp };
+enum class ClosedKind { identity, erf, sin, cos, exp };
 
 std::optional<ClosedKind> match_closed(const ExprPtr& phi) {
   if (phi->kind == ExprKind::Arg && phi->arg == 0) return ClosedKind::identity;
   if (phi->kind != ExprKind::Call || phi->lhs->kind != ExprKind::Arg || phi->lhs->arg != 0) return std::nullopt;
   switch (phi->fn) {
-    case Function::relu: return ClosedKind::relu;
     case Function::erf: return ClosedKind::erf;
     case Function::sin: return ClosedKind::sin;
     case Function::cos: return ClosedKind::cos;
     case Function::exp: return ClosedKind::exp;
+    case Function::relu:  // the piecewise-linear route (piecewise_linear.h)
     case Function::step:
     case Function::tanh:
     case Function::gelu:
@@ -74,7 +79,6 @@ std::optional<ClosedKind> match_closed(const ExprPtr& phi) {
 Transforms closed_transforms(ClosedKind kind, double a, double c, double b) {
   switch (kind) {
     case ClosedKind::identity: return {expect_identity_identity(a, c, b), 1.0};
-    case ClosedKind::relu: return {expect_relu_relu(a, c, b), expect_step_step(a, c, b)};
     case ClosedKind::erf: return {expect_erf_erf(a, c, b), expect_erf_prime_erf_prime(a, c, b)};
     case ClosedKind::sin: return {expect_sin_sin(a, c, b), expect_cos_cos(a, c, b)};
     case ClosedKind::cos: return {expect_cos_cos(a, c, b), expect_sin_sin(a, c, b)};
@@ -86,63 +90,67 @@ Transforms closed_transforms(ClosedKind kind, double a, double c, double b) {
   throw std::logic_error("bug: unhandled closed-form activation");
 }
 
-// ---- quadrature ----
+// ---- piecewise-linear activations (arc-cosine kernels of orders 0 and 1, piecewise_linear.h) ----
 
-enum class Parity { even, odd, neither };
+/// φ and φ' of the piecewise-linear route (φ' of a piecewise-linear φ is a step combination).
+struct PiecewisePair {
+  PiecewiseLinear phi, dphi;
+};
 
-/// The parity of e as a function of argument 0 (conservative: `neither` when not provable by these rules).
-Parity parity(const ExprPtr& e) {
-  auto product = [](Parity a, Parity b) {
-    if (a == Parity::neither || b == Parity::neither) return Parity::neither;
-    return a == b ? Parity::even : Parity::odd;
-  };
-  switch (e->kind) {
-    case ExprKind::Const: return Parity::even;
-    case ExprKind::Arg: return e->arg == 0 ? Parity::odd : Parity::neither;
-    case ExprKind::Neg: return parity(e->lhs);
-    case ExprKind::Add:
-    case ExprKind::Sub: {
-      const Parity a = parity(e->lhs), b = parity(e->rhs);
-      return a == b ? a : Parity::neither;
-    }
-    case ExprKind::Mul:
-    case ExprKind::Div: return product(parity(e->lhs), parity(e->rhs));
-    case ExprKind::Pow: {
-      const Parity base = parity(e->lhs);
-      if (base == Parity::even && parity(e->rhs) == Parity::even) return Parity::even;
-      if (base != Parity::odd || e->rhs->kind != ExprKind::Const || e->rhs->value != std::floor(e->rhs->value))
-        return Parity::neither;
-      return std::fmod(e->rhs->value, 2.0) == 0 ? Parity::even : Parity::odd;
-    }
-    case ExprKind::Call: {
-      const Parity a = parity(e->lhs);
-      if (a != Parity::odd) return a;  // f(even) is even
-      switch (e->fn) {
-        case Function::tanh:
-        case Function::erf:
-        case Function::sin:
-        case Function::sign: return Parity::odd;
-        case Function::cos:
-        case Function::abs:
-        case Function::normpdf: return Parity::even;
-        case Function::relu:
-        case Function::step:
-        case Function::gelu:
-        case Function::sigmoid:
-        case Function::exp:
-        case Function::log:
-        case Function::sqrt:
-        case Function::normcdf: return Parity::neither;
-      }
-      return Parity::neither;
-    }
-  }
-  return Parity::neither;
+std::optional<PiecewisePair> match_piecewise_pair(const MlpKernelSpec& spec) {
+  auto f = match_piecewise_linear(spec.activation);
+  auto g = spec.derivative ? match_piecewise_linear(spec.derivative) : std::nullopt;
+  if (!f || !g) return std::nullopt;
+  return PiecewisePair{*f, *g};
 }
+
+/// det of the first-layer covariance of inputs x, y without cancellation. With K = s2 X Xᵀ + b2 (s2 = σ_w²/d):
+/// det = s2² (|x|²|y|² − (x·y)²) + s2 b2 |x − y|², and |x|²|y|² − (x·y)² = |x|² |y − t x|², t = x·y/|x|² (x the
+/// longer of the two), whose rounding error is relative to |y − t x| instead of |x|²|y|².
+double input_det(const Eigen::MatrixXd& inputs, Eigen::Index i, Eigen::Index j, double s2, double b2) {
+  const bool swap = inputs.row(j).squaredNorm() > inputs.row(i).squaredNorm();
+  const Eigen::RowVectorXd x = inputs.row(swap ? j : i), y = inputs.row(swap ? i : j);
+  const double xx = x.squaredNorm();
+  double lagrange = 0.0;
+  if (xx > 0) lagrange = xx * (y - (x.dot(y) / xx) * x).squaredNorm();
+  return s2 * s2 * lagrange + s2 * b2 * (x - y).squaredNorm();
+}
+
+/// The 2×2 covariance of entry (i, j) of a layer with its tracked determinant.
+Gram2 gram(const Eigen::MatrixXd& k, const Eigen::MatrixXd& det, Eigen::Index i, Eigen::Index j) {
+  Gram2 g;
+  g.a = std::max(k(i, i), 0.0);
+  g.b = std::max(k(j, j), 0.0);
+  const double bound = std::sqrt(g.a * g.b);
+  g.c = std::clamp(k(i, j), -bound, bound);
+  g.det = std::max(det(i, j), 0.0);
+  return g;
+}
+
+/// max |E(θ ± δθ) − E(θ)| over the two sides (θ ± δθ clamped into [0, π]).
+double angle_sensitivity(const PiecewiseLinear& f, const Gram2& g, double theta, double dtheta) {
+  if (!(dtheta > 0) || !(g.a > 0) || !(g.b > 0)) return 0.0;
+  const double e = expect_piecewise_at(f, g.a, g.b, theta);
+  const double up = expect_piecewise_at(f, g.a, g.b, std::min(theta + dtheta, std::numbers::pi));
+  const double down = expect_piecewise_at(f, g.a, g.b, std::max(theta - dtheta, 0.0));
+  return std::max(std::abs(up - e), std::abs(down - e));
+}
+
+/// The angle of the next layer's entry, σ_w² E[φφ] + σ_b² against its diagonal, when this layer's angle is θ.
+double next_angle(const PiecewiseLinear& f, const Gram2& g, double theta, double sw2, double sb2) {
+  Gram2 moved = g;
+  const double sab = std::sqrt(g.a * g.b);
+  moved.c = sab * std::cos(theta);
+  moved.det = g.a * g.b * std::sin(theta) * std::sin(theta);
+  const PiecewiseTransform t = expect_piecewise(f, moved);
+  return std::atan2(std::sqrt(next_det(t, sw2, sb2)), sw2 * t.value + sb2);
+}
+
+// ---- quadrature ----
 
 /// True if φ(u)φ(v) and φ'(u)φ'(v) are both even under (u, v) → (−u, −v).
 bool symmetric_products(const MlpKernelSpec& spec) {
-  return parity(spec.activation) != Parity::neither && parity(spec.derivative) != Parity::neither;
+  return parity(spec.activation, {Parity::odd}) != Parity::neither && parity(spec.derivative, {Parity::odd}) != Parity::neither;
 }
 
 
@@ -305,6 +313,51 @@ Transforms entry_naive(const Activation& act, const NodeSet& nodes, const Mixtur
   return t;
 }
 
+/// Split scheme, for φ or φ' with breakpoints x_k (kinks, jumps): u = √a ξ₁ by Gauss–Legendre panels cut at
+/// ξ₁ = x_k/√a, and for each such node the inner integral over ξ₂ (v = αξ₁ + sξ₂) by panels cut at
+/// ξ₂ = (x_k − αξ₁)/s, n nodes per panel on [−split_half_width, split_half_width] (split_normal_rule.h).
+Transforms entry_split(const Activation& act, const std::vector<double>& breaks, int n, const Mixture& m) {
+  std::vector<double> cuts;
+  if (m.sqrt_a > 0)
+    for (double x : breaks) cuts.push_back(x / m.sqrt_a);
+  NormalRule outer, inner;
+  split_normal_rule(cuts, n, split_half_width, outer);
+  std::vector<double> v, w;
+  std::vector<std::size_t> row_begin{0};
+  for (double z1 : outer.nodes) {
+    if (m.s > 0) {
+      cuts.clear();
+      for (double x : breaks) cuts.push_back((x - m.alpha * z1) / m.s);
+      split_normal_rule(cuts, n, split_half_width, inner);
+      for (std::size_t j = 0; j < inner.nodes.size(); ++j) {
+        v.push_back(m.alpha * z1 + m.s * inner.nodes[j]);
+        w.push_back(inner.weights[j]);
+      }
+    } else {
+      v.push_back(m.alpha * z1);
+      w.push_back(1.0);
+    }
+    row_begin.push_back(v.size());
+  }
+  const Eigen::ArrayXd u = m.sqrt_a * Eigen::Map<const Eigen::ArrayXd>(outer.nodes.data(), static_cast<Eigen::Index>(outer.nodes.size()));
+  const Eigen::Map<const Eigen::ArrayXd> vv(v.data(), static_cast<Eigen::Index>(v.size()));
+  const Eigen::Map<const Eigen::ArrayXd> ww(w.data(), static_cast<Eigen::Index>(w.size()));
+  Eigen::ArrayXd fu, gu, fv, gv;
+  act.both(u, fu, gu);
+  act.both(Eigen::ArrayXd(vv), fv, gv);
+  fv *= ww;
+  gv *= ww;
+  Transforms t;
+  for (std::size_t r = 0; r < outer.nodes.size(); ++r) {
+    const auto begin = static_cast<Eigen::Index>(row_begin[r]);
+    const auto len = static_cast<Eigen::Index>(row_begin[r + 1] - row_begin[r]);
+    const auto ri = static_cast<Eigen::Index>(r);
+    t.phi += outer.weights[r] * fu(ri) * fv.segment(begin, len).sum();
+    t.dphi += outer.weights[r] * gu(ri) * gv.segment(begin, len).sum();
+  }
+  return t;
+}
+
 /// E φ(u)² and E φ'(u)² for u ~ N(0, k) by the adaptive route (detects divergence).
 struct Diagonal {
   Estimate phi, dphi;
@@ -335,6 +388,30 @@ Diagonal diagonal_integrals(const Activation& act, double k, int layer, Eigen::I
                                 ") is infinite (" + cause + ")",
                             e.last_value);
   }
+  return d;
+}
+
+/// E φ(u)² and E φ'(u)² for u ~ N(0, k) by the split rule with n and 2n nodes per panel (value: 2n; error: the
+/// difference), for φ with breakpoints, where the adaptive Gauss–Hermite route converges only algebraically.
+Diagonal diagonal_split(const Activation& act, const std::vector<double>& breaks, int n, double k) {
+  const double root = std::sqrt(std::max(k, 0.0));
+  std::vector<double> cuts;
+  if (root > 0)
+    for (double x : breaks) cuts.push_back(x / root);
+  auto moments = [&](int nodes) {
+    NormalRule rule;
+    split_normal_rule(cuts, nodes, split_half_width, rule);
+    const Eigen::ArrayXd u =
+        root * Eigen::Map<const Eigen::ArrayXd>(rule.nodes.data(), static_cast<Eigen::Index>(rule.nodes.size()));
+    const Eigen::Map<const Eigen::ArrayXd> w(rule.weights.data(), static_cast<Eigen::Index>(rule.weights.size()));
+    Eigen::ArrayXd f, g;
+    act.both(u, f, g);
+    return std::pair<double, double>{(w * f.square()).sum(), (w * g.square()).sum()};
+  };
+  const auto coarse = moments(n), fine = moments(2 * n);
+  Diagonal d;
+  d.phi = {fine.first, std::abs(fine.first - coarse.first) + 16 * eps * std::abs(fine.first), Route::quadrature};
+  d.dphi = {fine.second, std::abs(fine.second - coarse.second) + 16 * eps * std::abs(fine.second), Route::quadrature};
   return d;
 }
 
@@ -449,7 +526,9 @@ MlpKernelSpec make_mlp_kernel_spec(ExprPtr activation, int depth, std::vector<do
 }
 
 bool mlp_kernel_has_closed_form(const ExprPtr& activation) {
-  return activation && match_closed(activation).has_value();
+  if (!activation) return false;
+  if (match_closed(activation)) return true;
+  return match_piecewise_linear(activation) && match_piecewise_linear(derivative(activation, 0));
 }
 
 MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::MatrixXd& inputs,
@@ -487,17 +566,43 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
   result.nngp.push_back(k1);
   result.ntk.push_back(k1);
   const auto closed = options.use_closed_forms ? match_closed(spec.activation) : std::nullopt;
-  result.route = closed ? Route::closed_form : Route::quadrature;
-  result.order = closed ? 0 : options.order;
+  const auto pwl = options.use_closed_forms && !closed ? match_piecewise_pair(spec) : std::nullopt;
+  result.route = closed || pwl ? Route::closed_form : Route::quadrature;
+  result.order = closed || pwl ? 0 : options.order;
+  // the piecewise-linear route tracks det K^l per pair (accurate angles); for mixed φ, whose gap is computed by
+  // subtraction, also the angle error per pair and the entry errors it causes (cond_*)
+  Eigen::MatrixXd det, angle_error, cond_k, cond_t;
+  std::vector<double> cond_k_max(static_cast<std::size_t>(depth) + 1, 0.0), cond_t_max = cond_k_max;
+  const bool track_angle_error = pwl && pwl->phi.has_order0() && pwl->phi.has_order1();
+  if (pwl) {
+    det = Eigen::MatrixXd::Zero(n, n);
+    for_upper_triangle(n, true, options.threads, [&](Eigen::Index i, Eigen::Index j) {
+      det(i, j) = input_det(inputs, i, j, spec.sw2_at(0) / d, spec.sb2_at(0));
+    });
+    angle_error = Eigen::MatrixXd::Constant(n, n, 4 * eps);
+    cond_t = Eigen::MatrixXd::Zero(n, n);
+  }
 
   // 3. the hidden layers and the readout
   std::optional<Activation> act;
+  std::optional<std::vector<double>> split;  // breakpoints of φ and φ' when the split scheme is used
   NodeSet nodes;
   bool half = false;
   if (!closed) {
     act.emplace(spec);
+    if (options.split_at_kinks) {
+      auto bf = breakpoints(spec.activation), bd = breakpoints(spec.derivative);
+      if (bf && bd && (!bf->empty() || !bd->empty())) {
+        split.emplace(*bf);
+        split->insert(split->end(), bd->begin(), bd->end());
+        std::sort(split->begin(), split->end());
+        split->erase(std::unique(split->begin(), split->end()), split->end());
+        result.breakpoints = *split;
+        result.order = options.split_order;
+      }
+    }
     half = options.use_parity && symmetric_products(spec);
-    nodes = make_node_set(options.order, options.weight_cutoff, half);
+    if (!split) nodes = make_node_set(options.order, options.weight_cutoff, half);
   }
   std::vector<double> diag_error_phi, diag_error_dphi;  // per transition: max adaptive error
   for (int l = 1; l <= depth; ++l) {
@@ -512,12 +617,54 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
       });
       diag_error_phi.push_back(0.0);
       diag_error_dphi.push_back(0.0);
+    } else if (pwl) {
+      Eigen::MatrixXd det_next = Eigen::MatrixXd::Zero(n, n), angle_next = Eigen::MatrixXd::Zero(n, n);
+      Eigen::MatrixXd cond_k_next = Eigen::MatrixXd::Zero(n, n), cond_t_next = Eigen::MatrixXd::Zero(n, n);
+      for_upper_triangle(n, false, options.threads, [&](Eigen::Index i, Eigen::Index j) {
+        const Gram2 g = gram(k, det, i, j);
+        const PiecewiseTransform t = expect_piecewise(pwl->phi, g), td = expect_piecewise(pwl->dphi, g);
+        combine(theta, i, j, {t.value, td.value}, sw2, sb2, k_next, theta_next);
+        if (i == j) return;
+        det_next(i, j) = next_det(t, sw2, sb2);
+        if (!track_angle_error) return;
+        // entry errors caused by this layer's angle error, and the next layer's angle error
+        const double th = std::atan2(std::sqrt(g.det), g.c), dth = angle_error(i, j);
+        const double ek = sw2 * angle_sensitivity(pwl->phi, g, th, dth);
+        cond_k_next(i, j) = ek;
+        cond_t_next(i, j) = ek + sw2 * (angle_sensitivity(pwl->dphi, g, th, dth) * std::abs(theta(i, j)) +
+                                        std::abs(td.value) * cond_t(i, j));
+        const double th_next = std::atan2(std::sqrt(det_next(i, j)), sw2 * t.value + sb2);
+        double moved = 0.0;
+        if (dth > 0 && g.a > 0 && g.b > 0)
+          moved = std::max(std::abs(next_angle(pwl->phi, g, std::min(th + dth, std::numbers::pi), sw2, sb2) - th_next),
+                           std::abs(next_angle(pwl->phi, g, std::max(th - dth, 0.0), sw2, sb2) - th_next));
+        // G = √(AB) − E φφ by subtraction: |δG| ≤ 8ε√(AB), so |δ det'| ≤ σ_w⁴ 16ε AB + σ_w² σ_b² 16ε √(AB)
+        const double root = std::sqrt(std::max(t.var_u * t.var_v, 0.0));
+        const double ddet = 16 * eps * (sw2 * sw2 * root * root + sw2 * sb2 * root);
+        const double droot = std::min(std::sqrt(ddet), ddet / (2 * std::sqrt(std::max(det_next(i, j), DBL_MIN))));
+        const double scale = std::sqrt((sw2 * t.var_u + sb2) * (sw2 * t.var_v + sb2));
+        angle_next(i, j) = moved + (scale > 0 ? droot / scale : 0.0);
+      });
+      mirror(det_next);
+      det = std::move(det_next);
+      if (track_angle_error) {
+        mirror(angle_next);
+        mirror(cond_k_next);
+        mirror(cond_t_next);
+        angle_error = std::move(angle_next);
+        cond_k_max[static_cast<std::size_t>(l)] = cond_k_next.maxCoeff();
+        cond_t_max[static_cast<std::size_t>(l)] = cond_t_next.maxCoeff();
+        cond_t = std::move(cond_t_next);
+      }
+      diag_error_phi.push_back(0.0);
+      diag_error_dphi.push_back(0.0);
     } else {
       // 3a. the diagonal: adaptive 1-D integrals, which also detect divergence
       std::vector<Diagonal> diag(static_cast<std::size_t>(n));
       parallel_for(static_cast<std::size_t>(n), options.threads, [&](std::size_t row) {
         const auto i = static_cast<Eigen::Index>(row);
         diag[row] = diagonal_integrals(*act, k(i, i), l, i);
+        if (split) diag[row] = diagonal_split(*act, *split, options.split_order, k(i, i));
       });
       double ep = 0.0, ed = 0.0;
       for (Eigen::Index i = 0; i < n; ++i) {
@@ -530,7 +677,7 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
       diag_error_dphi.push_back(ed);
       // 3b. the univariate caches
       UnivariateCache cache;
-      if (options.scheme == MlpQuadratureScheme::cached) {
+      if (options.scheme == MlpQuadratureScheme::cached && !split) {
         cache.phi.resize(nodes.rows(), n);
         cache.dphi.resize(nodes.rows(), n);
         parallel_for(static_cast<std::size_t>(n), options.threads, [&](std::size_t row) {
@@ -545,8 +692,9 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
       // 3c. the off-diagonal entries
       for_upper_triangle(n, true, options.threads, [&](Eigen::Index i, Eigen::Index j) {
         const Mixture m = mixture(k(i, i), k(i, j), k(j, j));
-        const Transforms t = options.scheme == MlpQuadratureScheme::cached ? entry_cached(*act, nodes, cache, i, m)
-                                                                          : entry_naive(*act, nodes, m);
+        const Transforms t = split ? entry_split(*act, *split, options.split_order, m)
+                             : options.scheme == MlpQuadratureScheme::cached ? entry_cached(*act, nodes, cache, i, m)
+                                                                             : entry_naive(*act, nodes, m);
         combine(theta, i, j, t, sw2, sb2, k_next, theta_next);
       });
     }
@@ -564,14 +712,15 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
   for (int l = 0; l <= depth; ++l) {
     const auto li = static_cast<std::size_t>(l);
     result.nngp_error[li] = 16 * eps * (l + 1) * result.nngp[li].cwiseAbs().maxCoeff();
-    result.ntk_error[li] = 16 * eps * (l + 1) * result.ntk[li].cwiseAbs().maxCoeff();
+    result.ntk_error[li] = 16 * eps * (l + 1) * result.ntk[li].cwiseAbs().maxCoeff() + cond_t_max[li];
+    result.nngp_error[li] += cond_k_max[li];
   }
-  if (closed) return result;
+  if (closed || pwl) return result;
   const auto pairs = error_sample(k1, options.error_sample_pairs);
   result.error_sample_pairs = pairs.size();
   if (!pairs.empty()) {
     const NodeSet reference =
-        make_node_set(2 * options.order, options.weight_cutoff * options.weight_cutoff, half);
+        split ? NodeSet{} : make_node_set(2 * options.order, options.weight_cutoff * options.weight_cutoff, half);
     // per pair and layer: |K_k − K_2k| and |Θ_k − Θ_2k|
     std::vector<std::vector<double>> dk(pairs.size()), dt(pairs.size());
     parallel_for(pairs.size(), options.threads, [&](std::size_t s) {
@@ -581,7 +730,8 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
       dt[s].assign(static_cast<std::size_t>(depth) + 1, 0.0);
       for (int l = 1; l <= depth; ++l) {
         const Eigen::MatrixXd& k = result.nngp[static_cast<std::size_t>(l) - 1];
-        const Transforms t = entry_naive(*act, reference, mixture(k(i, i), kij, k(j, j)));
+        const Mixture m = mixture(k(i, i), kij, k(j, j));
+        const Transforms t = split ? entry_split(*act, *split, 2 * options.split_order, m) : entry_naive(*act, reference, m);
         const double sw2 = spec.sw2_at(l), sb2 = spec.sb2_at(l);
         kij = sw2 * t.phi + sb2;
         tij = kij + sw2 * t.dphi * tij;
@@ -593,7 +743,7 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
       for (int l = 1; l <= depth; ++l) {
         const auto li = static_cast<std::size_t>(l);
         if (!std::isfinite(dk[s][li]) || !std::isfinite(dt[s][li]))
-          throw NumericalError("the order-" + std::to_string(2 * options.order) +
+          throw NumericalError("the order-" + std::to_string(2 * result.order) +
                                " reference for the error estimate is not finite at layer " + std::to_string(l + 1));
         result.nngp_error[li] = std::max(result.nngp_error[li], dk[s][li]);
         result.ntk_error[li] = std::max(result.ntk_error[li], dt[s][li]);

@@ -10,8 +10,17 @@
 //   K^{l+1}    = σ_w^{l+1}² E[φ(u) φ(v)] + σ_b^{l+1}²,               Θ^{l+1} = K^{l+1} + σ_w^{l+1}² E[φ'(u) φ'(v)] Θ^l.
 //
 // Routes:
-//  * closed_form — φ is identity, relu, erf, sin, cos or exp (limits/closed_forms.h; φ' pairs: relu → step,
-//    erf → erf', identity → 1, sin → cos, cos → −sin, exp → exp);
+//  * closed_form — φ is identity, erf, sin, cos or exp (limits/closed_forms.h; φ' pairs: erf → erf',
+//    identity → 1, sin → cos, cos → −sin, exp → exp), or piecewise linear with its kink at 0 (relu, leaky relu,
+//    abs, step, sign and their combinations: arc-cosine kernels of orders 0 and 1, limits/piecewise_linear.h).
+//    The piecewise-linear route carries det K^l of every pair alongside K^l (from the inputs as
+//    s²|x|²|y − tx|² + s b |x − y|², then through the gap of piecewise_linear.h), so the angle atan2(√det, k12)
+//    is accurate for nearly collinear inputs, where arccos ρ loses half the digits (issue #13 item 2);
+//  * quadrature, split scheme — φ or φ' has kinks or jumps at known points (relu, step, abs, sign of an affine
+//    k x + c anywhere in φ): Gauss–Legendre panels cut at the kinks in both whitened variables
+//    (limits/split_normal_rule.h), MlpKernelOptions::split_order nodes per panel, estimate from twice as many.
+//    Gauss–Hermite converges only like k^{−1} on kinked integrands and its |Q_k − Q_2k| understated the error
+//    2–3× (issue #13 item 1);
 //  * quadrature — every other φ: a 2-D Gauss–Hermite product rule of fixed order k over the whitened
 //    variables, u = √a ξ₁ and v = (c/√a) ξ₁ + √(b − c²/a) ξ₂ for the covariance [[a, c], [c, b]]. The
 //    univariate part is cached: φ(√K_ii x_p) and φ'(√K_ii x_p) are computed once per input i and layer; an
@@ -34,7 +43,9 @@
 //    largest K^1(x,x) (large variances are the hard integrands) plus pairs spread evenly over the upper
 //    triangle, error_sample_pairs in all. Errors of k-th order rules on analytic φ fall like exp(−c√k), so
 //    |Q_k − Q_2k| ≈ Q_k's own error (tested: within a factor 1.5 at errors ~1e−6).
-//  * closed_form: a rounding bound 16 ε · l · max |entry| (heuristic: a few ulps per formula, per layer).
+//  * closed_form: a rounding bound 16 ε · l · max |entry| (heuristic: a few ulps per formula, per layer). For
+//    piecewise-linear φ with both orders (e.g. relu(x) + 0.5), whose gap is computed by subtraction, plus the
+//    effect of the resulting angle error per pair (|E(θ ± δθ) − E(θ)|, δθ carried from layer to layer).
 #pragma once
 
 #include <Eigen/Core>
@@ -94,6 +105,8 @@ struct MlpKernelOptions {
   double weight_cutoff = 1e-25;      ///< skip 2-D nodes whose product weight is below this (0 ≤ cutoff ≤ 1e−12)
   bool use_parity = true;            ///< halve the nodes when φ is provably odd or even (tanh, erf, sin, x^3, ...)
   std::size_t error_sample_pairs = 64;  ///< off-diagonal pairs recomputed at order 2k (0: no estimate)
+  bool split_at_kinks = true;        ///< φ or φ' with breakpoints (relu, step, abs, sign of k x + c): split scheme
+  int split_order = 48;              ///< split scheme: Gauss–Legendre nodes per panel (estimate: twice as many)
   unsigned threads = 0;              ///< 0 = all cores
 };
 
@@ -101,7 +114,8 @@ struct MlpKernelOptions {
 /// symmetric (entries computed for i ≤ j and mirrored); all layers are kept, 16 (L+1) N² bytes.
 struct MlpKernelResult {
   Route route = Route::closed_form;       ///< closed_form or quadrature
-  int order = 0;                          ///< Gauss–Hermite order k of the quadrature route (0: closed form)
+  int order = 0;                          ///< quadrature: Gauss–Hermite order k, or split scheme: nodes per panel
+  std::vector<double> breakpoints;        ///< split scheme: the kinks/jumps of φ and φ' it splits at (else empty)
   std::vector<Eigen::MatrixXd> nngp;      ///< K^l
   std::vector<Eigen::MatrixXd> ntk;       ///< Θ^l
   std::vector<double> nngp_error;         ///< max-abs error estimate of K^l (see the header comment)
@@ -112,8 +126,8 @@ struct MlpKernelResult {
   const Eigen::MatrixXd& output_ntk() const { return ntk.back(); }
 };
 
-/// True if compute_mlp_kernel would use a closed form for this activation (identity, relu, erf, sin, cos,
-/// exp applied to argument 0).
+/// True if compute_mlp_kernel would use a closed form for this activation (identity, erf, sin, cos, exp applied
+/// to argument 0, or a piecewise-linear φ with its kink at 0).
 bool mlp_kernel_has_closed_form(const ExprPtr& activation);
 
 /// K^l and Θ^l for the rows of `inputs` (N × d, one input per row, N ≥ 1, d ≥ 1, finite, with K^1(x, x) finite).

@@ -138,10 +138,15 @@ struct Evolution {
 // temporaries (preactivations m × chunk) stay small; φ(u·ξ_i) from the f pass is kept for the update pass
 // when m × P doubles fit in 64 MiB (φ is most of the time: three tanh per particle and input become two).
 Evolution evolve(Particles ps, const ExprPtr& phi_e, double lr, const Eigen::MatrixXd& X, const Eigen::VectorXd& y,
-                 int steps) {
+                 int steps, const Eigen::MatrixXd& E) {
   CompiledExpr phi(phi_e, {true});
   CompiledExpr dphi(derivative(phi_e, 0), {true});
   const Eigen::Index m = X.rows(), P = ps.v.size();
+  // f is reported at the training points and then the evaluation points; only the former train
+  Eigen::MatrixXd XE(m + E.rows(), X.cols());
+  XE.topRows(m) = X;
+  if (E.rows() > 0) XE.bottomRows(E.rows()) = E;
+  const Eigen::Index points = XE.rows();
   constexpr Eigen::Index chunk = 4096;
   const bool keep = m * P <= (Eigen::Index{1} << 23);
   Eigen::ArrayXXd kept(keep ? m : 0, keep ? P : 0);
@@ -152,23 +157,23 @@ Evolution evolve(Particles ps, const ExprPtr& phi_e, double lr, const Eigen::Mat
   };
   Evolution out;
   auto& f = out.f;
-  f.assign(steps + 1, std::vector<double>(m));
-  out.size.assign(steps + 1, std::vector<double>(m, 0.0));
+  f.assign(steps + 1, std::vector<double>(points));
+  out.size.assign(steps + 1, std::vector<double>(points, 0.0));
   for (int t = 0; t <= steps; ++t) {
     // 1. f_t(ξ_i) = Σ_p w_p v_p φ(u_p·ξ_i), summed chunk by chunk
-    std::vector<double> sum(m, 0.0);
+    std::vector<double> sum(points, 0.0);
     for (Eigen::Index c0 = 0; c0 < P; c0 += chunk) {
       const Eigen::Index len = std::min(chunk, P - c0);
-      const Eigen::MatrixXd H = X * ps.u.middleCols(c0, len);
+      const Eigen::MatrixXd H = XE * ps.u.middleCols(c0, len);
       const Eigen::ArrayXd wv = ps.w.segment(c0, len).array() * ps.v.segment(c0, len).array();
-      for (Eigen::Index i = 0; i < m; ++i) {
+      for (Eigen::Index i = 0; i < points; ++i) {
         const Eigen::ArrayXd a = apply(phi, H.row(i).transpose().array());
         sum[i] += (wv * a).sum();
         out.size[t][i] += (wv * a).abs().sum();
-        if (keep && t < steps) kept.row(i).segment(c0, len) = a.transpose();
+        if (keep && t < steps && i < m) kept.row(i).segment(c0, len) = a.transpose();
       }
     }
-    for (Eigen::Index i = 0; i < m; ++i) {
+    for (Eigen::Index i = 0; i < points; ++i) {
       f[t][i] = sum[i];
       if (!std::isfinite(f[t][i]))
         throw NumericalError("the µP limit diverged: f became NaN or infinite at step " + std::to_string(t));
@@ -197,9 +202,9 @@ Evolution evolve(Particles ps, const ExprPtr& phi_e, double lr, const Eigen::Mat
 
 // Steps 2–3 of the quadrature (mup1_limit.h).
 Mup1Limit quadrature_limit(const ExprPtr& activation, double lr, const Eigen::MatrixXd& X, const Eigen::VectorXd& y,
-                           int steps, const Mup1Options& o) {
+                           int steps, const Mup1Options& o, const Eigen::MatrixXd& E) {
   const int d = static_cast<int>(X.cols());
-  const Eigen::Index m = X.rows();
+  const Eigen::Index m = X.rows() + E.rows();
   constexpr double stricter = 0.1;  // cutoff factor from one rule to the next finer one
   constexpr double refine = 1.5;    // Gauss–Hermite order × refine, trapezoid spacing ÷ refine
   Mup1Limit out;
@@ -208,7 +213,7 @@ Mup1Limit quadrature_limit(const ExprPtr& activation, double lr, const Eigen::Ma
     Particles ps = quadrature_particles(rule, d, cutoff);
     out.total_nodes += ps.v.size();
     out.nodes = ps.v.size();
-    return evolve(std::move(ps), activation, lr, X, y, steps);
+    return evolve(std::move(ps), activation, lr, X, y, steps, E);
   };
   // error = |Q_coarse − Q_fine| + a rounding allowance of 64 ε Σ_p w_p |v_p φ_p| (the sums and the T steps of
   // particle updates in double; measured rounding differences are a few ε times this)
@@ -252,9 +257,12 @@ Mup1Limit quadrature_limit(const ExprPtr& activation, double lr, const Eigen::Ma
 }  // namespace
 
 Mup1Limit mup1_limit(const ExprPtr& activation, double lr, const Eigen::MatrixXd& inputs, const Eigen::VectorXd& targets,
-                     int steps, const Mup1Options& options) {
+                     int steps, const Mup1Options& options, const Eigen::MatrixXd& eval_inputs) {
   const int d = static_cast<int>(inputs.cols());
-  const Eigen::Index m = inputs.rows();
+  const Eigen::Index m = inputs.rows() + eval_inputs.rows();
+  if (eval_inputs.rows() > 0 && eval_inputs.cols() != inputs.cols())
+    throw std::invalid_argument("mup1_limit: evaluation points have " + std::to_string(eval_inputs.cols()) +
+                                " coordinates, training points " + std::to_string(inputs.cols()));
   if (d + 1 <= options.max_quadrature_dim) {
     if (options.order < 0 || 3 * options.order / 2 > max_gauss_hermite_order)
       throw std::invalid_argument("mup1_limit: order must be in [0, 341] (the finer order 3k/2 is at most " +
@@ -264,7 +272,7 @@ Mup1Limit mup1_limit(const ExprPtr& activation, double lr, const Eigen::MatrixXd
     if (!(options.weight_cutoff >= 0 && options.weight_cutoff <= 1e-12))
       throw std::invalid_argument("mup1_limit: weight_cutoff must be in [0, 1e-12], got " +
                                   std::to_string(options.weight_cutoff));
-    return quadrature_limit(activation, lr, inputs, targets, steps, options);
+    return quadrature_limit(activation, lr, inputs, targets, steps, options, eval_inputs);
   }
   Mup1Limit out;
   out.f.assign(steps + 1, std::vector<Estimate>(m));
@@ -272,7 +280,9 @@ Mup1Limit mup1_limit(const ExprPtr& activation, double lr, const Eigen::MatrixXd
   std::vector<std::vector<std::vector<double>>> reps;
   for (int r = 0; r < options.replicas; ++r)
     reps.push_back(
-        evolve(monte_carlo_particles(d, options.particles / 2, 1000 + r), activation, lr, inputs, targets, steps).f);
+        evolve(monte_carlo_particles(d, options.particles / 2, 1000 + r), activation, lr, inputs, targets, steps,
+               eval_inputs)
+            .f);
   for (int t = 0; t <= steps; ++t)
     for (Eigen::Index i = 0; i < m; ++i) {
       std::vector<double> xs;

@@ -49,7 +49,8 @@ struct Mup1Options {
 
 struct Mup1Limit {
   Route route = Route::quadrature;
-  /// f[t][i] = f_t(ξ_i) ± error, t = 0..T (t = 0 is initialization: exactly 0 in µP).
+  /// f[t][i] = f_t(ξ_i) ± error, t = 0..T (t = 0 is initialization: exactly 0 in µP); i over the training
+  /// points, then the evaluation points.
   std::vector<std::vector<Estimate>> f;
   // Quadrature only (0 / false for Monte Carlo):
   double spacing = 0;         ///< automatic: trapezoid spacing h (in u) of the rule whose values are reported
@@ -62,10 +63,11 @@ struct Mup1Limit {
   bool target_met = false;    ///< max_error ≤ target_error
 };
 
-/// Runs T full-batch SGD steps of the limit (the first pair of quadrature rules, h = 1/2 and 1/3, always runs). inputs is m × d, targets m. Throws NumericalError if a
+/// Runs T full-batch SGD steps of the limit (the first pair of quadrature rules, h = 1/2 and 1/3, always runs). inputs is m × d, targets m;
+/// f is also reported at the k rows of eval_inputs (k × d; they do not train), after the m training points. Throws NumericalError if a
 /// particle becomes non-finite (naming the step), std::invalid_argument for options out of range
 /// (order > 341 since ⌊3k/2⌋ must be ≤ 512, target_error ≤ 0, weight_cutoff outside [0, 1e-12]).
 Mup1Limit mup1_limit(const ExprPtr& activation, double lr, const Eigen::MatrixXd& inputs, const Eigen::VectorXd& targets,
-                     int steps, const Mup1Options& options = {});
+                     int steps, const Mup1Options& options = {}, const Eigen::MatrixXd& eval_inputs = {});
 
 }  // namespace tp::limits

@@ -12,6 +12,7 @@
 #include "tp/unroll.h"
 
 #include <cmath>
+#include <sstream>
 
 namespace tp::limits {
 
@@ -52,7 +53,6 @@ std::string quadrature_unavailable(const NetworkSpec& s) {
   if (s.loss != LossKind::mse || s.output_dim != 1) return "the quadrature route needs the mse loss and one output";
   if (s.biases || s.weight_decay != 0) return "the quadrature route has no biases or weight decay";
   if (s.batch != BatchMode::full) return "the quadrature route trains full-batch";
-  if (s.eval_x.rows() > 0) return "the quadrature route reports the training points only; remove the evaluation points or use --route monte_carlo";
   return "";
 }
 
@@ -72,6 +72,25 @@ void collect(const UnrolledProgram& up, const NetworkSpec& s, const std::vector<
     if (u.kind != UnrolledOutput::Kind::f) continue;
     f[static_cast<std::size_t>(u.step)][flat_f_index(u, s)] = values[o];
   }
+}
+
+/// The warning of a quadrature run that stopped at its node budget: the error it reached and where.
+std::string target_missed(const Mup1Limit& r, const Mup1Options& o, Eigen::Index training_points) {
+  std::size_t worst_t = 0, worst_i = 0;
+  for (std::size_t t = 0; t < r.f.size(); ++t)
+    for (std::size_t i = 0; i < r.f[t].size(); ++i)
+      if (r.f[t][i].error > r.f[worst_t][worst_i].error) worst_t = t, worst_i = i;
+  std::ostringstream m;
+  m.precision(2);
+  m << "the quadrature route did not reach its target error " << o.target_error << ": the largest error it reached is "
+    << r.max_error << " (f_" << worst_t << " at "
+    << (static_cast<Eigen::Index>(worst_i) < training_points ? "training point " + std::to_string(worst_i + 1)
+                                                              : "evaluation point " + std::to_string(worst_i + 1 - static_cast<std::size_t>(training_points)))
+    << ", " << r.nodes
+    << " particles; the next finer rule would exceed " << o.max_nodes
+    << " particles). The particle map has features finer than the rule resolves (a large learning rate or many "
+       "steps); the values are reported with the error reached";
+  return m.str();
 }
 
 ZDotMode zdot_mode(const std::string& s) {
@@ -160,9 +179,11 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
     Mup1Options mo;
     mo.particles = o.particles;
     mo.replicas = o.replicas;
+    mo.max_nodes = o.quadrature_max_nodes;
     // TP4 Thm 6.1 is written for µP itself; an Eq. 5 equivalent has the same f_t.
-    const Mup1Limit r = mup1_limit(s.activation, s.lr, s.train_x, s.train_y.col(0), s.steps, mo);
+    const Mup1Limit r = mup1_limit(s.activation, s.lr, s.train_x, s.train_y.col(0), s.steps, mo, s.eval_x);
     out.f = r.f;
+    if (r.route == Route::quadrature && !r.target_met) out.warnings.push_back(target_missed(r, mo, s.train_x.rows()));
     return out;
   }
   ZDotOptions zo;

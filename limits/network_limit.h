@@ -7,7 +7,8 @@
 //   feature learning/trivial→ the unrolled program (tp/unroll.h), then
 //        `exact`       when it is linear (limits/linear_limit.h: exact rational Master Theorem),
 //        `quadrature`  for one-hidden-layer µP with mse, one output, full batch (limits/mup1_limit.h, TP4 Thm 6.1;
-//                      it switches to Monte Carlo itself above 4 Gaussian dimensions),
+//                      it switches to Monte Carlo itself above 4 Gaussian dimensions; when it stops at its node
+//                      budget before its target error, NetworkLimit::warnings says so with the error reached),
 //        `monte_carlo` otherwise (limits/zdot_limit.h: ZHat + ZDot particles).
 // A forced route that does not apply is refused with the reason.
 #pragma once
@@ -43,6 +44,7 @@ struct NetworkLimitOptions {
   unsigned threads = 0;
   double memory_budget_bytes = 8.0 * (1ull << 30);
   std::function<void(std::size_t done, std::size_t total)> progress;  ///< Monte Carlo: after each replica
+  long long quadrature_max_nodes = 4'000'000;  ///< quadrature route: largest rule it may run (Mup1Options::max_nodes)
 };
 
 struct NetworkLimit {
@@ -51,6 +53,9 @@ struct NetworkLimit {
   MlpPhase phase;
   /// f[t][p * d_o + k] for t = 0..T: training points first, then evaluation points.
   std::vector<std::vector<Estimate>> f;
+  /// Things the user must know about the numbers, one sentence each: e.g. the quadrature route stopped at its
+  /// node budget before reaching its target error (the values are still reported with the error they reached).
+  std::vector<std::string> warnings;
 };
 
 /// Throws LimitUnavailable, or what the routes throw (DivergentIntegral, NumericalError, BudgetError).

@@ -250,6 +250,57 @@ ExprPtr call_derivative(Function f, const ExprPtr& x, const ExprPtr& self) {
 
 }  // namespace
 
+Parity parity_product(Parity a, Parity b) {
+  if (a == Parity::neither || b == Parity::neither) return Parity::neither;
+  return a == b ? Parity::even : Parity::odd;
+}
+
+Parity parity(const ExprPtr& e, const std::vector<Parity>& args) {
+  switch (e->kind) {
+    case ExprKind::Const: return Parity::even;
+    case ExprKind::Arg:
+      return e->arg >= 0 && e->arg < static_cast<int>(args.size()) ? args[static_cast<std::size_t>(e->arg)] : Parity::neither;
+    case ExprKind::Neg: return parity(e->lhs, args);
+    case ExprKind::Add:
+    case ExprKind::Sub: {
+      const Parity a = parity(e->lhs, args), b = parity(e->rhs, args);
+      return a == b ? a : Parity::neither;
+    }
+    case ExprKind::Mul:
+    case ExprKind::Div: return parity_product(parity(e->lhs, args), parity(e->rhs, args));
+    case ExprKind::Pow: {
+      const Parity base = parity(e->lhs, args);
+      if (base == Parity::even && parity(e->rhs, args) == Parity::even) return Parity::even;
+      if (base != Parity::odd || e->rhs->kind != ExprKind::Const || e->rhs->value != std::floor(e->rhs->value))
+        return Parity::neither;
+      return std::fmod(e->rhs->value, 2.0) == 0 ? Parity::even : Parity::odd;
+    }
+    case ExprKind::Call: {
+      const Parity a = parity(e->lhs, args);
+      if (a != Parity::odd) return a;
+      switch (e->fn) {
+        case Function::tanh:
+        case Function::erf:
+        case Function::sin:
+        case Function::sign: return Parity::odd;
+        case Function::cos:
+        case Function::abs:
+        case Function::normpdf: return Parity::even;
+        case Function::relu:
+        case Function::step:
+        case Function::gelu:
+        case Function::sigmoid:
+        case Function::exp:
+        case Function::log:
+        case Function::sqrt:
+        case Function::normcdf: return Parity::neither;
+      }
+      return Parity::neither;
+    }
+  }
+  return Parity::neither;
+}
+
 int max_argument(const ExprPtr& e) {
   std::set<int> s;
   collect_arguments(e, s);

@@ -71,6 +71,14 @@ ExprPtr substitute(const ExprPtr& e, const std::vector<ExprPtr>& subs);
 /// ∂e/∂(arg i), symbolic and simplified. step' and sign' are taken as 0 (the distributional parts are
 /// dropped, which is what the ZDot derivative form of TP4 needs for a.e.-differentiable φ).
 ExprPtr derivative(const ExprPtr& e, int i);
+/// Parity under x → −x of every argument at once: even, odd, or neither (not provable by these rules).
+enum class Parity { even, odd, neither };
+/// The parity of a product of two factors of the given parities.
+Parity parity_product(Parity a, Parity b);
+/// The parity of e when argument i has parity args[i] (arguments beyond args: neither). Conservative: the
+/// rules of sums, products, integer powers and the odd/even catalogue functions (tanh, erf, sin, sign odd;
+/// cos, abs, phi even).
+Parity parity(const ExprPtr& e, const std::vector<Parity>& args);
 /// Structural equality.
 bool equal(const ExprPtr& a, const ExprPtr& b);
 /// Prints in .tp syntax with the given operand names; parses back to an equal tree.

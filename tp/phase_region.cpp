@@ -1,6 +1,8 @@
 // See phase_region.h. Steps: 1. list the affine functionals of TP4's conditions with their critical
 // values; 2. solve each for s (affine: F(s) = F(0) + s (F(1) − F(0))); 3. classify at every breakpoint
-// and between them; 4. merge neighbours with equal verdicts and write the conditions.
+// and between them; 4. merge neighbours with equal verdicts and write the conditions; within a region, r and
+// the size exponents are fitted as affine functions of s on every piece (three samples on an interval) and
+// consecutive pieces with the same formulas are joined into one stretch.
 // phase_polyhedra (two free exponents) is at the end of the file, with its own steps.
 #include "tp/phase_region.h"
 
@@ -106,6 +108,102 @@ AbcParametrization with_value(const AbcParametrization& p, const FreeExponent& f
   return q;
 }
 
+std::string AffineForm::text(const std::string& s) const {
+  if (!affine) return "varies";
+  if (slope == 0) return to_string(intercept);
+  const Rational m = slope > 0 ? slope : Rational(-slope);
+  const std::string term = m == 1 ? s : to_string(m) + " " + s;
+  if (intercept == 0) return slope > 0 ? term : "-" + term;
+  if (slope < 0) return to_string(intercept) + " - " + term;  // "1 - c", "-1/2 - 2 c"
+  return term + (intercept > 0 ? " + " : " - ") + to_string(intercept > 0 ? intercept : Rational(-intercept));
+}
+
+namespace {
+
+std::string interval_condition(const std::string& s, const std::optional<Rational>& lo, const std::optional<Rational>& hi,
+                               bool lo_closed, bool hi_closed, bool is_point) {
+  const std::string lt_lo = lo_closed ? " <= " : " < ", lt_hi = hi_closed ? " <= " : " < ";
+  if (is_point) return s + " = " + to_string(*lo);
+  if (!lo && !hi) return "all " + s;
+  if (!lo) return s + lt_hi + to_string(*hi);
+  if (!hi) return s + (lo_closed ? " >= " : " > ") + to_string(*lo);
+  return to_string(*lo) + lt_lo + s + lt_hi + to_string(*hi);
+}
+
+/// The affine forms of r and the exponents on one piece (a point, or an open interval sampled at three points).
+AffineStretch affine_stretch(const AbcParametrization& p, const FreeExponent& f, const PhaseRegion& piece) {
+  AffineStretch st;
+  st.lo = piece.lo;
+  st.hi = piece.hi;
+  st.lo_closed = piece.lo_closed;
+  st.hi_closed = piece.hi_closed;
+  st.is_point = piece.is_point;
+  auto constant = [](const Rational& v) { return AffineForm{0, v, true}; };
+  if (piece.is_point) {
+    st.r = constant(piece.phase.r);
+    for (const auto& e : piece.phase.exponents) st.exponents.push_back(constant(e.exponent));
+    return st;
+  }
+  Rational s1, s2, s3;
+  if (piece.lo && piece.hi) {
+    const Rational w = *piece.hi - *piece.lo;
+    s1 = *piece.lo + w / 4, s2 = *piece.lo + w / 2, s3 = *piece.lo + 3 * w / 4;
+  } else if (piece.lo) {
+    s1 = *piece.lo + 1, s2 = *piece.lo + 2, s3 = *piece.lo + 3;
+  } else if (piece.hi) {
+    s1 = *piece.hi - 3, s2 = *piece.hi - 2, s3 = *piece.hi - 1;
+  } else {
+    s1 = -1, s2 = 0, s3 = 1;
+  }
+  const MlpPhase a = classify_mlp(with_value(p, f, s1)), b = classify_mlp(with_value(p, f, s2)),
+                 c = classify_mlp(with_value(p, f, s3));
+  auto fit = [&](const Rational& v1, const Rational& v2, const Rational& v3) {
+    AffineForm form;
+    form.slope = (v2 - v1) / (s2 - s1);
+    form.intercept = v1 - form.slope * s1;
+    form.affine = form.at(s3) == v3;
+    return form;
+  };
+  st.r = fit(a.r, b.r, c.r);
+  for (std::size_t i = 0; i < a.exponents.size() && i < b.exponents.size() && i < c.exponents.size(); ++i)
+    st.exponents.push_back(fit(a.exponents[i].exponent, b.exponents[i].exponent, c.exponents[i].exponent));
+  return st;
+}
+
+/// True if the point stretch pt lies on the forms of st.
+bool on_forms(const AffineStretch& st, const AffineStretch& pt) {
+  if (!st.r.affine || st.r.at(*pt.lo) != pt.r.intercept || st.exponents.size() != pt.exponents.size()) return false;
+  for (std::size_t i = 0; i < st.exponents.size(); ++i)
+    if (!st.exponents[i].affine || st.exponents[i].at(*pt.lo) != pt.exponents[i].intercept) return false;
+  return true;
+}
+
+/// Appends a piece's stretch to a region's list, joining it to the last stretch when the forms continue.
+void append_stretch(std::vector<AffineStretch>& list, AffineStretch next) {
+  if (!list.empty()) {
+    AffineStretch& last = list.back();
+    if (next.is_point && !last.is_point && on_forms(last, next)) {
+      last.hi = next.hi;
+      last.hi_closed = true;
+      return;
+    }
+    if (last.is_point && !next.is_point && on_forms(next, last)) {
+      next.lo = last.lo;
+      next.lo_closed = true;
+      last = std::move(next);
+      return;
+    }
+    if (!last.is_point && !next.is_point && last.r == next.r && last.exponents == next.exponents) {
+      last.hi = next.hi;
+      last.hi_closed = next.hi_closed;
+      return;
+    }
+  }
+  list.push_back(std::move(next));
+}
+
+}  // namespace
+
 std::vector<PhaseRegion> phase_regions(const AbcParametrization& p, const FreeExponent& f) {
   // Step 2: breakpoints.
   std::set<Rational> cuts;
@@ -119,36 +217,35 @@ std::vector<PhaseRegion> phase_regions(const AbcParametrization& p, const FreeEx
   std::vector<Rational> pts(cuts.begin(), cuts.end());
   auto add_interval = [&](std::optional<Rational> lo, std::optional<Rational> hi) {
     Rational s = lo && hi ? (*lo + *hi) / 2 : lo ? *lo + 1 : hi ? *hi - 1 : Rational(0);
-    pieces.push_back({lo, hi, false, false, false, classify_mlp(with_value(p, f, s)), ""});
+    pieces.push_back({lo, hi, false, false, false, classify_mlp(with_value(p, f, s)), "", {}});
   };
   if (pts.empty()) {
     add_interval(std::nullopt, std::nullopt);
   } else {
     add_interval(std::nullopt, pts.front());
     for (std::size_t i = 0; i < pts.size(); ++i) {
-      pieces.push_back({pts[i], pts[i], true, true, true, classify_mlp(with_value(p, f, pts[i])), ""});
+      pieces.push_back({pts[i], pts[i], true, true, true, classify_mlp(with_value(p, f, pts[i])), "", {}});
       add_interval(pts[i], i + 1 < pts.size() ? std::optional<Rational>(pts[i + 1]) : std::nullopt);
     }
   }
   // Step 4: merge neighbours with the same verdict.
   std::vector<PhaseRegion> merged;
   for (auto& piece : pieces) {
+    AffineStretch stretch = affine_stretch(p, f, piece);
     if (!merged.empty() && verdict_key(merged.back().phase) == verdict_key(piece.phase)) {
       merged.back().hi = piece.hi;
       merged.back().hi_closed = piece.hi_closed;
       merged.back().is_point = false;
+      append_stretch(merged.back().stretches, std::move(stretch));
       continue;
     }
     merged.push_back(piece);
+    merged.back().stretches.push_back(std::move(stretch));
   }
   const std::string s = f.name();
   for (auto& r : merged) {
-    const std::string lt_lo = r.lo_closed ? " <= " : " < ", lt_hi = r.hi_closed ? " <= " : " < ";
-    if (r.is_point) r.condition = s + " = " + to_string(*r.lo);
-    else if (!r.lo && !r.hi) r.condition = "all " + s;
-    else if (!r.lo) r.condition = s + lt_hi + to_string(*r.hi);
-    else if (!r.hi) r.condition = s + (r.lo_closed ? " >= " : " > ") + to_string(*r.lo);
-    else r.condition = to_string(*r.lo) + lt_lo + s + lt_hi + to_string(*r.hi);
+    r.condition = interval_condition(s, r.lo, r.hi, r.lo_closed, r.hi_closed, r.is_point);
+    for (auto& st : r.stretches) st.condition = interval_condition(s, st.lo, st.hi, st.lo_closed, st.hi_closed, st.is_point);
   }
   return merged;
 }

@@ -35,12 +35,36 @@ std::optional<FreeExponent> parse_free_exponent(const std::string& text, int dep
 /// p.c_l is given throws std::invalid_argument (it would have no effect).
 AbcParametrization with_value(const AbcParametrization& p, const FreeExponent& f, const Rational& s);
 
+/// slope · s + intercept in the free exponent s (TP4's exponents are minima of affine functions of the
+/// abc exponents, §3 and App. H, so they are affine between consecutive breakpoints).
+struct AffineForm {
+  Rational slope, intercept;
+  bool affine = true;  ///< false if three samples of the stretch were not collinear (printed as "varies")
+  Rational at(const Rational& s) const { return slope * s + intercept; }
+  /// "c - 1/2", "-2 c + 1", "3/2"; "varies" when not affine.
+  std::string text(const std::string& s) const;
+  bool operator==(const AffineForm& o) const {
+    return slope == o.slope && intercept == o.intercept && affine == o.affine;
+  }
+};
+
+/// A stretch of a region on which r and every size exponent are affine in s; one per region unless a
+/// minimum inside r or an exponent switches branch there (then the verdict stays but the formula changes).
+struct AffineStretch {
+  std::optional<Rational> lo, hi;
+  bool lo_closed = false, hi_closed = false, is_point = false;
+  std::string condition;               ///< as PhaseRegion::condition
+  AffineForm r;
+  std::vector<AffineForm> exponents;   ///< in the order of MlpPhase::exponents
+};
+
 struct PhaseRegion {
   std::optional<Rational> lo, hi;  ///< bounds, unbounded where absent; a point if is_point (lo == hi)
   bool lo_closed = false, hi_closed = false;  ///< whether the bound itself belongs to the region
   bool is_point = false;
   MlpPhase phase;                  ///< the verdict at a sample point of the region
   std::string condition;           ///< e.g. "c < 1", "c = 1", "1/2 < c <= 1", "all c"
+  std::vector<AffineStretch> stretches;  ///< r and the exponents as affine functions of s, in increasing s
 };
 
 /// The regions in increasing order of s; adjacent pieces with the same verdict are merged. Throws

@@ -203,6 +203,10 @@ TEST_CASE("tpc compare: muP limit vs finite widths in JSON; kernel regime; an un
   CHECK(j["widths"].size() == 2);
   CHECK(j["limit_f"].size() == 3);
   CHECK(j["convergence_exponent"].get<double>() < 0);
+  // the training data it drew (issue 13.10): one row per point, d coordinates, one target each
+  REQUIRE(j["data"]["x"].size() == j["points"].size());
+  CHECK(j["data"]["y"].size() == j["data"]["x"].size());
+  CHECK(j["data"]["y"][0].size() == 1);
   auto ntp = tpc({"compare", "--mlp", "1", "--preset", "ntp", "--widths", "64,128", "--seeds", "4", "--format", "json"});
   REQUIRE(ntp.code == 0);
   CHECK(nlohmann::json::parse(ntp.out)["limit_route"] == "kernel");

@@ -91,6 +91,20 @@ TEST_CASE("tpc kernel takes inline inputs and expressions in x; the known relu v
   CHECK(per_layer.out.find("sw2 = 1, 2, 0.5 (layers 1..3)") != std::string::npos);
 }
 
+TEST_CASE("tpc kernel: leaky relu is a closed form, relu(x - 1) is split at its kink (issue 13.1)") {
+  // leaky relu at depth 1 on orthogonal unit inputs, sw2 = 1, sb2 = 0: E φ(u)φ(v) = (P J1(π/2) + Q h(π/2))/(2π)
+  // with P = 1.01, Q = −0.2, J1(π/2) = h(π/2) = 1: (1.01 − 0.2)/(2π); Gauss–Hermite gave 0.25916 ± 6.7e−4 here (off by 1.3e−3).
+  const Run r = tpc({"kernel", "--act", "relu(x) - 0.1*relu(-x)", "--depth", "1", "--sw2", "2", "--x", "1,0;0,1",
+                     "--format", "json"});
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["route"] == "closed_form");
+  CHECK(std::abs(j["nngp"][0][1].get<double>() - 2 * 0.81 / (2 * std::numbers::pi)) <= j["error_nngp"].get<double>());
+  const Run k = tpc({"kernel", "--act", "relu(x - 1)", "--depth", "1", "--x", "1,0;0,1"});
+  CHECK(k.code == 0);
+  CHECK(k.out.find("Gauss-Legendre panels split at the kinks x = 1, 48 nodes per panel") != std::string::npos);
+}
+
 TEST_CASE("tpc kernel --emit-program prints a Tensor Program that compiles") {
   const Run r = tpc({"kernel", "--act", "tanh", "--depth", "3", "--sw2", "1.5", "--sb2", "0.1", "--inputs", inputs_csv,
                      "--emit-program"});

@@ -2,6 +2,8 @@
 // of level-2 scripts, their JSON, and the refusals (unstable, Adam) with reasons.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
@@ -47,6 +49,9 @@ TEST_CASE("tpc limit net.tp: route choice, JSON shape and refusals") {
   auto mj = nlohmann::json::parse(mc.out);
   CHECK(mj["route"] == "monte_carlo");
   CHECK(mj["f"][3][0]["error"].get<double>() > 0);
+  // the output says what the error is (issue 13.3): replicas and degrees of freedom, and what it leaves out
+  CHECK(mj["error_meaning"].get<std::string>().find("8 replicas of 4096 particles (7 degrees of freedom)") !=
+        std::string::npos);
   auto kernel = tpc({"limit", example("ntp_relu.tp")});
   CHECK(kernel.code == 0);
   CHECK(kernel.out.find("route: kernel") != std::string::npos);
@@ -77,4 +82,42 @@ TEST_CASE("tpc compare / coordcheck / dump / run accept network scripts") {
   auto adam = tpc({"run", example("sp_adam.tp"), "--width", "64"});
   CHECK(adam.code == 1);
   CHECK(adam.err.find("NE⊗OR⊤") != std::string::npos);
+}
+
+TEST_CASE("tpc limit: the quadrature route warns on stderr and in JSON when it misses its target (issue 13.4)") {
+  const auto path = std::filesystem::temp_directory_path() / "tpc_test_mup1_lr500.tp";
+  std::ofstream(path) << "network mlp { input 2; dense n tanh; readout 1 }\nparametrization mup\n"
+                         "optimizer sgd lr 500\nloss mse\ndata {\n  x = [[1, 0], [0, 1], [0.5, 0.5]]\n"
+                         "  y = [1, -1, 0.5]\n}\ntrain steps 1 batch full\n";
+  auto r = tpc({"limit", path.string()});
+  CHECK(r.code == 0);
+  CHECK(r.err.find("tpc limit: warning: the quadrature route did not reach its target error") != std::string::npos);
+  auto j = tpc({"limit", path.string(), "--format", "json"});
+  REQUIRE(j.code == 0);
+  CHECK(nlohmann::json::parse(j.out)["warnings"].size() == 1);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("tpc phase prog.tp on a level-1 program: exponents by propagation, growing values, outputs (issue 13.12)") {
+  // Before: "a network script cannot contain level-1 statements" and exit 1.
+  auto r = tpc({"phase", example("transpose.tp")});
+  CAPTURE(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("stable: no value grows with n") != std::string::npos);
+  CHECK(r.out.find("xz (line 13): converges to a nonzero limit (n^0)") != std::string::npos);
+  const auto path = std::filesystem::temp_directory_path() / "tpc_test_growing.tp";
+  std::ofstream(path) << "input x, v ~ N(0, [[1, 0], [0, 1]])\nmatrix W ~ N(0, 1/n)\n"
+                         "h = n^(1/2) * W tanh(x)\noutput f = avg(v * tanh(W x))\noutput g = avg(h * h)\n";
+  auto g = tpc({"phase", path.string()});
+  REQUIRE(g.code == 0);
+  CHECK(g.out.find("unstable: 'h' grows like n^(1/2) (line 3)") != std::string::npos);
+  CHECK(g.out.find("f (line 4): vanishes like n^(-1/2) (a mean-zero average: CLT)") != std::string::npos);
+  CHECK(g.out.find("g (line 5): blows up like n^(1)") != std::string::npos);
+  auto j = tpc({"phase", path.string(), "--format", "json"});
+  REQUIRE(j.code == 0);
+  const auto pj = nlohmann::json::parse(j.out);
+  CHECK(pj["stable"] == false);
+  CHECK(pj["outputs"][0]["verdict"] == "vanishes");
+  CHECK(pj["outputs"][1]["verdict"] == "blows_up");
+  std::filesystem::remove(path);
 }

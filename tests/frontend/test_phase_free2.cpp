@@ -112,3 +112,15 @@ TEST_CASE("tpc phase net.tp: a script with two free symbols uses both") {
   CHECK(has(t.err, "one place only"));
   fs::remove_all(fs::temp_directory_path() / "tpc_phase_free2_test");
 }
+
+TEST_CASE("tpc phase --free c prints r and the size exponents as affine functions of c (issue 13.9)") {
+  auto r = tp::testing::tpc({"phase", "--mlp", "3", "--preset", "sp", "--free", "c"});
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("c > 1         trivial           r = c - 1/2\n") != std::string::npos);
+  CHECK(r.out.find("Δf_t 1 - c") != std::string::npos);
+  auto j = tp::testing::tpc({"phase", "--mlp", "3", "--preset", "sp", "--free", "c", "--format", "json"});
+  REQUIRE(j.code == 0);
+  const auto regions = nlohmann::json::parse(j.out)["regions"];
+  CHECK(regions[3]["affine"][0]["r"] == "c - 1/2");
+  CHECK(regions[3]["affine"][0]["condition"] == "c > 1");
+}

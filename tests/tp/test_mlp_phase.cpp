@@ -159,6 +159,50 @@ TEST_CASE("free-exponent regions agree with pointwise classification at random r
   }
 }
 
+TEST_CASE("SP with c free: r = c - 1/2 above c = 1, as TP4's closed form gives (issue 13.9)") {
+  // TP4 Def. 3.2 (SP, L = 3: a = 0, b = (0, 1/2, 1/2, 1/2)): r = min(a_4 + b_4, 2a_4 + c) + c − 1 + min_l(2a_l + [l = 1])
+  // = min(1/2, c) + c − 1 + 0 = c − 1/2 for c ≥ 1/2. Before: one r per region, "c > 1 trivial r = 3/2".
+  const auto regions = phase_regions(preset("sp", 3), FreeExponent{});
+  REQUIRE(regions.size() == 4);
+  REQUIRE(regions[3].stretches.size() == 1);
+  const AffineStretch& st = regions[3].stretches[0];
+  CHECK(st.condition == "c > 1");
+  CHECK(st.r.text("c") == "c - 1/2");
+  for (const Rational c : {q(3, 2), q(2), q(7)}) CHECK(st.r.at(c) == std::min(q(1, 2), c) + c - 1);
+  CHECK(regions[2].stretches[0].r.text("c") == "1/2");
+}
+
+TEST_CASE("affine stretches: r and every exponent equal the pointwise classification at random rationals") {
+  std::mt19937_64 rng(13);
+  std::uniform_int_distribution<int> num(-12, 12), den(1, 6), depth(1, 3);
+  for (int trial = 0; trial < 60; ++trial) {
+    const int L = depth(rng);
+    AbcParametrization p = preset(trial % 3 == 0 ? "mup" : trial % 3 == 1 ? "ntp" : "sp", L);
+    FreeExponent f;
+    const int which = trial % 3;
+    f.kind = which == 0 ? FreeExponent::C : which == 1 ? FreeExponent::A : FreeExponent::B;
+    f.layer = which == 0 ? 0 : 1 + trial % (L + 1);
+    const auto regions = phase_regions(p, f);
+    for (int k = 0; k < 20; ++k) {
+      const Rational s(num(rng), den(rng));
+      const MlpPhase direct = classify_mlp(with_value(p, f, s));
+      int found = 0;
+      for (const auto& r : regions)
+        for (const auto& st : r.stretches) {
+          const bool above = !st.lo || s > *st.lo || (st.lo_closed && s == *st.lo);
+          const bool below = !st.hi || s < *st.hi || (st.hi_closed && s == *st.hi);
+          if (!above || !below) continue;
+          ++found;
+          CHECK(st.r.affine);
+          CHECK(st.r.at(s) == direct.r);
+          REQUIRE(st.exponents.size() == direct.exponents.size());
+          for (std::size_t i = 0; i < st.exponents.size(); ++i) CHECK(st.exponents[i].at(s) == direct.exponents[i].exponent);
+        }
+      CHECK(found == 1);
+    }
+  }
+}
+
 TEST_CASE("exact rationals parse from fractions and decimals") {
   CHECK(parse_rational("-1/2") == q(-1, 2));
   CHECK(parse_rational(" 0.25 ") == q(1, 4));
