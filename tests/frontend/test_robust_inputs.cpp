@@ -149,6 +149,7 @@ TEST_CASE("issue 12.12: the tpc binary exits 0 on success without LSAN_OPTIONS (
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK_FALSE(has(output, "LeakSanitizer"));
+  CHECK_FALSE(has(output, "Suppressions used"));
 }
 
 TEST_CASE("issue 12.9: free exponents are refused outside phase at their place; an empty file is an error at 1:1") {
