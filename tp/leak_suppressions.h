@@ -6,3 +6,5 @@
 #pragma once
 
 extern "C" const char* __lsan_default_suppressions() { return "leak:libcln.so\n"; }
+// ... and without the "Suppressions used" table LeakSanitizer would print at the end of every run.
+extern "C" const char* __lsan_default_options() { return "print_suppressions=0"; }

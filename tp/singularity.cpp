@@ -1,6 +1,7 @@
 // See singularity.h. Steps for each division a/b (and each power b^c with constant c < 0) of the tree:
 //   1. for every random argument i and each of three base points (the other arguments at 0.37 and −1.21,
-//      or 1 for scalars), sample b along argument i on a grid over [−6, 6] (step 1/128, 0 included);
+//      or 1 for scalars), sample b along argument i on a grid over [−64, 64] (step 1/128 on [−6, 6], 0
+//      included, and 1/16 outside);
 //   2. at each grid zero or sign change of b, bisect to the root t0; at each local minimum of |b| (a zero
 //      that does not change sign, (x − 0.3)²), find the minimum t0 by golden-section search;
 //   3. evaluate the whole expression q at t0 ± 1e−4 and t0 ± 1e−8 (a bounded function of the quotient, such
@@ -60,28 +61,50 @@ class PoleFinder {
         for (std::size_t j = 0; j < n; ++j)
           point[j] = j < random_.size() && !random_[j] ? 1.0 : base;
         const auto k = static_cast<std::size_t>(i);
-        double prev_t = -6.0, prev = eval(cd, point, k, prev_t), before = std::nan("");
-        for (int step = -767; step <= 768; ++step) {
-          const double t = step / 128.0;
-          const double v = eval(cd, point, k, t);
-          double root = std::nan("");
-          if (v == 0) root = t;
-          else if (std::isfinite(prev) && std::isfinite(v) && (prev < 0) != (v < 0)) root = bisect(cd, point, k, prev_t, t, prev);
-          else if (std::abs(prev) < std::abs(before) && std::abs(prev) < std::abs(v))  // |b| dips: a double zero?
-            root = lowest(cd, point, k, prev_t - 1.0 / 128, t);
-          if (!std::isnan(root))
-            if (auto found = pole_at(cq, q, point, k, root); !found.empty()) return found;
-          before = prev;
-          prev_t = t;
-          prev = v;
-        }
+        for (const std::vector<double>& ts : grids())
+          if (auto found = scan(cq, cd, point, k, ts); !found.empty()) return found;
       }
     }
     return "";
   }
 
+  // Steps 1–2 along one grid.
+  std::string scan(const CompiledExpr& cq, const CompiledExpr& cd, std::vector<double>& point, std::size_t k,
+                   const std::vector<double>& ts) const {
+    double before_t = ts[0], prev_t = ts[0], prev = eval(cd, point, k, prev_t), before = std::nan("");
+    for (std::size_t g = 1; g < ts.size(); ++g) {
+      const double t = ts[g];
+      const double v = eval(cd, point, k, t);
+      double root = std::nan("");
+      if (v == 0) root = t;
+      else if (std::isfinite(prev) && std::isfinite(v) && (prev < 0) != (v < 0)) root = bisect(cd, point, k, prev_t, t, prev);
+      else if (std::abs(prev) < std::abs(before) && std::abs(prev) < std::abs(v))  // |b| dips: a double zero?
+        root = lowest(cd, point, k, std::min(before_t, t), std::max(before_t, t));
+      if (!std::isnan(root))
+        if (auto found = pole_at(cq, whole_, point, k, root); !found.empty()) return found;
+      before = prev;
+      before_t = prev_t;
+      prev_t = t;
+      prev = v;
+    }
+    return "";
+  }
+
+  // The scan grids, the centre first (so the pole reported is the one nearest to it): step 1/128 on [−6, 6]
+  // (0 included), then 1/16 out to −64 and to 64 (a Gaussian of variance 100 still puts weight at 30).
+  static const std::vector<std::vector<double>>& grids() {
+    static const std::vector<std::vector<double>> all = [] {
+      std::vector<std::vector<double>> g(3);
+      for (int s = -6 * 128; s <= 6 * 128; ++s) g[0].push_back(s / 128.0);
+      for (int s = -6 * 16; s >= -64 * 16; --s) g[1].push_back(s / 16.0);
+      for (int s = 6 * 16; s <= 64 * 16; ++s) g[2].push_back(s / 16.0);
+      return g;
+    }();
+    return all;
+  }
+
   double bisect(const CompiledExpr& cd, std::vector<double>& point, std::size_t k, double lo, double hi, double f_lo) const {
-    for (int it = 0; it < 80 && lo < hi; ++it) {
+    for (int it = 0; it < 80; ++it) {  // lo and hi in either order; f(lo) = f_lo and f(hi) differ in sign
       const double mid = 0.5 * (lo + hi);
       if (mid == lo || mid == hi) break;
       const double f = eval(cd, point, k, mid);
