@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "frontend/activation.h"
+#include "frontend/matrix_text.h"
+#include "frontend/npz_writer.h"
 #include "limits/csv_matrix.h"
 #include "limits/gauss_hermite.h"
 #include "limits/gaussian_expectation.h"
@@ -83,52 +85,14 @@ std::string describe_list(const std::vector<double>& v) {
   return v.size() == 1 ? s + " (every layer)" : s + " (layers 1.." + std::to_string(v.size()) + ")";
 }
 
-json matrix_json(const Eigen::MatrixXd& m) {
-  json rows = json::array();
-  for (Eigen::Index i = 0; i < m.rows(); ++i) {
-    json row = json::array();
-    for (Eigen::Index j = 0; j < m.cols(); ++j) row.push_back(m(i, j));
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
 /// Decimal places worth printing for numbers with this absolute error (3..10).
 int places_for(double error) {
   if (!(error > 0)) return 10;
   return std::clamp(static_cast<int>(std::floor(-std::log10(error))), 3, 10);
 }
 
-std::string format_entry(double v, int places, bool scientific) {
-  char buf[64];
-  if (scientific) std::snprintf(buf, sizeof buf, "%.9e", v);
-  else std::snprintf(buf, sizeof buf, "%.*f", places, v);
-  return buf;
-}
-
-void print_matrix(std::ostream& out, const Eigen::MatrixXd& m, double error) {
-  const double big = m.cwiseAbs().maxCoeff();
-  const bool scientific = big >= 1e6;
-  const int places = places_for(error);
-  std::vector<std::string> cells;
-  std::size_t width = 0;
-  for (Eigen::Index i = 0; i < m.rows(); ++i)
-    for (Eigen::Index j = 0; j < m.cols(); ++j) {
-      cells.push_back(format_entry(m(i, j), places, scientific));
-      width = std::max(width, cells.back().size());
-    }
-  const std::size_t label_width = std::to_string(m.rows()).size() + 1;
-  auto pad = [](const std::string& s, std::size_t w) { return std::string(w > s.size() ? w - s.size() : 0, ' ') + s; };
-  out << std::string(label_width, ' ');
-  for (Eigen::Index j = 0; j < m.cols(); ++j) out << "  " << pad("x" + std::to_string(j + 1), width);
-  out << "\n";
-  for (Eigen::Index i = 0; i < m.rows(); ++i) {
-    const std::string label = "x" + std::to_string(i + 1);
-    out << label << std::string(label_width - label.size(), ' ');
-    for (Eigen::Index j = 0; j < m.cols(); ++j)
-      out << "  " << pad(cells[static_cast<std::size_t>(i * m.cols() + j)], width);
-    out << "\n";
-  }
+void print_matrix(std::string& out, const Eigen::MatrixXd& m, double error) {
+  append_text_matrix(out, m, places_for(error), m.cwiseAbs().maxCoeff() >= 1e6);
 }
 
 std::string layer_name(int layer, int depth) {
@@ -161,6 +125,10 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
   if (order < 2 || 2 * order > limits::max_gauss_hermite_order)
     throw KernelUserError{"--order must be between 2 and " + std::to_string(limits::max_gauss_hermite_order / 2) +
                           " (the error estimate uses twice the order), got " + std::to_string(a.order)};
+  if (!a.output.empty() && (a.output.size() < 5 || a.output.substr(a.output.size() - 4) != ".npz"))
+    throw KernelUserError{"--output " + a.output + ": the file name must end in .npz (a NumPy archive, read with np.load)"};
+  if (!a.output.empty() && a.emit_program)
+    throw KernelUserError{"--output writes the kernel matrices; it cannot be combined with --emit-program"};
   // 3. inputs
   if (a.inputs.empty() == a.x.empty())
     throw KernelUserError{"give the inputs either with --inputs FILE.csv (one input per row) or inline with --x "
@@ -192,17 +160,19 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
     else out << program;
     return 0;
   }
-  // 4b. the kernels, if they fit: NNGP and NTK of every layer (N×N doubles) and about 64 bytes per entry of
-  // working and output matrices (measured), the univariate caches of the quadrature route (about order²/4
-  // nodes × N, two of them) and, for JSON, every printed number (about 32 bytes each, measured).
+  // 4b. the kernels, if they fit: the NNGP and NTK of the readout (of every layer with --all-layers), N x N
+  // doubles each, and about 64 bytes per entry of working matrices (measured for the quadrature routes; the
+  // piecewise-linear route needs 24), the univariate caches of the quadrature route (about order^2/4 nodes x N,
+  // two of them) and the printed matrices (text or JSON: about 48 bytes per entry and layer; .npz: none).
   {
     const double N = static_cast<double>(inputs.values.rows()), gib = 1024.0 * 1024.0 * 1024.0;
-    const double need = (16.0 * (a.depth + 1) + 64.0) * N * N + 4.0 * order * order * N +
-                        (as_json ? 64.0 : 0.0) * N * N * (a.all_layers ? a.depth + 1 : 1);
+    const double layers_kept = a.all_layers ? a.depth + 1 : 1;
+    const double need = (16.0 * layers_kept + 64.0) * N * N + 4.0 * order * order * N +
+                        (a.output.empty() ? 48.0 * layers_kept : 0.0) * N * N;
     if (need > a.budget_gib * gib)
       throw KernelUserError{std::to_string(inputs.values.rows()) + " inputs at depth " + std::to_string(a.depth) +
                             " need about " + format_number(std::ceil(need / gib * 10) / 10) +
-                            " GiB (NNGP and NTK matrices of every layer, N x N doubles), over the memory budget of " +
+                            " GiB (NNGP and NTK matrices, N x N doubles, and working space), over the memory budget of " +
                             format_number(a.budget_gib) + " GiB; pass fewer inputs or use --memory-budget " +
                             format_number(std::ceil(need / gib))};
   }
@@ -210,6 +180,7 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
   options.use_closed_forms = !a.no_closed_forms;
   options.order = order;
   options.threads = a.threads;
+  options.keep_all_layers = a.all_layers;
   limits::MlpKernelResult r;
   try {
     r = limits::compute_mlp_kernel(spec, inputs.values, options);
@@ -222,7 +193,28 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
   }
   const int layers = a.depth + 1;
   const double error_nngp = r.nngp_error.back(), error_ntk = r.ntk_error.back();
-  // 5. print
+  // the matrices of layer l (1-based) in r: every layer, or the readout only
+  auto nngp_of = [&](int l) -> const Eigen::MatrixXd& { return a.all_layers ? r.nngp[static_cast<std::size_t>(l - 1)] : r.nngp.back(); };
+  auto ntk_of = [&](int l) -> const Eigen::MatrixXd& { return a.all_layers ? r.ntk[static_cast<std::size_t>(l - 1)] : r.ntk.back(); };
+  // 5a. the .npz archive
+  if (!a.output.empty()) {
+    const long long n = inputs.values.rows(), L = layers;
+    std::vector<NpzArray> arrays{{"nngp", {n, n}, r.output_nngp().data()},
+                                 {"ntk", {n, n}, r.output_ntk().data()},
+                                 {"error_nngp", {L}, r.nngp_error.data()},
+                                 {"error_ntk", {L}, r.ntk_error.data()}};
+    if (a.all_layers)
+      for (int l = 1; l <= layers; ++l) {
+        arrays.push_back({"nngp_layer" + std::to_string(l), {n, n}, nngp_of(l).data()});
+        arrays.push_back({"ntk_layer" + std::to_string(l), {n, n}, ntk_of(l).data()});
+      }
+    try {  // the matrices are symmetric, so column-major storage is also the row-major order .npy expects
+      write_npz(a.output, arrays);
+    } catch (const NpzError& e) {
+      throw KernelUserError{e.what()};
+    }
+  }
+  // 5b. JSON: the scalars through nlohmann::json, the matrices appended by append_json_matrix
   if (as_json) {
     json j{{"ok", true},
            {"activation", phi_text},
@@ -234,58 +226,82 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
            {"route", std::string(limits::route_name(r.route))},
            {"order", r.route == limits::Route::quadrature ? json(r.order) : json(nullptr)},
            {"breakpoints", r.breakpoints},
-           {"nngp", matrix_json(r.output_nngp())},
-           {"ntk", matrix_json(r.output_ntk())},
            {"error", std::max(error_nngp, error_ntk)},
            {"error_nngp", error_nngp},
-           {"error_ntk", error_ntk}};
-    if (a.all_layers) {
-      json all = json::array();
-      for (int l = 1; l <= layers; ++l) {
-        const auto li = static_cast<std::size_t>(l - 1);
-        all.push_back({{"layer", l},
-                       {"nngp", matrix_json(r.nngp[li])},
-                       {"ntk", matrix_json(r.ntk[li])},
-                       {"error_nngp", r.nngp_error[li]},
-                       {"error_ntk", r.ntk_error[li]}});
+           {"error_ntk", error_ntk},
+           {"error_nngp_layers", r.nngp_error},
+           {"error_ntk_layers", r.ntk_error}};
+    if (!a.output.empty()) j["output"] = a.output;
+    std::string text = j.dump(2);
+    text.pop_back();  // the closing brace
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    if (a.output.empty()) {
+      text += ",\n  \"nngp\": ";
+      append_json_matrix(text, r.output_nngp(), 2);
+      text += ",\n  \"ntk\": ";
+      append_json_matrix(text, r.output_ntk(), 2);
+      if (a.all_layers) {
+        text += ",\n  \"layers\": [";
+        for (int l = 1; l <= layers; ++l) {
+          const auto li = static_cast<std::size_t>(l - 1);
+          text += (l > 1 ? ",\n    {" : "\n    {");
+          text += "\n      \"layer\": " + std::to_string(l) + ",\n      \"error_nngp\": " + json(r.nngp_error[li]).dump() +
+                  ",\n      \"error_ntk\": " + json(r.ntk_error[li]).dump() + ",\n      \"nngp\": ";
+          append_json_matrix(text, nngp_of(l), 6);
+          text += ",\n      \"ntk\": ";
+          append_json_matrix(text, ntk_of(l), 6);
+          text += "\n    }";
+        }
+        text += "\n  ]";
       }
-      j["layers"] = std::move(all);
     }
-    out << j.dump(2) << "\n";
+    text += "\n}\n";
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
     return 0;
   }
   const auto n = inputs.values.rows();
-  out << "tpc kernel: MLP with phi(x) = " << phi_text << ", depth L = " << a.depth << ", " << n << " input"
-      << (n == 1 ? "" : "s") << " in R^" << inputs.values.cols() << " (" << source << ")\n";
-  out << "sw2 = " << describe_list(sw2) << "; sb2 = " << describe_list(sb2) << "\n";
-  out << "route: " << limits::route_name(r.route);
+  std::string text;
+  text += "tpc kernel: MLP with phi(x) = " + phi_text + ", depth L = " + std::to_string(a.depth) + ", " +
+          std::to_string(n) + " input" + (n == 1 ? "" : "s") + " in R^" + std::to_string(inputs.values.cols()) + " (" +
+          source + ")\n";
+  text += "sw2 = " + describe_list(sw2) + "; sb2 = " + describe_list(sb2) + "\n";
+  text += "route: " + std::string(limits::route_name(r.route));
   if (r.route == limits::Route::quadrature) {
+    std::ostringstream q;
     if (r.breakpoints.empty()) {
-      out << " (Gauss-Hermite, order " << r.order << " per direction; ";
+      q << " (Gauss-Hermite, order " << r.order << " per direction; ";
     } else {
-      out << " (Gauss-Legendre panels split at the kinks x =";
-      for (std::size_t b = 0; b < r.breakpoints.size(); ++b) out << (b ? ", " : " ") << r.breakpoints[b];
-      out << ", " << r.order << " nodes per panel; ";
+      q << " (Gauss-Legendre panels split at the kinks x =";
+      for (std::size_t b = 0; b < r.breakpoints.size(); ++b) q << (b ? ", " : " ") << r.breakpoints[b];
+      q << ", " << r.order << " nodes per panel; ";
     }
-    if (r.error_sample_pairs == 0) out << "diagonal by adaptive quadrature)";
+    if (r.error_sample_pairs == 0) q << "diagonal by adaptive quadrature)";
     else
-      out << "error estimate from " << (r.breakpoints.empty() ? "order " : "") << 2 * r.order
-          << (r.breakpoints.empty() ? "" : " nodes") << " on " << r.error_sample_pairs << " pair"
-          << (r.error_sample_pairs == 1 ? "" : "s") << ")";
+      q << "error estimate from " << (r.breakpoints.empty() ? "order " : "") << 2 * r.order
+        << (r.breakpoints.empty() ? "" : " nodes") << " on " << r.error_sample_pairs << " pair"
+        << (r.error_sample_pairs == 1 ? "" : "s") << ")";
+    text += q.str();
   }
-  out << "; max-abs error estimate: nngp " << short_number(error_nngp) << ", ntk " << short_number(error_ntk)
-      << "\n";
+  text += "; max-abs error estimate: nngp " + short_number(error_nngp) + ", ntk " + short_number(error_ntk) + "\n";
+  if (!a.output.empty()) {
+    text += "wrote " + a.output + ": nngp, ntk (" + std::to_string(n) + " x " + std::to_string(n) +
+            ", the readout), error_nngp, error_ntk (per layer)" +
+            (a.all_layers ? ", nngp_layer<l>, ntk_layer<l> for l = 1.." + std::to_string(layers) : std::string()) + "\n";
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    return 0;
+  }
   for (int l = a.all_layers ? 1 : layers; l <= layers; ++l) {
     const auto li = static_cast<std::size_t>(l - 1);
-    out << "\nNNGP K^" << l << " (" << layer_name(l, a.depth) << ")";
-    if (a.all_layers) out << ", error " << short_number(r.nngp_error[li]);
-    out << "\n";
-    print_matrix(out, r.nngp[li], r.nngp_error[li]);
-    out << "\nNTK Theta^" << l << " (" << layer_name(l, a.depth) << ")";
-    if (a.all_layers) out << ", error " << short_number(r.ntk_error[li]);
-    out << "\n";
-    print_matrix(out, r.ntk[li], r.ntk_error[li]);
+    text += "\nNNGP K^" + std::to_string(l) + " (" + layer_name(l, a.depth) + ")";
+    if (a.all_layers) text += ", error " + short_number(r.nngp_error[li]);
+    text += "\n";
+    print_matrix(text, nngp_of(l), r.nngp_error[li]);
+    text += "\nNTK Theta^" + std::to_string(l) + " (" + layer_name(l, a.depth) + ")";
+    if (a.all_layers) text += ", error " + short_number(r.ntk_error[li]);
+    text += "\n";
+    print_matrix(text, ntk_of(l), r.ntk_error[li]);
   }
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
   (void)err;
   return 0;
 }
@@ -311,6 +327,9 @@ CLI::App* add_kernel_command(CLI::App& app, KernelArgs& args) {
       ->check(CLI::IsMember({"text", "json"}))
       ->default_val("text");
   sub->add_flag("--all-layers", args.all_layers, "print the kernels of every layer, not only the readout");
+  sub->add_option("--output", args.output,
+                  "write the matrices to FILE.npz (NumPy archive: np.load(FILE)[\"nngp\"], [\"ntk\"], \"error_nngp\", "
+                  "\"error_ntk\" per layer; with --all-layers also \"nngp_layer<l>\", \"ntk_layer<l>\") and print only a summary");
   sub->add_option("--order", args.order, "Gauss-Hermite order per direction for smooth activations without a closed form (activations with kinks, e.g. relu(x - 1), use Gauss-Legendre panels split at the kinks)")
       ->default_val(limits::default_mlp_quadrature_order);
   sub->add_flag("--no-closed-forms", args.no_closed_forms, "integrate by quadrature even when a closed form exists");

@@ -3,10 +3,12 @@
 //
 //   tpc kernel --act relu --depth 3 --sw2 2 --sb2 0.1 --inputs x.csv [--format json] [--all-layers] [--order K]
 //   tpc kernel --act "x^3 - tanh(x)" --depth 2 --x "1,0;0.5,0.5"
+//   tpc kernel --act relu --depth 10 --inputs x.csv --output K.npz      (np.load("K.npz")["ntk"])
 //
 // Steps: 1. the activation (frontend/activation.h: a catalogue name or an expression in x);
 // 2. σ_w², σ_b² lists and the depth; 3. the inputs (CSV file or inline rows); 4. compute (or emit the
-// program); 5. print text or JSON. Every user error exits 1 with one message and no result (text: on
+// program); 5. print text or JSON (frontend/matrix_text.h), or write the .npz (frontend/npz_writer.h) and print
+// a summary. Every user error exits 1 with one message and no result (text: on
 // stderr; JSON: {"ok": false, "error": ...} on stdout).
 #pragma once
 
@@ -27,6 +29,7 @@ struct KernelArgs {
   std::string inputs;      ///< CSV file, one input per row
   std::string x;           ///< inline inputs, rows separated by ';'
   std::string format = "text";
+  std::string output;      ///< --output FILE.npz: the matrices go to a NumPy archive, stdout gets a summary
   bool all_layers = false;
   int order = limits::default_mlp_quadrature_order;  ///< Gauss–Hermite order of the quadrature route
   bool emit_program = false;

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cfloat>
+#include <cstdint>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -18,10 +19,13 @@
 #include <optional>
 #include <sstream>
 
+#include <sys/mman.h>
+
 #include "limits/closed_forms.h"
 #include "limits/gauss_hermite.h"
 #include "limits/gaussian_expectation.h"
 #include "limits/parallel.h"
+#include "limits/piecewise_columns.h"
 #include "limits/piecewise_linear.h"
 #include "limits/split_normal_rule.h"
 #include "tp/compiled_expr.h"
@@ -486,6 +490,145 @@ std::vector<std::pair<Eigen::Index, Eigen::Index>> error_sample(const Eigen::Mat
   return pairs;
 }
 
+/// An uninitialized n × n matrix whose pages the kernel may back with 2 MiB transparent huge pages (madvise;
+/// fewer page faults when the matrix is first written). Contents are unspecified.
+Eigen::MatrixXd huge_page_matrix(Eigen::Index n) {
+  Eigen::MatrixXd m(n, n);
+  constexpr std::uintptr_t page = std::uintptr_t{2} << 20;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(m.data()) + page - 1) & ~(page - 1);
+  const auto end = reinterpret_cast<std::uintptr_t>(m.data() + m.size()) & ~(page - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // advice only: errors ignored
+  return m;
+}
+
+/// Without keep_all_layers only the readout's matrices stay.
+MlpKernelResult keep_requested_layers(MlpKernelResult result, const MlpKernelOptions& options) {
+  if (!options.keep_all_layers && result.nngp.size() > 1) {
+    result.nngp.erase(result.nngp.begin(), result.nngp.end() - 1);
+    result.ntk.erase(result.ntk.begin(), result.ntk.end() - 1);
+  }
+  return result;
+}
+
+/// The piecewise-linear route for homogeneous φ (mlp_kernel.h): in place on the upper triangles of K, Θ and det,
+/// column by column with Eigen arrays, both cores. Fills result's matrices (every layer or the readout only) and
+/// the rounding allowance of every layer.
+void homogeneous_piecewise_route(const MlpKernelSpec& spec, const PiecewisePair& pwl, const Eigen::MatrixXd& inputs,
+                                 const MlpKernelOptions& options, MlpKernelResult& result) {
+  const Eigen::Index n = inputs.rows();
+  const auto d = static_cast<double>(inputs.cols());
+  const int depth = spec.depth;
+  const unsigned threads = options.threads;
+  // K^1 = σ_w² X Xᵀ/d + σ_b² and det K^1 from the Gram matrix G = X Xᵀ, upper triangle by column blocks
+  Eigen::MatrixXd k = huge_page_matrix(n), det = huge_page_matrix(n);
+  constexpr Eigen::Index block = 64;
+  const Eigen::Index blocks = (n + block - 1) / block;
+  parallel_for(static_cast<std::size_t>(blocks), threads, [&](std::size_t job) {
+    const Eigen::Index j0 = (blocks - 1 - static_cast<Eigen::Index>(job)) * block, w = std::min(block, n - j0);
+    k.block(0, j0, j0 + w, w).noalias() = inputs.topRows(j0 + w) * inputs.middleRows(j0, w).transpose();
+  });
+  const Eigen::VectorXd gram_diag = k.diagonal();
+  const double sw2_in = spec.sw2_at(0), sb2_in = spec.sb2_at(0), s2 = sw2_in / d;
+  parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t job) {
+    const auto j = static_cast<Eigen::Index>(job);
+    for (Eigen::Index i = 0; i <= j; ++i) {
+      const double g = k(i, j), gi = gram_diag(i), gj = gram_diag(j);
+      if (2 * g * g <= gi * gj)  // cos² ≤ 1/2: |x|²|y|² − (x·y)² and |x − y|² lose a few ulps at most
+        det(i, j) = i == j ? 0.0 : s2 * s2 * std::max(gi * gj - g * g, 0.0) + s2 * sb2_in * std::max(gi + gj - 2 * g, 0.0);
+      else
+        det(i, j) = i == j ? 0.0 : input_det(inputs, i, j, s2, sb2_in);
+      k(i, j) = sw2_in * g / d + sb2_in;
+    }
+  });
+  for (Eigen::Index i = 0; i < n; ++i)  // finite inputs whose squares overflow (1e300): the user's data, named
+    if (!std::isfinite(k(i, i)))
+      throw MlpKernelError("input " + std::to_string(i + 1) + " (row " + std::to_string(i + 1) +
+                           " of the inputs) is too large: K^1(x, x) = sw2 |x|^2/d + sb2 overflows double (" +
+                           number(k(i, i)) + "); rescale the inputs");
+  Eigen::MatrixXd theta = huge_page_matrix(n);
+  parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t j) {
+    const auto jj = static_cast<Eigen::Index>(j);
+    theta.col(jj).head(jj + 1) = k.col(jj).head(jj + 1);
+  });
+  auto upper_max = [&](const Eigen::MatrixXd& m) {
+    std::vector<double> col(static_cast<std::size_t>(n), 0.0);
+    parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t j) {
+      const auto jj = static_cast<Eigen::Index>(j);
+      col[j] = m.col(jj).head(jj + 1).cwiseAbs().maxCoeff();
+    });
+    return *std::max_element(col.begin(), col.end());
+  };
+  auto mirrored = [](const Eigen::MatrixXd& m) {
+    Eigen::MatrixXd full = m;
+    mirror(full);
+    return full;
+  };
+  result.nngp_error.assign(static_cast<std::size_t>(depth) + 1, 0.0);
+  result.ntk_error.assign(static_cast<std::size_t>(depth) + 1, 0.0);
+  auto finish_layer = [&](int l, double max_k, double max_theta) {  // l = 0..depth: rounding allowance, copies
+    const auto li = static_cast<std::size_t>(l);
+    result.nngp_error[li] = 16 * eps * (l + 1) * max_k;
+    result.ntk_error[li] = 16 * eps * (l + 1) * max_theta;
+    if (options.keep_all_layers && l < depth) {
+      result.nngp.push_back(mirrored(k));
+      result.ntk.push_back(mirrored(theta));
+    }
+  };
+  const double max_k1 = upper_max(k);
+  finish_layer(0, max_k1, max_k1);
+  for (int l = 1; l <= depth; ++l) {
+    const double sw2 = spec.sw2_at(l), sb2 = spec.sb2_at(l);
+    const Eigen::ArrayXd diag = k.diagonal().array();
+    const bool positive = diag.minCoeff() > 0;  // else the scalar formulas, whose special case is a zero variance
+    const Eigen::ArrayXd root_diag = diag.max(0.0).sqrt();
+    std::vector<ColumnSummary> columns(static_cast<std::size_t>(n));
+    parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t job) {
+      const auto j = static_cast<Eigen::Index>(n - 1 - static_cast<Eigen::Index>(job));
+      const Eigen::Index m = j + 1;
+      double* kc = &k(0, j);
+      double* tc = &theta(0, j);
+      double* dc = &det(0, j);
+      ColumnSummary& summary = columns[static_cast<std::size_t>(j)];
+      if (positive) {
+        summary = piecewise_layer_column(pwl.phi, pwl.dphi, sw2, sb2, root_diag.data(), static_cast<std::size_t>(m), kc, tc, dc);
+        return;
+      }
+      for (Eigen::Index i = 0; i < m; ++i) {
+        Gram2 g;
+        g.a = std::max(diag(i), 0.0);
+        g.b = std::max(diag(j), 0.0);
+        const double bound = std::sqrt(g.a * g.b);
+        g.c = std::clamp(kc[i], -bound, bound);
+        g.det = i == j ? 0.0 : std::max(dc[i], 0.0);
+        const PiecewiseTransform t = expect_piecewise(pwl.phi, g), td = expect_piecewise(pwl.dphi, g);
+        const double kn = sw2 * t.value + sb2;
+        tc[i] = kn + sw2 * td.value * tc[i];
+        kc[i] = kn;
+        dc[i] = i == j ? 0.0 : next_det(t, sw2, sb2);
+        summary.max_k = std::max(summary.max_k, std::abs(kn));
+        summary.max_theta = std::max(summary.max_theta, std::abs(tc[i]));
+        summary.finite = summary.finite && std::isfinite(kn) && std::isfinite(tc[i]);
+      }
+    });
+    double max_k = 0.0, max_theta = 0.0;
+    for (const ColumnSummary& c : columns) {
+      if (!c.finite) {
+        mirror(k);
+        mirror(theta);
+        check_finite(k, "nngp", l + 1);
+        check_finite(theta, "ntk", l + 1);
+      }
+      max_k = std::max(max_k, c.max_k);
+      max_theta = std::max(max_theta, c.max_theta);
+    }
+    finish_layer(l, max_k, max_theta);
+  }
+  mirror(k);
+  mirror(theta);
+  result.nngp.push_back(std::move(k));
+  result.ntk.push_back(std::move(theta));
+}
+
 }  // namespace
 
 void validate_mlp_kernel_spec(const MlpKernelSpec& spec) {
@@ -555,6 +698,14 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
 
   // 2. the input layer
   MlpKernelResult result;
+  if (options.use_closed_forms && !match_closed(spec.activation)) {
+    const auto pwl = match_piecewise_pair(spec);
+    if (pwl && piecewise_homogeneous(pwl->phi) && piecewise_homogeneous(pwl->dphi)) {
+      result.route = Route::closed_form;
+      homogeneous_piecewise_route(spec, *pwl, inputs, options, result);
+      return result;
+    }
+  }
   Eigen::MatrixXd k1 = spec.sw2_at(0) * (inputs * inputs.transpose()) / d;
   k1.array() += spec.sb2_at(0);
   k1 = (0.5 * (k1 + k1.transpose())).eval();  // exactly symmetric
@@ -715,7 +866,7 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
     result.ntk_error[li] = 16 * eps * (l + 1) * result.ntk[li].cwiseAbs().maxCoeff() + cond_t_max[li];
     result.nngp_error[li] += cond_k_max[li];
   }
-  if (closed || pwl) return result;
+  if (closed || pwl) return keep_requested_layers(std::move(result), options);
   const auto pairs = error_sample(k1, options.error_sample_pairs);
   result.error_sample_pairs = pairs.size();
   if (!pairs.empty()) {
@@ -759,7 +910,7 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
     result.nngp_error[li] = std::max(result.nngp_error[li], diag_k);
     result.ntk_error[li] = std::max(result.ntk_error[li], diag_t);
   }
-  return result;
+  return keep_requested_layers(std::move(result), options);
 }
 
 }  // namespace tp::limits

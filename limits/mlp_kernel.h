@@ -15,7 +15,13 @@
 //    abs, step, sign and their combinations: arc-cosine kernels of orders 0 and 1, limits/piecewise_linear.h).
 //    The piecewise-linear route carries det K^l of every pair alongside K^l (from the inputs as
 //    s²|x|²|y − tx|² + s b |x − y|², then through the gap of piecewise_linear.h), so the angle atan2(√det, k12)
-//    is accurate for nearly collinear inputs, where arccos ρ loses half the digits (issue #13 item 2);
+//    is accurate for nearly collinear inputs, where arccos ρ loses half the digits (issue #13 item 2). When φ is
+//    homogeneous (order 1 or order 0 alone: relu, leaky relu, abs, step, sign — the gap is exact), a layer is
+//    computed in place on the upper triangles of K, Θ and det, a column at a time with Eigen arrays
+//    (limits/piecewise_columns.h), and K^1 and det K^1 come from the Gram matrix X Xᵀ computed by column blocks
+//    (det by the cancellation-free form above only where cos² of the input angle exceeds 1/2; elsewhere
+//    |x|²|y|² − (x·y)² loses at most a few ulps). Memory: three N × N matrices, plus every layer's two when all
+//    layers are kept;
 //  * quadrature, split scheme — φ or φ' has kinks or jumps at known points (relu, step, abs, sign of an affine
 //    k x + c anywhere in φ): Gauss–Legendre panels cut at the kinks in both whitened variables
 //    (limits/split_normal_rule.h), MlpKernelOptions::split_order nodes per panel, estimate from twice as many.
@@ -108,10 +114,13 @@ struct MlpKernelOptions {
   bool split_at_kinks = true;        ///< φ or φ' with breakpoints (relu, step, abs, sign of k x + c): split scheme
   int split_order = 48;              ///< split scheme: Gauss–Legendre nodes per panel (estimate: twice as many)
   unsigned threads = 0;              ///< 0 = all cores
+  bool keep_all_layers = true;       ///< false: MlpKernelResult holds only the readout's matrices (less memory)
 };
 
 /// Kernels of every layer l = 1..L+1 (index l − 1); the output layer is the last. Matrices are N × N and
-/// symmetric (entries computed for i ≤ j and mirrored); all layers are kept, 16 (L+1) N² bytes.
+/// symmetric (entries computed for i ≤ j and mirrored); all layers are kept, 16 (L+1) N² bytes, unless
+/// MlpKernelOptions::keep_all_layers is false: then nngp and ntk hold the readout only (the error vectors still
+/// hold every layer).
 struct MlpKernelResult {
   Route route = Route::closed_form;       ///< closed_form or quadrature
   int order = 0;                          ///< quadrature: Gauss–Hermite order k, or split scheme: nodes per panel

@@ -1,0 +1,173 @@
+// Column-wise arc-cosine transforms; formulas in piecewise_linear.h, method in piecewise_columns.h.
+#include "limits/piecewise_columns.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <numbers>
+
+#include <Eigen/Core>
+
+namespace tp::limits {
+namespace {
+
+constexpr double pi = std::numbers::pi;
+
+/// c_k = (−1)^k 2(k+1)/(2k+3)!: h(t) = sin t − t cos t = Σ_k c_k t^{2k+3} (8 terms, as piecewise_linear.cpp)
+constexpr auto h_series = [] {
+  std::array<double, 8> r{};
+  double factorial = 6.0;  // 3!
+  for (int k = 0; k < 8; ++k) {
+    r[static_cast<std::size_t>(k)] = (k % 2 ? -2.0 : 2.0) * (k + 1) / factorial;
+    factorial *= (2.0 * k + 4) * (2.0 * k + 5);
+  }
+  return r;
+}();
+
+/// h(t) from sin t and cos t, by the series where t ≤ 0.25 and the difference would cancel.
+[[gnu::always_inline]] inline double h(double t, double sin_t, double cos_t) {
+  const double s = std::min(t, 0.25), s2 = s * s;
+  double series = h_series[7];
+  for (int k = 6; k >= 0; --k) series = series * s2 + h_series[static_cast<std::size_t>(k)];
+  series *= s2 * s;
+  const double direct = sin_t - t * cos_t;
+  return t > 0.25 ? direct : series;
+}
+
+/// atan2(y, x) for y ≥ 0, branch-free (limits/vector_math.h atan2_upper, the same arithmetic).
+[[gnu::always_inline]] inline double atan2_upper(double y, double x) {
+  constexpr double morebits = 6.123233995736765886130e-17;
+  const double ax = std::abs(x), hi = std::max(ax, y), lo = std::min(ax, y);
+  // t = lo/hi ∈ [0, 1]; above 0.66 the argument (t − 1)/(t + 1) = (lo − hi)/(lo + hi); one division either way
+  const bool big = lo > 0.66 * hi;
+  const double num = big ? lo - hi : lo, den = big ? lo + hi : (hi > 0 ? hi : 1.0);
+  const double z = num / den;
+  const double z2 = z * z;
+  const double p = (((-8.750608600031904122785e-1 * z2 - 1.615753718733365076637e1) * z2 - 7.500855792314704667340e1) * z2 -
+                    1.228866684490136173410e2) * z2 - 6.485021904942025371773e1;
+  const double q = ((((z2 + 2.485846490142306297962e1) * z2 + 1.650270098316988542046e2) * z2 + 4.328810604912902668951e2) * z2 +
+                    4.853903996359136964868e2) * z2 + 1.945506571482613964425e2;
+  double r = z + z * (z2 * p / q);
+  r = big ? r + 0.5 * morebits + pi / 4 : r;
+  r = y > ax ? (pi / 2 - r) + morebits : r;
+  return x < 0 ? (pi - r) + 2 * morebits : r;
+}
+
+/// The coefficients of one φ, flattened for the loop.
+struct Coefficients {
+  bool order1 = false;
+  double P = 0, Q = 0, root_half_P = 0;  // order 1: α² + β², 2αβ, √(P/2)
+  double pp = 0, pq = 0, pmq2 = 0;   // order 0: p² + q², pq, (p − q)² (c0 folded into p, q)
+};
+
+Coefficients coefficients(const PiecewiseLinear& f) {
+  Coefficients c;
+  c.order1 = f.has_order1();
+  c.P = f.relu_pos * f.relu_pos + f.relu_neg * f.relu_neg;
+  c.Q = 2 * f.relu_pos * f.relu_neg;
+  c.root_half_P = std::sqrt(c.P / 2);
+  const double p = f.step_pos + f.constant, q = f.step_neg + f.constant;
+  c.pp = p * p + q * q;
+  c.pq = p * q;
+  c.pmq2 = (p - q) * (p - q);
+  return c;
+}
+
+/// The per-entry geometry: √(ab) = √a √b, θ, cos θ, sin θ, and h(π − θ), h(θ).
+struct Angle {
+  double sab, theta, cos, sin, h_rest, h_theta;
+};
+
+[[gnu::always_inline]] inline Angle angle(double root_a, double root_b, double c, double det) {
+  Angle g;
+  g.sab = root_a * root_b;
+  const double cc = std::min(std::max(c, -g.sab), g.sab);
+  const double rd = std::sqrt(std::max(det, 0.0));
+  g.theta = atan2_upper(rd, cc);
+  const double r = std::sqrt(cc * cc + rd * rd), inv_r = 1.0 / (r > 0 ? r : 1.0);
+  g.cos = r > 0 ? cc * inv_r : 1.0;
+  g.sin = rd * inv_r;
+  g.h_rest = h(pi - g.theta, g.sin, -g.cos);
+  g.h_theta = h(g.theta, g.sin, g.cos);
+  return g;
+}
+
+constexpr double inv_2pi = 1.0 / (2 * pi);
+
+/// E φ(u)φ(v) (piecewise_linear.cpp expect_piecewise_at for homogeneous φ); Order1 = f.order1.
+template <bool Order1>
+[[gnu::always_inline]] inline double value(const Coefficients& f, const Angle& g) {
+  if constexpr (Order1) return g.sab * inv_2pi * (f.P * g.h_rest + f.Q * g.h_theta);
+  else return (f.pp * (pi - g.theta) + 2 * f.pq * g.theta) * inv_2pi;
+}
+
+/// det of σ_w² E[φφ] + σ_b² through the exact gap (piecewise_linear.cpp expect_piecewise and next_det).
+template <bool Order1>
+[[gnu::always_inline]] inline double next_det(const Coefficients& f, const Angle& g, double root_a, double root_b,
+                                              double sw2, double sb2) {
+  double gap = 0.0, root = 0.0, diff = 0.0;  // G, √(AB), √A − √B
+  if constexpr (Order1) {
+    // sin²(θ/2) = sin²θ / (2 (1 + cos θ)) for θ ≤ π/2; sin²((π − θ)/2) = sin²θ / (2 (1 − cos θ)) for θ > π/2
+    const bool low_half = g.theta <= pi / 2;
+    const double half = g.sin * g.sin / (low_half ? 2 * (1 + std::max(g.cos, 0.0)) : 2 * (1 - std::min(g.cos, 0.0)));
+    const double low = 2 * pi * f.P * half - (f.P + f.Q) * g.h_theta;
+    const double high = pi * (f.P - f.Q) + 2 * pi * f.Q * half - (f.P + f.Q) * g.h_rest;
+    gap = std::max(g.sab * inv_2pi * (low_half ? low : high), 0.0);
+    root = f.P / 2 * g.sab;                        // A = P a/2, B = P b/2
+    diff = f.root_half_P * (root_a - root_b);
+  } else {
+    gap = f.pmq2 * g.theta * inv_2pi;
+    root = f.pp / 2;                               // A = B = (p² + q²)/2
+  }
+  const double delta = gap * std::max(2 * root - gap, 0.0);
+  return sw2 * sw2 * delta + sw2 * sb2 * (diff * diff + 2 * gap);
+}
+
+}  // namespace
+
+bool piecewise_homogeneous(const PiecewiseLinear& f) { return !(f.has_order0() && f.has_order1()); }
+
+namespace {
+
+template <bool Order1, bool DOrder1>
+[[gnu::always_inline]] inline ColumnSummary layer_loop(const Coefficients& f, const Coefficients& fd, double sw2,
+                                                       double sb2, const double* __restrict root_a, std::size_t m,
+                                                       double* __restrict k, double* __restrict theta,
+                                                       double* __restrict det) {
+  const double root_b = root_a[m - 1];
+  for (std::size_t i = 0; i < m; ++i) {
+    const Angle g = angle(root_a[i], root_b, k[i], det[i]);
+    const double kn = sw2 * value<Order1>(f, g) + sb2;
+    theta[i] = kn + sw2 * value<DOrder1>(fd, g) * theta[i];
+    k[i] = kn;
+    det[i] = next_det<Order1>(f, g, root_a[i], root_b, sw2, sb2);
+  }
+  det[m - 1] = 0.0;
+  // a second pass over the column while it is in cache (a reduction inside the loop would stop GCC vectorizing it)
+  const auto ks = Eigen::Map<const Eigen::ArrayXd>(k, static_cast<Eigen::Index>(m));
+  const auto ts = Eigen::Map<const Eigen::ArrayXd>(theta, static_cast<Eigen::Index>(m));
+  return {ks.abs().maxCoeff(), ts.abs().maxCoeff(), ks.allFinite() && ts.allFinite()};
+}
+
+}  // namespace
+
+__attribute__((target_clones("avx512f", "arch=haswell", "default")))
+ColumnSummary piecewise_layer_column(const PiecewiseLinear& phi, const PiecewiseLinear& dphi, double sw2, double sb2,
+                                     const double* root_a, std::size_t m, double* k, double* theta, double* det) {
+  const Coefficients f = coefficients(phi), fd = coefficients(dphi);
+  if (f.order1 && !fd.order1) return layer_loop<true, false>(f, fd, sw2, sb2, root_a, m, k, theta, det);
+  if (f.order1) return layer_loop<true, true>(f, fd, sw2, sb2, root_a, m, k, theta, det);
+  if (!fd.order1) return layer_loop<false, false>(f, fd, sw2, sb2, root_a, m, k, theta, det);
+  return layer_loop<false, true>(f, fd, sw2, sb2, root_a, m, k, theta, det);
+}
+
+void expect_piecewise_column(const PiecewiseLinear& f, const double* a, double b, const double* c, const double* det,
+                             std::size_t m, double* out) {
+  const Coefficients co = coefficients(f);
+  for (std::size_t i = 0; i < m; ++i) {
+    const Angle g = angle(std::sqrt(a[i]), std::sqrt(b), c[i], det[i]);
+    out[i] = co.order1 ? value<true>(co, g) : value<false>(co, g);
+  }
+}
+
+}  // namespace tp::limits
