@@ -124,6 +124,21 @@ struct GraphSpec {
   SourceRange source;               ///< the network block
 };
 
+/// A predicted coordinate size (the phase compiler's output that the coordinate check measures): the value
+/// of node `node` at step t (0 = initialization, t ≥ 1 after t updates) — or, when delta, its change
+/// x_t − x_0 — has coordinates of typical size Θ(n^exponent) (mup's `l1` statistic: mean |coordinate|,
+/// over positions, examples and width). known = false where no exponent is predicted (e.g. after the first
+/// blow-up of an unstable network); exponent = −infinity is written as known with vanishes = true (the
+/// quantity is exactly 0, e.g. Δ of a zero-initialized tensor's output before its first update).
+struct PredictedSize {
+  std::string node;
+  int step = 0;
+  bool delta = false;
+  bool known = true;
+  bool vanishes = false;
+  Rational exponent;
+};
+
 /// Checks the graph (topological order, arities, parameter kinds and shapes, heads dividing, a readout last,
 /// data shapes) and returns "" if valid, else one sentence naming the node or parameter and the fix.
 std::string graph_problem(const GraphSpec& spec);
