@@ -592,6 +592,7 @@ GraphTrace train_graph(const GraphSpec& spec, std::size_t width, std::uint64_t s
     return sum / count;
   };
   const Eigen::MatrixXd no_y;
+  const bool reuse = !own_eval && tr.batch == BatchMode::full;
   for (int t = 0; t <= tr.steps; ++t) {
     // 2. measure
     const double mloss = net.forward(mx, own_eval ? no_y : spec.train_y, measure);
@@ -621,9 +622,9 @@ GraphTrace train_graph(const GraphSpec& spec, std::size_t width, std::uint64_t s
       trace.loss.push_back(mloss);
       break;
     }
-    // 3. train
+    // 3. train (the full batch of the training set was just forwarded when it is also the measurement set)
     const std::vector<int> idx = batch(t);
-    const double loss = net.forward(spec.train_x, spec.train_y, idx);
+    const double loss = reuse ? mloss : net.forward(spec.train_x, spec.train_y, idx);
     if (!std::isfinite(loss)) fail("the loss", t);
     trace.loss.push_back(loss);
     const std::vector<Eigen::MatrixXd> grads = net.gradient();
