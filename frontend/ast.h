@@ -81,6 +81,9 @@ struct AstItem {
   std::optional<AstWord> string_value;  ///< setting whose value is a string (`file = "d.csv"`)
   std::vector<AstWord> words;       ///< phrase
   bool broken = false;              ///< dropped after a reported syntax error (only name is set)
+  bool has_body = false;            ///< a phrase followed by a nested body, `repeat 2 { ... }`
+  SourceRange body_range;           ///< from '{' to '}'
+  std::vector<AstItem> items;       ///< the nested body's items
 };
 
 struct AstBlock {

@@ -486,7 +486,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   limit->add_option("--route", limit_args.route,
                     "auto (the most accurate route the script admits), exact (linear programs / networks), "
                     "quadrature, monte_carlo (with ZDot for programs with transposes and for networks), or kernel "
-                    "(kernel-regime networks: kernel gradient descent with the NTK)")
+                    "(kernel-regime networks: kernel gradient descent with the NTK of the layers that move f)")
       ->check(CLI::IsMember({"auto", "exact", "quadrature", "monte_carlo", "kernel"}))
       ->default_val("auto");
   limit->add_option("--particles", limit_args.particles,

@@ -13,6 +13,7 @@
 #include <map>
 
 #include "frontend/activation.h"
+#include "frontend/graph_lowering.h"
 #include "frontend/parser.h"
 #include "limits/csv_matrix.h"
 
@@ -29,7 +30,16 @@ std::string count_of(std::size_t k, const std::string& noun) {
 
 class Lowering {
  public:
-  Lowering(const std::string& base_dir, DiagnosticEngine& diags) : base_dir_(base_dir), diags_(diags) {}
+  /// graph: read `network graph { ... }` (compile_graph_network); else an MLP (compile_network).
+  Lowering(const std::string& base_dir, DiagnosticEngine& diags, bool graph = false)
+      : base_dir_(base_dir), diags_(diags), graph_mode_(graph) {
+    if (graph)
+      graph_.emplace(diags, WordReaders{[this](const AstWord& w, const std::string& what) { return integer(w, what); },
+                                        [this](const AstWord& w, const std::string& what) { return number(w, what); },
+                                        [this](const AstWord& w) { return activation(w); }});
+  }
+  /// The graph of a graph script, valid after run() returned a value in graph mode.
+  GraphSpec& graph_spec() { return graph_->spec(); }
 
   std::optional<NetworkScript> run(const NetworkAst& ast) {
     collect(ast);
@@ -41,6 +51,7 @@ class Lowering {
     if (const AstBlock* b = block("train")) train(*b);
     cross_checks();
     if (diags_.has_errors()) return std::nullopt;
+    if (graph_mode_) return finish_graph() ? std::optional<NetworkScript>(std::move(out_)) : std::nullopt;
     const std::string problem = network_problem(out_.spec);
     if (!problem.empty()) {
       diags_.error(range_for(problem), problem);
@@ -290,9 +301,21 @@ class Lowering {
                    "expected the architecture after 'network', e.g. 'network mlp { ... }'");
       return;
     }
+    if (b.words[0].text == "graph" && graph_mode_) {
+      ok_["network"] = graph_->network(b);
+      spec().input_dim = graph_->spec().input_dim;
+      spec().output_dim = graph_->spec().output_dim;
+      return;
+    }
+    if (b.words[0].text == "graph") {
+      diags_.error(b.words[0].range, "this command reads MLP scripts; a 'network graph' is analysed by 'tpc phase'")
+          .notes.push_back("run 'tpc phase " + std::string("<script>") + "' for the phase per tensor of a graph network");
+      return;
+    }
     if (b.words[0].text != "mlp") {
       diags_.error(b.words[0].range, "unknown architecture '" + b.words[0].text + "'")
-          .notes.push_back("the architecture is 'mlp' (a multilayer perceptron), the only one so far");
+          .notes.push_back("the architectures are 'mlp' (a multilayer perceptron) and 'graph' (named layers: "
+                           "embedding, dense, layernorm, attention, add, readout, repeat)");
     }
     for (std::size_t i = 1; i < b.words.size(); ++i) {
       if (b.words[i].kind == AstWord::Name && b.words[i].text == "bias" && !spec().biases) {
@@ -315,6 +338,11 @@ class Lowering {
       if (it.broken) {  // reported by the parser; count it so it is not also reported missing
         ++(it.name == "input" ? inputs : it.name == "readout" ? readouts : dense);
         broken = true;
+        continue;
+      }
+      if (it.has_body) {
+        diags_.error(it.body_range, "'" + it.name + "' takes no body in braces")
+            .notes.push_back("'repeat L { ... }' belongs to graph networks: 'network graph { ... }'");
         continue;
       }
       if (it.is_setting || std::find(kLayers.begin(), kLayers.end(), it.name) == kLayers.end()) {
@@ -418,6 +446,11 @@ class Lowering {
   // parametrization sp | ntp | ntk | mfp | mup | abc { a = [..]; b = [..]; c = r | [..] }
   void parametrization(const AstBlock& b) {
     spec().source.parametrization = b.range;
+    if (graph_mode_) {  // lowered in cross_checks, once the optimizer is known (the presets depend on it)
+      graph_param_ = &b;
+      ok_["parametrization"] = true;
+      return;
+    }
     if (b.words.size() != 1 || b.words[0].kind != AstWord::Name) {
       diags_.error(b.words.empty() ? b.keyword_range : b.words[b.words.size() > 1 ? 1 : 0].range,
                    b.words.empty() ? "expected a parametrization after 'parametrization'"
@@ -646,6 +679,12 @@ class Lowering {
                            (fs::path(file.text).is_relative() ? " (relative paths start at the script's directory)" : ""));
       return;
     }
+    if (graph_mode_ && graph_->spec().positions > 1) {
+      diags_.error(file.range, "a CSV data file holds one point per row, but the network reads " +
+                                   std::to_string(graph_->spec().positions) + " positions per example")
+          .notes.push_back("write the data in braces: 'data { x = [[...], ...]; y = [...] }' with S rows of x per example");
+      return;
+    }
     limits::CsvMatrix m;
     try {
       m = limits::read_csv_matrix(path.string());
@@ -706,7 +745,12 @@ class Lowering {
   void cross_checks() {
     const bool net = ok_["network"];
     const int L = spec().depth;
-    if (net && ok_["parametrization"] && !preset_.empty()) {
+    const Eigen::Index S = graph_mode_ ? graph_->spec().positions : 1;  // rows of x per example
+    if (graph_mode_ && net && graph_param_ && ok_["optimizer"])
+      ok_["parametrization"] = graph_->parametrization(*graph_param_, spec().abc.optimizer);
+    if (graph_mode_) {
+      // the MLP's exponent lists do not apply
+    } else if (net && ok_["parametrization"] && !preset_.empty()) {
       try {
         spec().abc = [&] {
           AbcParametrization p = preset(preset_, L);
@@ -767,15 +811,47 @@ class Lowering {
                      "eval has " + count_of(static_cast<std::size_t>(spec().eval_x.cols()), "column") +
                          " but the network's input dimension is " + std::to_string(d));
     }
-    if (ok_["data"] && y_item_ && x_item_ && spec().train_y.rows() != spec().train_x.rows())
+    if (net && ok_["data"] && x_item_ && spec().train_x.rows() % S != 0)
+      diags_.error(x_item_->value->range, "x has " + count_of(static_cast<std::size_t>(spec().train_x.rows()), "row") +
+                                              ", not a multiple of the " + std::to_string(S) + " positions per example")
+          .notes.push_back("an example is S = " + std::to_string(S) + " consecutive rows of x ('positions " +
+                           std::to_string(S) + "' in the input layer)");
+    else if (net && ok_["data"] && y_item_ && x_item_ && spec().train_y.rows() * S != spec().train_x.rows())
       diags_.error(y_item_->value->range, "y has " + count_of(static_cast<std::size_t>(spec().train_y.rows()), "row") +
-                                              " but x has " + std::to_string(spec().train_x.rows()) +
-                                              " (one target per training point)");
+                                              " but x has " + std::to_string(spec().train_x.rows() / S) +
+                                              (S == 1 ? " (one target per training point)"
+                                                      : " examples of " + std::to_string(S) + " positions (one target per example)"));
     if (ok_["data"] && ok_["train"] && batch_word_ && spec().batch == BatchMode::minibatch &&
-        spec().batch_size > spec().train_x.rows())
+        spec().batch_size > spec().train_x.rows() / S)
       diags_.error(batch_word_->range, "the batch size " + std::to_string(spec().batch_size) + " is larger than the " +
-                                           count_of(static_cast<std::size_t>(spec().train_x.rows()), "training point"))
+                                           count_of(static_cast<std::size_t>(spec().train_x.rows() / S), "training point"))
           .notes.push_back("use 'batch full' to train on every point at each step");
+  }
+
+  // Graph mode: the training and data into the GraphSpec, then graph_problem (reported at the network block).
+  bool finish_graph() {
+    GraphSpec& g = graph_->spec();
+    const NetworkSpec& n = spec();
+    g.training.optimizer = n.abc.optimizer;
+    g.training.lr = n.lr;
+    g.training.weight_decay = n.weight_decay;
+    g.training.beta1 = n.adam_beta1;
+    g.training.beta2 = n.adam_beta2;
+    g.training.eps = n.adam_eps;
+    g.training.loss = n.loss;
+    g.training.batch = n.batch;
+    g.training.batch_size = n.batch_size;
+    g.training.steps = n.steps;
+    g.train_x = n.train_x;
+    g.train_y = n.train_y;
+    g.eval_x = n.eval_x;
+    const std::string problem = graph_problem(g);
+    if (problem.empty()) return true;
+    const bool data = problem.find("data") != std::string::npos || problem.find("target") != std::string::npos ||
+                      problem.find("inputs") != std::string::npos;
+    const SourceRange r = data && n.source.data.valid() ? n.source.data : n.source.network;
+    diags_.error(r, problem);
+    return false;
   }
 
   // The block a network_problem message is about.
@@ -792,6 +868,9 @@ class Lowering {
 
   std::string base_dir_;
   DiagnosticEngine& diags_;
+  bool graph_mode_ = false;
+  std::optional<GraphLowering> graph_;
+  const AstBlock* graph_param_ = nullptr;
   NetworkScript out_;
   std::map<std::string, const AstBlock*> blocks_;
   std::map<std::string, bool> ok_;
@@ -839,6 +918,24 @@ void check_free_symbols(const NetworkScript& script, FreeExponents policy, Diagn
 }  // namespace
 
 bool is_network_script(const std::string& text) { return is_network_text(text); }
+
+bool is_graph_network_script(const std::string& text) {
+  if (!is_network_text(text)) return false;
+  DiagnosticEngine quiet;
+  const NetworkAst ast = parse_network(text, quiet);
+  return std::any_of(ast.blocks.begin(), ast.blocks.end(), [](const AstBlock& b) {
+    return b.keyword == "network" && !b.words.empty() && b.words[0].kind == AstWord::Name && b.words[0].text == "graph";
+  });
+}
+
+std::optional<GraphScript> compile_graph_network(const std::string& text, const std::string& base_dir,
+                                                 DiagnosticEngine& diags) {
+  const NetworkAst ast = parse_network(text, diags);
+  Lowering lowering(base_dir, diags, true);
+  auto script = lowering.run(ast);
+  if (!script || diags.has_errors()) return std::nullopt;
+  return GraphScript{std::move(lowering.graph_spec())};
+}
 
 std::optional<NetworkScript> compile_network(const std::string& text, const std::string& base_dir,
                                              DiagnosticEngine& diags, FreeExponents free) {

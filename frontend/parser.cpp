@@ -365,7 +365,57 @@ class Parser {
     }
     while (starts_word()) it.words.push_back(word());
     it.range = join(name.range, toks_[pos_ - 1].range);
+    if (at(TokenKind::LBrace)) nested_body(it);
     return it;
+  }
+
+  // body = "{" { [ item ] ( NEWLINE | ";" ) } "}" ; an item with a syntax error is reported and kept as a
+  // broken trace; a missing '}' aborts the enclosing item.
+  void nested_body(AstItem& it) {
+    if (++depth_ > 16) {
+      diags_.error(cur().range, "bodies nested more than 16 deep");
+      throw ParseAbort{};
+    }
+    const Token open = take();
+    it.has_body = true;
+    while (true) {
+      if (at(TokenKind::Newline) || at(TokenKind::Semicolon)) {
+        ++pos_;
+        continue;
+      }
+      if (at(TokenKind::RBrace)) break;
+      if (at(TokenKind::End)) {
+        diags_.error(open.range, "missing '}' to close the body of '" + it.name + "'")
+            .notes.push_back("the file ends before the body is closed");
+        --depth_;
+        throw ParseAbort{};
+      }
+      const std::size_t first = pos_;
+      try {
+        if (has_lex_error(first)) throw ParseAbort{};
+        AstItem sub = item();
+        if (!at(TokenKind::Newline) && !at(TokenKind::Semicolon) && !at(TokenKind::RBrace))
+          fail_expected("';', a new line or '}' after '" + sub.name + "'");
+        it.items.push_back(std::move(sub));
+      } catch (const ParseAbort&) {
+        skip_item();
+        if (at(TokenKind::End)) {
+          --depth_;
+          throw;
+        }
+        if (toks_[first].kind == TokenKind::Ident) {
+          AstItem trace;
+          trace.name = toks_[first].text;
+          trace.name_range = trace.range = toks_[first].range;
+          trace.broken = true;
+          it.items.push_back(std::move(trace));
+        }
+      }
+    }
+    const Token close = take();
+    --depth_;
+    it.body_range = join(open.range, close.range);
+    it.range = join(it.range, close.range);
   }
 
   bool starts_word() const {
@@ -577,6 +627,7 @@ class Parser {
   std::vector<std::uint32_t> lex_errors_;  ///< offsets of the errors the lexer reported
   std::unordered_map<const AstExpr*, int> height_;  ///< tree height of the inner nodes of the current statement
   std::size_t pos_ = 0;
+  int depth_ = 0;  ///< nesting of item bodies (repeat { ... })
 };
 
 }  // namespace

@@ -20,7 +20,8 @@
 //
 //   script    = { [ block ] ( NEWLINE | ";" ) } EOF ;
 //   block     = IDENT { word } [ "{" { [ item ] ( NEWLINE | ";" ) } "}" ] ;
-//   item      = IDENT "=" ( STRING | expr ) | IDENT { word } ;
+//   item      = IDENT "=" ( STRING | expr ) | IDENT { word } [ body ] ;
+//   body      = "{" { [ item ] ( NEWLINE | ";" ) } "}" ;          (* nested: `repeat L { ... }` *)
 //   word      = IDENT | [ "-" ] NUMBER | STRING | "(" expr ")" ;
 #pragma once
 

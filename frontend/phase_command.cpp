@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "frontend/diagnostics.h"
+#include "frontend/graph_phase_command.h"
 #include "frontend/network_commands.h"
 #include "frontend/network_script.h"
 #include "frontend/sema.h"
@@ -496,7 +497,11 @@ CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
                                  "stability, kernel vs feature learning, maximal updates, size exponents; with --free, "
                                  "the regions of one or two exponents (r and the exponents as affine functions of "
                                  "them); on a level-1 program, the width exponent of every value and which outputs "
-                                 "converge, vanish or blow up");
+                                 "converge, vanish or blow up; on a graph network script ('network graph { ... }': "
+                                 "embedding, layernorm, attention, residual add, readout; SGD or Adam), per parameter "
+                                 "tensor its init output size, its update's effect, maximal update and feature "
+                                 "learning, the verdict with the first tensor and step that blows up, and the "
+                                 "predicted coordinate sizes of every node at steps 0..T");
   sub->add_option("file", args.file, "a network script (level 2) whose network, parametrization and optimizer to "
                   "classify (then --mlp/--preset/--a/--b/--c/--c-layers/--optimizer are not used), or a level-1 "
                   "program (e.g. from tpc dump): the width exponent of every value, the values that grow with n and "
@@ -533,6 +538,15 @@ int run_phase_command(const PhaseArgs& args_in, std::ostream& out, std::ostream&
     {
       std::string problem;
       const auto text = load_source(args.file, problem);
+      if (text && is_graph_network_script(text->text)) {
+        if (!args.free.empty()) {
+          const std::string msg = "--free applies to MLP scripts and --mlp; give a graph network's exponents as numbers";
+          if (args.format == "json") out << json{{"ok", false}, {"error", msg}}.dump(2) << "\n";
+          else err << "tpc phase: error: " << msg << "\n";
+          return 1;
+        }
+        return run_graph_phase(args.file, args.format, out, err);
+      }
       if (text && !is_network_script(text->text)) {
         if (!args.free.empty()) {
           const std::string msg = "--free applies to network scripts and --mlp; " + args.file + " is a level-1 program";

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <sstream>
 
 namespace tp::frontend {
@@ -23,7 +24,13 @@ std::string quoted(const std::string& s) {
 }  // namespace
 
 void write_png(const std::string& path, const std::vector<PlotPanel>& panels) {
+  write_png(path, panels, static_cast<int>(panels.size()));
+}
+
+void write_png(const std::string& path, const std::vector<PlotPanel>& panels, int columns) {
   if (panels.empty()) throw PlotError("nothing to plot");
+  columns = std::max(1, std::min(columns, static_cast<int>(panels.size())));
+  const int rows = (static_cast<int>(panels.size()) + columns - 1) / columns;
   if (std::system("command -v gnuplot > /dev/null 2>&1") != 0)
     throw PlotError("gnuplot is not installed; install it with 'apt-get install gnuplot-nox' (scripts/install-deps.sh does)");
   std::ostringstream g;
@@ -36,13 +43,16 @@ void write_png(const std::string& path, const std::vector<PlotPanel>& panels) {
         if (std::isfinite(s.x[i]) && std::isfinite(s.y[i]) && (!panel.logy || s.y[i] > 0)) g << s.x[i] << " " << s.y[i] << "\n";
       g << "EOD\n";
     }
-  const int w = 520 * static_cast<int>(panels.size());
-  g << "set terminal pngcairo size " << w << ",440 noenhanced\n";
+  g << "set terminal pngcairo size " << 520 * columns << "," << 440 * rows << " noenhanced\n";
   g << "set output " << quoted(path) << "\n";
-  g << "set multiplot layout 1," << panels.size() << "\n";
+  g << "set multiplot layout " << rows << "," << columns << "\n";
   g << "set key top left font ',8'\nset grid\n";
   block = 0;
   for (const auto& panel : panels) {
+    if (panel.series.empty()) {
+      g << "set multiplot next\n";
+      continue;
+    }
     g << (panel.logx ? "set logscale x 2\n" : "unset logscale x\n");
     g << (panel.logy ? "set logscale y\n" : "unset logscale y\n");
     g << "set title " << quoted(panel.title) << "\nset xlabel " << quoted(panel.xlabel) << "\nset ylabel "

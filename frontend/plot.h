@@ -27,5 +27,7 @@ struct PlotError : std::runtime_error {
 
 /// Writes the panels side by side into a PNG at path.
 void write_png(const std::string& path, const std::vector<PlotPanel>& panels);
+/// Writes the panels into a grid of `columns` columns (row by row; a panel without series leaves its cell empty).
+void write_png(const std::string& path, const std::vector<PlotPanel>& panels, int columns);
 
 }  // namespace tp::frontend

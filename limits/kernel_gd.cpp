@@ -1,6 +1,7 @@
 // See kernel_gd.h.
 #include "limits/kernel_gd.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -17,9 +18,14 @@ std::string kernel_gd_unavailable(const NetworkSpec& s) {
   if (s.weight_decay != 0)
     return "the kernel-gradient-descent route does not model weight decay (it shrinks the initial weights, so f "
            "does not follow kernel gradient descent alone)";
-  if (!equivalent_up_to_shift(s.abc, preset("ntp", s.depth)))
-    return "the kernel-gradient-descent route covers TP4's NTK parametrization and its Eq. 5 equivalents "
-           "(a_l + θ, b_l − θ, c − 2θ); this parametrization is not one of them";
+  const MlpPhase phase = classify_mlp(s.abc);
+  if (!phase.stable) return "the parametrization is unstable (tpc phase lists why), so there is no limit";
+  if (phase.regime != Regime::kernel) {
+    std::string regime(regime_name(phase.regime));
+    std::replace(regime.begin(), regime.end(), '_', ' ');
+    return "the kernel-gradient-descent route is for the kernel regime (r > 0); this parametrization is in the " +
+           regime + " regime (r = " + to_string(phase.r) + ")";
+  }
   return "";
 }
 
@@ -76,15 +82,26 @@ NetworkKernels network_kernels(const NetworkSpec& s) {
   Eigen::MatrixXd points(m + k_eval, s.input_dim);
   if (m > 0) points.topRows(m) = s.train_x;
   if (k_eval > 0) points.bottomRows(k_eval) = s.eval_x;
+  // Which layers' updates move f by Θ(1) (see the header): s + r_l = 1 for l ≤ L, u_{L+1} = 1 for the readout.
+  const MlpPhase phase = classify_mlp(s.abc);
+  const Rational out_size = s.abc.a.back() + s.abc.b.back();
+  NetworkKernels out;
+  for (int l = 0; l < s.depth; ++l) out.in_kernel.push_back(out_size + phase.r_l[static_cast<std::size_t>(l)] == 1);
+  out.in_kernel.push_back(phase.u_l.back() == 1);
+  out.f0_gp = out_size == Rational(1, 2);
   std::vector<double> sw2(static_cast<std::size_t>(s.depth) + 1, 1.0);
   sw2[0] = s.input_dim;
-  // Biases (tp/unroll.h): hidden biases have N(0, 1) coordinates and learning rate η (σ_b² = 1 in K and Θ
-  // of every hidden layer); the readout bias starts at 0 and trains at η, adding 1 to Θ but nothing to K.
+  // Biases (tp/unroll.h): hidden biases have N(0, 1) coordinates and layer 1's scaling (σ_b² = 1 in K of every
+  // hidden layer, in the kernel iff layer 1 is); the readout bias starts at 0 and trains at η, adding 1 to the
+  // kernel but nothing to K.
   std::vector<double> sb2(static_cast<std::size_t>(s.depth) + 1, s.biases ? 1.0 : 0.0);
   sb2.back() = 0.0;
-  const MlpKernelSpec ks = make_mlp_kernel_spec(s.activation, s.depth, sw2, sb2);
+  MlpKernelSpec ks = make_mlp_kernel_spec(s.activation, s.depth, sw2, sb2);
+  for (int l = 0; l <= s.depth; ++l) {
+    ks.ntk_weight_scale.push_back(out.in_kernel[static_cast<std::size_t>(l)] ? 1.0 : 0.0);
+    ks.ntk_bias_scale.push_back(out.in_kernel[0] ? 1.0 : 0.0);
+  }
   const MlpKernelResult kr = compute_mlp_kernel(ks, points);
-  NetworkKernels out;
   out.ntk = kr.output_ntk();
   if (s.biases) out.ntk.array() += 1.0;
   out.nngp = kr.output_nngp();
@@ -92,6 +109,19 @@ NetworkKernels network_kernels(const NetworkSpec& s) {
   out.nngp_error = kr.nngp_error.back();
   out.route = kr.route;
   return out;
+}
+
+std::string kernel_layers_text(const NetworkKernels& k) {
+  const int layers = static_cast<int>(k.in_kernel.size());
+  std::string in, out;
+  for (int l = 1; l <= layers; ++l) {
+    std::string& list = k.in_kernel[static_cast<std::size_t>(l) - 1] ? in : out;
+    list += (list.empty() ? "" : ", ") + std::to_string(l);
+  }
+  if (out.empty()) return "the NTK (every layer)";
+  return "the NTK of layers " + in + " of " + std::to_string(layers) + " (the updates of layer" +
+         (out.find(',') == std::string::npos ? " " : "s ") + out +
+         " move f by o(1) and drop out: TP4 App. H.6)";
 }
 
 KernelGdResult kernel_gd_limit(const NetworkSpec& s, const KernelGdOptions& options) {
@@ -106,10 +136,11 @@ KernelGdResult kernel_gd_limit(const NetworkSpec& s, const KernelGdOptions& opti
 
   KernelGdResult r;
   r.kernel_route = kern.route == Route::closed_form ? "closed_form" : "quadrature";
+  r.kernel_layers = kernel_layers_text(kern);
   r.f.assign(static_cast<std::size_t>(s.steps) + 1, std::vector<Estimate>(static_cast<std::size_t>(P * d_o)));
   std::vector<std::vector<Eigen::MatrixXd>> runs;  // runs[sample][t]
-  std::vector<std::vector<Eigen::MatrixXd>> shifted;  // kernel moved by ± its error (mse only)
-  const bool linear = s.loss == LossKind::mse;
+  std::vector<std::vector<Eigen::MatrixXd>> shifted;  // kernel moved by ± its error (mse, or f_0 = 0)
+  const bool linear = s.loss == LossKind::mse || !kern.f0_gp;
   if (linear) {
     runs.push_back(run_gd(s, theta, Eigen::MatrixXd::Zero(P, d_o)));
     for (double sgn : {1.0, -1.0})

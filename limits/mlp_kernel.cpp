@@ -440,6 +440,15 @@ void combine(const Eigen::MatrixXd& theta, Eigen::Index i, Eigen::Index j, const
   theta_next(i, j) = kn + sw2 * t.dphi * theta(i, j);
 }
 
+/// Applies the NTK multipliers of layer l (MlpKernelSpec::ntk_weight_scale, ntk_bias_scale) to Θ^{l+1},
+/// computed with both at 1: its own terms are K^{l+1} = σ_w² E[φφ] + σ_b², so Θ loses (1 − s_w)(K − σ_b²) +
+/// (1 − s_b) σ_b².
+void scale_own_terms(const MlpKernelSpec& spec, int l, const Eigen::MatrixXd& k, Eigen::MatrixXd& theta) {
+  const double sw = spec.ntk_w_at(l), sb = spec.ntk_b_at(l), sb2 = spec.sb2_at(l);
+  if (sw == 1.0 && sb == 1.0) return;
+  theta.array() -= (1.0 - sw) * (k.array() - sb2) + (1.0 - sb) * sb2;
+}
+
 /// Copies the upper triangle into the lower one.
 void mirror(Eigen::MatrixXd& m) {
   for (Eigen::Index j = 0; j < m.cols(); ++j)
@@ -654,6 +663,11 @@ void validate_mlp_kernel_spec(const MlpKernelSpec& spec) {
   };
   check_list(spec.sw2, "sw2");
   check_list(spec.sb2, "sb2");
+  for (const auto* scale : {&spec.ntk_weight_scale, &spec.ntk_bias_scale})
+    if (!scale->empty()) check_list(*scale, scale == &spec.ntk_weight_scale ? "ntk_weight_scale" : "ntk_bias_scale");
+  if (spec.ntk_weight_scale.size() == 1 || spec.ntk_bias_scale.size() == 1)
+    throw MlpKernelError("the NTK layer multipliers need depth + 1 = " + std::to_string(layers) +
+                         " values (one per layer) or none");
 }
 
 MlpKernelSpec make_mlp_kernel_spec(ExprPtr activation, int depth, std::vector<double> sw2, std::vector<double> sb2) {
@@ -716,6 +730,7 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
                            number(k1(i, i)) + "); rescale the inputs");
   result.nngp.push_back(k1);
   result.ntk.push_back(k1);
+  scale_own_terms(spec, 0, k1, result.ntk.back());
   const auto closed = options.use_closed_forms ? match_closed(spec.activation) : std::nullopt;
   const auto pwl = options.use_closed_forms && !closed ? match_piecewise_pair(spec) : std::nullopt;
   result.route = closed || pwl ? Route::closed_form : Route::quadrature;
@@ -851,6 +866,7 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
     }
     mirror(k_next);
     mirror(theta_next);
+    scale_own_terms(spec, l, k_next, theta_next);
     check_finite(k_next, "nngp", l + 1);
     check_finite(theta_next, "ntk", l + 1);
     result.nngp.push_back(std::move(k_next));
@@ -863,7 +879,9 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
   for (int l = 0; l <= depth; ++l) {
     const auto li = static_cast<std::size_t>(l);
     result.nngp_error[li] = 16 * eps * (l + 1) * result.nngp[li].cwiseAbs().maxCoeff();
-    result.ntk_error[li] = 16 * eps * (l + 1) * result.ntk[li].cwiseAbs().maxCoeff() + cond_t_max[li];
+    // (with NTK layer multipliers below 1, Θ is K's terms minus a part: rounding relative to the larger)
+    result.ntk_error[li] = 16 * eps * (l + 1) * std::max(result.ntk[li].cwiseAbs().maxCoeff(),
+                                                         result.nngp[li].cwiseAbs().maxCoeff()) + cond_t_max[li];
     result.nngp_error[li] += cond_k_max[li];
   }
   if (closed || pwl) return keep_requested_layers(std::move(result), options);
@@ -876,7 +894,7 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
     std::vector<std::vector<double>> dk(pairs.size()), dt(pairs.size());
     parallel_for(pairs.size(), options.threads, [&](std::size_t s) {
       const auto [i, j] = pairs[s];
-      double kij = k1(i, j), tij = k1(i, j);
+      double kij = k1(i, j), tij = result.ntk[0](i, j);
       dk[s].assign(static_cast<std::size_t>(depth) + 1, 0.0);
       dt[s].assign(static_cast<std::size_t>(depth) + 1, 0.0);
       for (int l = 1; l <= depth; ++l) {
@@ -885,7 +903,7 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
         const Transforms t = split ? entry_split(*act, *split, 2 * options.split_order, m) : entry_naive(*act, reference, m);
         const double sw2 = spec.sw2_at(l), sb2 = spec.sb2_at(l);
         kij = sw2 * t.phi + sb2;
-        tij = kij + sw2 * t.dphi * tij;
+        tij = spec.ntk_w_at(l) * sw2 * t.phi + spec.ntk_b_at(l) * sb2 + sw2 * t.dphi * tij;
         dk[s][static_cast<std::size_t>(l)] = std::abs(kij - result.nngp[static_cast<std::size_t>(l)](i, j));
         dt[s][static_cast<std::size_t>(l)] = std::abs(tij - result.ntk[static_cast<std::size_t>(l)](i, j));
       }

@@ -80,9 +80,20 @@ struct MlpKernelSpec {
   int depth = 1;        ///< L ≥ 1, the number of hidden layers
   std::vector<double> sw2{1.0};
   std::vector<double> sb2{0.0};
+  /// Multipliers of a layer's own terms in the NTK sum, indexed like sw2 (empty = 1 for every layer): Θ^1 =
+  /// s_w⁰ σ_w¹² x·x'/d + s_b⁰ σ_b¹², Θ^{l+1} = s_w^l σ_w² E[φ(u)φ(v)] + s_b^l σ_b² + σ_w² E[φ'(u)φ'(v)] Θ^l. K is
+  /// unchanged. 0 drops the layer's weights (or bias) from the NTK: the kernel of a kernel-regime
+  /// parametrization whose updates of that layer vanish in the limit (TP4 App. H.6; limits/kernel_gd.h).
+  std::vector<double> ntk_weight_scale, ntk_bias_scale;
 
   double sw2_at(int layer) const { return sw2.size() == 1 ? sw2[0] : sw2.at(static_cast<std::size_t>(layer)); }
   double sb2_at(int layer) const { return sb2.size() == 1 ? sb2[0] : sb2.at(static_cast<std::size_t>(layer)); }
+  double ntk_w_at(int layer) const {
+    return ntk_weight_scale.empty() ? 1.0 : ntk_weight_scale.at(static_cast<std::size_t>(layer));
+  }
+  double ntk_b_at(int layer) const {
+    return ntk_bias_scale.empty() ? 1.0 : ntk_bias_scale.at(static_cast<std::size_t>(layer));
+  }
 };
 
 /// Builds and validates a spec (derivative taken symbolically). Throws MlpKernelError.

@@ -120,7 +120,7 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
   if (route == LimitRoute::automatic) {
     if (kernel_regime) {
       route = LimitRoute::kernel;
-      out.reason = "kernel regime (r = " + to_string(out.phase.r) + " > 0): kernel gradient descent with the NTK";
+      out.reason = "kernel regime (r = " + to_string(out.phase.r) + " > 0): kernel gradient descent";
     }
   } else if (route == LimitRoute::kernel && !kernel_regime) {
     throw LimitUnavailable("--route kernel: this parametrization is in the " + std::string(regime_name(out.phase.regime)) +
@@ -146,7 +146,9 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
     out.route = route;
     KernelGdOptions ko;
     ko.seed = o.seed;
-    out.f = kernel_gd_limit(s, ko).f;
+    const KernelGdResult kr = kernel_gd_limit(s, ko);
+    out.f = kr.f;
+    if (!out.reason.empty()) out.reason += " with " + kr.kernel_layers;
     return out;
   }
   UnrollOptions uo;

@@ -43,6 +43,10 @@ struct TensorScaling {
   Rational wd_exponent;      ///< decoupled weight decay λ n^{-wd_exponent} (0 = width-independent λ)
   double init_std = 1.0;     ///< σ; ignored when zero_init
   bool zero_init = false;    ///< w_0 = 0 (e.g. TP5's zero-initialized query or readout)
+  /// (addition, archphase) Whether the phase compiler compares Adam's ε n^{-d} with the gradient entries
+  /// (TP4b's abcd). false: ε is taken as negligible (ε → 0 before n → ∞, tp/mlp_phase's assumption), so d
+  /// is not used; true: an ε that dominates the gradient entries makes the update SGD-like.
+  bool eps_modelled = false;
 };
 
 /// One parameter tensor. Shapes in terms of the width n: rows/cols are either a finite number or n
@@ -123,6 +127,66 @@ struct GraphSpec {
   Eigen::MatrixXd train_x, train_y, eval_x;
   SourceRange source;               ///< the network block
 };
+
+/// A predicted coordinate size (the phase compiler's output that the coordinate check measures): the value
+/// of node `node` at step t (0 = initialization, t ≥ 1 after t updates) — or, when delta, its change
+/// x_t − x_0 — has coordinates of typical size Θ(n^exponent) (mup's `l1` statistic: mean |coordinate|,
+/// over positions, examples and width). known = false where no exponent is predicted (e.g. after the first
+/// blow-up of an unstable network); exponent = −infinity is written as known with vanishes = true (the
+/// quantity is exactly 0, e.g. Δ of a zero-initialized tensor's output before its first update).
+struct PredictedSize {
+  std::string node;
+  int step = 0;
+  bool delta = false;
+  bool known = true;
+  bool vanishes = false;
+  Rational exponent;
+};
+
+// ---- additions (branch archphase): presets, names, weight-decay rules ----
+
+std::string_view tensor_kind_name(TensorKind k);  ///< "input_like", "hidden", "output_like", ...
+std::string_view graph_op_name(GraphOp op);       ///< "input", "embedding", "dense", ...
+
+/// TP5's three equivalent forms of a parametrization, told apart by the multipliers n^{-a} they use:
+///   table3: no multipliers (a = 0 for every kind): init variance and learning rate carry the scaling
+///           (TP5 Table 3, the main µP table);
+///   table8: a = 0 except the output weights' multiplier 1/fan_in (a = 1) (TP5 Table 8, the `mup` package
+///           form, which lets the readout be tied to the embedding);
+///   table9: input weights and biases √fan_out (a = −1/2), hidden a = 0, output 1/√fan_in (a = 1/2) — TP4's
+///           abc form (TP5 Table 9).
+/// One form becomes another by the symmetry a + θ, b − θ, c − 2θ (SGD) or c − θ (Adam/SignSGD) per tensor
+/// (TP4 Eq. 5, TP5 Lemma J.1), so all three give the same function and training dynamics.
+enum class PresetForm { table3, table8, table9 };
+std::string_view preset_form_name(PresetForm f);
+
+/// The exponents of a named parametrization for one tensor kind, in the given form, for the optimizer:
+///   "mup" (TP5 Table 3: input weights & biases var 1/fan_in, SGD lr η·fan_out, Adam lr η; hidden var
+///          1/fan_in, SGD lr η, Adam lr η/fan_in; output var 1/fan_in², SGD and Adam lr η/fan_in),
+///   "sp"  (var 1/fan_in everywhere, lr η for SGD and Adam; TP5 Table 3's gray SP column),
+///   "ntp" (multipliers 1/√fan_in on hidden and output weights, var 1, lr η).
+/// Scalar-like tensors (the readout bias) are Θ(1) with lr η in every preset. Throws std::invalid_argument
+/// for an unknown name (naming the presets).
+TensorScaling tensor_preset(std::string_view preset, PresetForm form, Optimizer o, TensorKind k);
+const std::vector<std::string>& graph_preset_names();  ///< sp, ntp, mup
+
+/// A tensor's scaling moved along the symmetry: a + θ, b − θ, c − 2θ (SGD) or c − θ (Adam/SignSGD);
+/// for Adam/SignSGD also d + θ (TP4b: ε is compared with the gradient entries of w, which scale like n^{-θ}).
+TensorScaling shift_scaling(const TensorScaling& s, Optimizer o, const Rational& theta);
+
+/// Decoupled weight decay rules (the exponent e of λ n^{-e}; the per-step shrink of w is η λ n^{-(c+e)}):
+///   independent:  e = 0 (λ width-independent, the default);
+///   lr_invariant: e = −c, so η n^{-c} · λ n^{-e} is width-invariant (TP5 App. B.3, TP4b; with torch's
+///                 AdamW, whose decay is lr·λ, this is λ ∝ n for hidden weights under Adam µP);
+///   fan2025:      e = −1/2 for hidden and output weights (λ ∝ √n with η ∝ 1/n: Fan et al. 2025, "Robust
+///                 Layerwise Scaling Rules by Proper Weight Decay Tuning", which keeps the steady-state top
+///                 singular value √(η/λ)·n^{3/4} width-invariant), e = −c for the other kinds.
+enum class DecayRule { independent, lr_invariant, fan2025 };
+Rational decay_exponent(DecayRule rule, TensorKind k, const TensorScaling& s);
+
+/// The checks of graph_problem that need a width: attention heads dividing n (n / heads or n / head_dim
+/// whole). Returns "" or one sentence naming the node and the fix.
+std::string width_problem(const GraphSpec& spec, long long n);
 
 /// Checks the graph (topological order, arities, parameter kinds and shapes, heads dividing, a readout last,
 /// data shapes) and returns "" if valid, else one sentence naming the node or parameter and the fix.

@@ -33,13 +33,13 @@ NetworkSpec ntp_spec(ExprPtr act) {
 
 }  // namespace
 
-TEST_CASE("kernel GD route: NTP and its Eq. 5 equivalents only") {
+TEST_CASE("kernel GD route: NTP and its Eq. 5 equivalents; µP refused as feature learning") {
   auto s = ntp_spec(call(Function::relu, argument(0)));
   CHECK(limits::kernel_gd_unavailable(s).empty());
   s.abc = shift(s.abc, Rational(1, 3));
   CHECK(limits::kernel_gd_unavailable(s).empty());
   s.abc = preset("mup", 2);
-  CHECK(limits::kernel_gd_unavailable(s).find("NTK parametrization") != std::string::npos);
+  CHECK(limits::kernel_gd_unavailable(s).find("feature learning regime") != std::string::npos);
   CHECK_THROWS_AS(limits::kernel_gd_limit(s), std::invalid_argument);
 }
 

@@ -1,0 +1,16 @@
+// `tpc phase net.tp` on a graph network script (`network graph { ... }`): per parameter tensor its init
+// output size, the size of its update's effect, whether it is updated maximally and learns features, the
+// network's verdict with its script line, and the predicted coordinate sizes of every node at steps 0..T
+// (tp/graph_phase.h).
+#pragma once
+
+#include <ostream>
+#include <string>
+
+namespace tp::frontend {
+
+/// Runs the analysis of the graph script at path; format "text" or "json". Returns 0, or 1 after printing
+/// the script's errors (file:line:col) or the reason the graph cannot be analysed.
+int run_graph_phase(const std::string& path, const std::string& format, std::ostream& out, std::ostream& err);
+
+}  // namespace tp::frontend

@@ -1,0 +1,583 @@
+// See graph_phase.h; DESIGN.md "Phase of graph networks" lists the rule of every op with its theorem.
+#include "tp/graph_phase.h"
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+
+namespace tp {
+
+std::string size_text(const SizeExp& s) {
+  if (!s) return "0";
+  const std::string e = to_string(*s);
+  return e.find('/') == std::string::npos ? "n^" + e : "n^(" + e + ")";
+}
+
+namespace {
+
+using S = SizeExp;
+const Rational kHalf(1, 2);
+
+S plus(const S& a, const Rational& b) { return size_plus(a, b); }
+S plus(const S& a, const S& b) { return size_plus(a, b); }
+S smax(const S& a, const S& b) { return size_max(a, b); }
+bool positive(const S& s) { return s && *s > 0; }
+
+// One term of a quantity's size, with the tensor it comes from (for naming the culprit of a blow-up).
+struct Term {
+  S size;
+  std::string label;
+  int param = -1;
+};
+
+// A tracked quantity: a node's value or an attention's q, k, v, logits.
+struct Tracked {
+  std::string name;
+  int node = -1;
+  bool width = false;          // has width n
+  bool check_init = false;     // must be Θ(1) at init (feeds a layer)
+  bool can_blow = true;        // a blow-up counts (logits over one position cannot)
+  S init;
+  std::vector<S> delta;        // per step (delta[0] unused)
+  std::vector<Term> init_terms;
+  std::vector<std::vector<Term>> delta_terms;
+};
+
+Term top(const std::vector<Term>& terms) {
+  Term best{std::nullopt, "", -1};
+  for (const auto& t : terms)
+    if (t.size && (!best.size || *t.size > *best.size)) best = t;
+  return best;
+}
+
+class Calculus {
+ public:
+  explicit Calculus(const GraphSpec& s) : s_(s), sgd_(s.training.optimizer == Optimizer::sgd) {
+    const std::size_t P = s.params.size(), N = s.nodes.size();
+    E_.assign(P, std::nullopt);
+    upd_.assign(P, std::nullopt);
+    upd_step_.assign(P, 0);
+    init_term_.assign(P, std::nullopt);
+    G_.assign(N, std::nullopt);
+    for (std::size_t i = 0; i < N; ++i) {
+      const GraphNode& v = s.nodes[i];
+      if (v.op == GraphOp::activation) {
+        profile_[i] = activation_profile(v.activation);
+        dprofile_[i] = activation_profile(derivative(v.activation, 0));
+      }
+    }
+    // Which width-n nodes feed a layer (not only the branch slot of an add): they must be Θ(1) at init.
+    feeds_.assign(N, false);
+    for (std::size_t i = 0; i < N; ++i)
+      for (std::size_t k = 0; k < s.nodes[i].inputs.size(); ++k)
+        if (!(s.nodes[i].op == GraphOp::add && k == 1)) feeds_[static_cast<std::size_t>(s.nodes[i].inputs[k])] = true;
+    node_track_.assign(N, -1);
+  }
+
+  GraphPhase run();
+
+ private:
+  const GraphParameter& P(int p) const { return s_.params[static_cast<std::size_t>(p)]; }
+  Rational ab(int p) const { return P(p).scaling.a + P(p).scaling.b; }
+  bool zero(int p) const { return P(p).scaling.zero_init; }
+
+  // The tracked quantity `name` (created at step 0).
+  Tracked& track(const std::string& name, int node, bool width) {
+    const auto it = index_.find(name);
+    if (it != index_.end()) return tracked_[it->second];
+    index_[name] = tracked_.size();
+    Tracked t;
+    t.name = name;
+    t.node = node;
+    t.width = width;
+    tracked_.push_back(std::move(t));
+    return tracked_.back();
+  }
+  // Records the value at step t from its terms (t = 0: init terms; t ≥ 1: delta terms).
+  S record(Tracked& q, int t, std::vector<Term> terms) {
+    S size;
+    for (const auto& x : terms) size = smax(size, x.size);
+    if (t == 0) {
+      q.init = size;
+      q.init_terms = std::move(terms);
+    } else {
+      q.delta.resize(static_cast<std::size_t>(t) + 1);
+      q.delta_terms.resize(static_cast<std::size_t>(t) + 1);
+      q.delta[static_cast<std::size_t>(t)] = size;
+      q.delta_terms[static_cast<std::size_t>(t)] = std::move(terms);
+    }
+    return size;
+  }
+  S init_of(int node) const { return tracked_[static_cast<std::size_t>(node_track_[static_cast<std::size_t>(node)])].init; }
+  S delta_of(int node, int t) const {
+    if (t == 0) return std::nullopt;
+    return tracked_[static_cast<std::size_t>(node_track_[static_cast<std::size_t>(node)])].delta[static_cast<std::size_t>(t)];
+  }
+  S now_of(int node, int t) const { return smax(init_of(node), delta_of(node, t)); }
+  S tracked_now(const std::string& name, int t) const {
+    const Tracked& q = tracked_[index_.at(name)];
+    return smax(q.init, t == 0 ? S() : q.delta[static_cast<std::size_t>(t)]);
+  }
+
+  // Entries of a vector-like / scalar-like tensor at init: n^{-a} (init_value + σ n^{-b} g).
+  S vector_init(int p) const {
+    const auto& w = P(p);
+    S e;
+    if (w.init_value != 0) e = Rational(0);
+    if (!w.scaling.zero_init && w.scaling.init_std > 0) e = smax(e, S(-w.scaling.b));
+    return plus(e, -w.scaling.a);
+  }
+  // The relative per-step weight-decay shrink exponent −(c+e), or nullopt without weight decay.
+  S decay_rate(int p) const {
+    if (!(s_.training.weight_decay > 0)) return std::nullopt;
+    const auto& sc = P(p).scaling;
+    return -(sc.c + sc.wd_exponent);
+  }
+
+  // A matrix W applied to x: the terms of W_0 x_0 (t = 0) or of W_t x_t − W_0 x_0 (t ≥ 1).
+  // fan_in_n: the sum over the fan-in has n terms; coherent_w0dx: W_0 Δx sums n correlated terms (the
+  // readout: Δx was built by backpropagation through W_0 itself, TP4 §5).
+  std::vector<Term> matrix_terms(int p, const S& x0, const S& dx, const S& xt, int t, bool fan_in_n,
+                                 bool coherent_w0dx) {
+    const auto& w = P(p);
+    const Rational f = fan_in_n ? Rational(1) : Rational(0);
+    const std::string W = w.name;
+    std::vector<Term> out;
+    const S w0 = zero(p) ? S() : S(-ab(p));
+    if (t == 0) {
+      out.push_back({plus(plus(w0, f * kHalf), x0), "the initial " + W + " x (W_0 x_0)", p});
+      init_term_[static_cast<std::size_t>(p)] = out.back().size;
+      return out;
+    }
+    out.push_back({plus(plus(w0, coherent_w0dx ? Rational(1) : f * kHalf), dx), "W_0 Δx of " + W, p});
+    const S dwx = plus(plus(E_[static_cast<std::size_t>(p)], f), xt);
+    out.push_back({dwx, "the update of " + W + " (ΔW x)", p});
+    S effect = dwx;
+    if (const S r = decay_rate(p)) {
+      const S decay = plus(plus(plus(w0, f * kHalf), xt), r);
+      out.push_back({decay, "the weight decay of " + W, p});
+      effect = smax(effect, decay);
+    }
+    note_update(p, effect, t);
+    return out;
+  }
+  void note_update(int p, const S& effect, int t) {
+    auto& u = upd_[static_cast<std::size_t>(p)];
+    if (effect && (!u || *effect > *u)) {
+      u = effect;
+      upd_step_[static_cast<std::size_t>(p)] = t;
+    }
+  }
+  // A vector-like tensor's entries now (init and accumulated update) and its Δ-terms.
+  S vector_now(int p, int t) const { return smax(vector_init(p), t == 0 ? S() : E_[static_cast<std::size_t>(p)]); }
+  std::vector<Term> vector_delta_terms(int p, const S& times, int t) {
+    std::vector<Term> out;
+    const S d = plus(E_[static_cast<std::size_t>(p)], times);
+    out.push_back({d, "the update of " + P(p).name, p});
+    S effect = d;
+    if (const S r = decay_rate(p)) {
+      const S decay = plus(plus(vector_init(p), times), r);
+      out.push_back({decay, "the weight decay of " + P(p).name, p});
+      effect = smax(effect, decay);
+    }
+    note_update(p, effect, t);
+    return out;
+  }
+
+  void forward(int t);
+  void backward(int t);
+  // The update of parameter p at step t+1 from its gradient entries n^{γ} at step t.
+  void gradient(int p, const S& gamma) {
+    const auto& sc = P(p).scaling;
+    S q;
+    if (gamma) {
+      if (sgd_) q = gamma;
+      else q = sc.eps_modelled ? S(std::min(Rational(0), *gamma + sc.d)) : S(Rational(0));
+    }
+    next_E_[static_cast<std::size_t>(p)] = smax(next_E_[static_cast<std::size_t>(p)], plus(q, -sc.a - sc.c));
+  }
+  // W_tᵀ dy for a matrix whose fan-out has n terms (fan_out_n) or finitely many.
+  S back_matrix(int p, const S& gy, bool fan_out_n) const {
+    const Rational f = fan_out_n ? Rational(1) : Rational(0);
+    const S w0 = zero(p) ? S() : S(-ab(p));
+    return smax(plus(plus(w0, f * kHalf), gy), plus(plus(E_[static_cast<std::size_t>(p)], f), gy));
+  }
+  void give(int node, const S& g) { G_[static_cast<std::size_t>(node)] = smax(G_[static_cast<std::size_t>(node)], g); }
+
+  const GraphSpec& s_;
+  bool sgd_;
+  std::vector<S> E_, next_E_, upd_, init_term_, G_;
+  std::vector<int> upd_step_;
+  std::map<std::size_t, ActivationProfile> profile_, dprofile_;
+  std::vector<bool> feeds_;
+  std::vector<int> node_track_;
+  std::vector<Tracked> tracked_;
+  std::map<std::string, std::size_t> index_;
+  std::map<int, S> attn_gq_, attn_gk_, attn_gv_;  // per attention node: gradients of q, k, v at this step
+  std::map<std::string, std::string> outputs_;    // tensor name → the quantity it produces
+};
+
+void Calculus::forward(int t) {
+  for (std::size_t i = 0; i < s_.nodes.size(); ++i) {
+    const GraphNode& v = s_.nodes[i];
+    const int in = v.inputs.empty() ? -1 : v.inputs[0];
+    const bool width = v.op != GraphOp::input && v.op != GraphOp::readout;
+    if (v.op == GraphOp::attention)  // its inner quantities come before its output in the blow-up scan
+      for (const char* suffix : {".q", ".k", ".v"}) track(v.name + suffix, static_cast<int>(i), true);
+    if (v.op == GraphOp::attention) track(v.name + ".logits", static_cast<int>(i), false);
+    Tracked& q = track(v.name, static_cast<int>(i), width);
+    const std::size_t qi = index_.at(v.name);
+    node_track_[i] = static_cast<int>(qi);
+    if (t == 0) {
+      q.check_init = width && feeds_[i];
+      for (int p : v.params)
+        if (p >= 0) outputs_[P(p).name] = v.name;
+    }
+    const S x0 = in >= 0 ? init_of(in) : S(Rational(0));
+    const S dx = in >= 0 ? delta_of(in, t) : S();
+    const S xt = smax(x0, dx);
+    std::vector<Term> terms;
+    const std::string from = in >= 0 ? "'" + s_.nodes[static_cast<std::size_t>(in)].name + "'" : "";
+    switch (v.op) {
+      case GraphOp::input:
+        if (t == 0) terms.push_back({Rational(0), "the data", -1});
+        break;
+      case GraphOp::embedding:
+      case GraphOp::dense:
+      case GraphOp::readout: {
+        const bool fan_in_n = v.op != GraphOp::embedding;
+        terms = matrix_terms(v.params[0], x0, dx, xt, t, fan_in_n, v.op == GraphOp::readout);
+        if (v.op == GraphOp::readout && v.params[1] >= 0) {
+          const int b = v.params[1];
+          if (t == 0) terms.push_back({vector_init(b), "the readout bias", b});
+          else for (auto& x : vector_delta_terms(b, Rational(0), t)) terms.push_back(x);
+        }
+        break;
+      }
+      case GraphOp::bias: {
+        const int b = v.params[0];
+        if (t == 0) {
+          terms.push_back({x0, "its input " + from, -1});
+          terms.push_back({vector_init(b), "the initial " + P(b).name, b});
+          init_term_[static_cast<std::size_t>(b)] = vector_init(b);
+        } else {
+          terms.push_back({dx, "the change of its input " + from, -1});
+          for (auto& x : vector_delta_terms(b, Rational(0), t)) terms.push_back(x);
+        }
+        break;
+      }
+      case GraphOp::activation: {
+        bool known = true;
+        if (t == 0) {
+          S y = activation_size(profile_.at(i), x0, known);
+          if (!known) y = x0;  // super-polynomial φ of a growing input: at least as large
+          terms.push_back({y, "φ of " + from, -1});
+        } else {
+          S slope = activation_size(dprofile_.at(i), x0, known);
+          if (!known) slope = x0;
+          terms.push_back({plus(dx, slope), "φ' · the change of " + from, -1});
+        }
+        break;
+      }
+      case GraphOp::layernorm:
+      case GraphOp::rmsnorm: {
+        // x̂ = x / sqrt(moment + eps): Θ(1) when x is Θ(1) or larger, x/√eps when x vanishes.
+        auto norm = [](const S& s) { return s ? S(std::min(*s, Rational(0))) : S(); };
+        const Rational scale = x0 ? std::max(*x0, Rational(0)) : Rational(0);
+        const int gain = v.params[0];
+        const int bias = v.op == GraphOp::layernorm ? v.params[1] : -1;
+        const S g0 = gain >= 0 ? vector_init(gain) : S(Rational(0));
+        if (t == 0) {
+          terms.push_back({plus(norm(x0), g0), "the normalized " + from, gain});
+          if (gain >= 0) init_term_[static_cast<std::size_t>(gain)] = plus(norm(x0), g0);
+          if (bias >= 0) {
+            terms.push_back({vector_init(bias), "the initial " + P(bias).name, bias});
+            init_term_[static_cast<std::size_t>(bias)] = vector_init(bias);
+          }
+        } else {
+          const S dhat = dx ? S(std::min(Rational(0), *dx - scale)) : S();
+          const S gt = gain >= 0 ? vector_now(gain, t) : S(Rational(0));
+          terms.push_back({plus(dhat, gt), "the normalized change of " + from, -1});
+          if (gain >= 0) for (auto& x : vector_delta_terms(gain, norm(xt), t)) terms.push_back(x);
+          if (bias >= 0) for (auto& x : vector_delta_terms(bias, Rational(0), t)) terms.push_back(x);
+        }
+        break;
+      }
+      case GraphOp::add: {
+        const int b = v.inputs[1];
+        const S m = v.branch_scale == 0 ? S() : S(Rational(0));
+        const std::string bn = "'" + s_.nodes[static_cast<std::size_t>(b)].name + "'";
+        if (t == 0) {
+          terms.push_back({x0, "the residual stream " + from, -1});
+          terms.push_back({plus(init_of(b), m), "the branch " + bn, -1});
+        } else {
+          terms.push_back({dx, "the change of the residual stream " + from, -1});
+          terms.push_back({plus(delta_of(b, t), m), "the change of the branch " + bn, -1});
+        }
+        break;
+      }
+      case GraphOp::attention: {
+        const int pq = v.params[0], pk = v.params[1], pv = v.params[2], po = v.params[3];
+        const Rational dh = v.head_dim_width ? Rational(1) : Rational(0);
+        const Rational sc = v.logit_scale == LogitScale::inverse_d ? -dh : -dh * kHalf;
+        const std::string sc_text = v.logit_scale == LogitScale::inverse_d ? "1/d" : "1/√d";
+        S qkv0[3], qkvd[3];
+        const int ps[3] = {pq, pk, pv};
+        const char* suffix[3] = {".q", ".k", ".v"};
+        for (int k = 0; k < 3; ++k) {
+          Tracked& sub = track(v.name + suffix[k], static_cast<int>(i), true);
+          outputs_[P(ps[k]).name] = sub.name;
+          const S r = record(sub, t, matrix_terms(ps[k], x0, dx, xt, t, true, false));
+          if (t == 0) qkv0[k] = r;
+          else qkv0[k] = tracked_[index_.at(v.name + suffix[k])].init, qkvd[k] = r;
+        }
+        Tracked& lg = track(v.name + ".logits", static_cast<int>(i), false);
+        lg.can_blow = s_.positions > 1;
+        std::vector<Term> lterms;
+        if (t == 0) {
+          lterms.push_back({plus(plus(plus(qkv0[0], qkv0[1]), dh * kHalf), sc), "q·k " + sc_text + " at init", pq});
+        } else {
+          const std::string why = "q·k " + sc_text + " after the update of ";
+          lterms.push_back({plus(plus(plus(qkvd[0], qkv0[1]), dh), sc), why + P(pq).name, pq});
+          lterms.push_back({plus(plus(plus(qkv0[0], qkvd[1]), dh), sc), why + P(pk).name, pk});
+          lterms.push_back({plus(plus(plus(qkvd[0], qkvd[1]), dh), sc), why + P(pq).name + " and " + P(pk).name, pq});
+        }
+        const S lsize = record(lg, t, std::move(lterms));
+        // softmax over the S positions: Θ(1) weights (uniform when the logits vanish); over one position
+        // the weight is 1 and never moves.
+        const S dA = (t == 0 || s_.positions == 1) ? S() : lsize;
+        const S v0 = qkv0[2], vd = t == 0 ? S() : qkvd[2];
+        const S z0 = v0, zd = smax(vd, plus(dA, smax(v0, vd)));
+        terms = matrix_terms(po, z0, zd, smax(z0, zd), t, true, false);
+        break;
+      }
+    }
+    record(tracked_[qi], t, std::move(terms));
+  }
+}
+
+void Calculus::backward(int t) {
+  std::fill(G_.begin(), G_.end(), std::nullopt);
+  next_E_ = E_;
+  const int last = static_cast<int>(s_.nodes.size()) - 1;
+  G_[static_cast<std::size_t>(last)] = Rational(0);  // ∂L/∂f = Θ(1)
+  for (int i = last; i >= 1; --i) {
+    const GraphNode& v = s_.nodes[static_cast<std::size_t>(i)];
+    const S gy = G_[static_cast<std::size_t>(i)];
+    const int in = v.inputs.empty() ? -1 : v.inputs[0];
+    const S xt = in >= 0 ? now_of(in, t) : S(Rational(0));
+    switch (v.op) {
+      case GraphOp::input: break;
+      case GraphOp::embedding:
+        gradient(v.params[0], plus(plus(gy, -P(v.params[0]).scaling.a), xt));
+        break;
+      case GraphOp::dense:
+      case GraphOp::readout: {
+        const int p = v.params[0];
+        gradient(p, plus(plus(gy, -P(p).scaling.a), xt));
+        give(in, back_matrix(p, gy, v.op == GraphOp::dense));
+        if (v.op == GraphOp::readout && v.params[1] >= 0) gradient(v.params[1], plus(gy, -P(v.params[1]).scaling.a));
+        break;
+      }
+      case GraphOp::bias:
+        gradient(v.params[0], plus(gy, -P(v.params[0]).scaling.a));
+        give(in, gy);
+        break;
+      case GraphOp::activation: {
+        bool known = true;
+        S slope = activation_size(dprofile_.at(static_cast<std::size_t>(i)), xt, known);
+        if (!known) slope = xt;
+        give(in, plus(gy, slope));
+        break;
+      }
+      case GraphOp::layernorm:
+      case GraphOp::rmsnorm: {
+        const int gain = v.params[0];
+        const int bias = v.op == GraphOp::layernorm ? v.params[1] : -1;
+        const S hat = xt ? S(std::min(*xt, Rational(0))) : S();
+        const S gt = gain >= 0 ? vector_now(gain, t) : S(Rational(0));
+        if (gain >= 0) gradient(gain, plus(plus(gy, -P(gain).scaling.a), hat));
+        if (bias >= 0) gradient(bias, plus(gy, -P(bias).scaling.a));
+        const Rational inv_scale = xt ? -std::max(*xt, Rational(0)) : Rational(0);
+        give(in, plus(plus(gy, gt), inv_scale));
+        break;
+      }
+      case GraphOp::add:
+        give(in, gy);
+        give(v.inputs[1], v.branch_scale == 0 ? S() : gy);
+        break;
+      case GraphOp::attention: {
+        const int pq = v.params[0], pk = v.params[1], pv = v.params[2], po = v.params[3];
+        const Rational dh = v.head_dim_width ? Rational(1) : Rational(0);
+        const Rational sc = v.logit_scale == LogitScale::inverse_d ? -dh : -dh * kHalf;
+        const S qt = tracked_now(v.name + ".q", t), kt = tracked_now(v.name + ".k", t), vt = tracked_now(v.name + ".v", t);
+        const S dA = t == 0 || s_.positions == 1 ? S() : tracked_[index_.at(v.name + ".logits")].delta[static_cast<std::size_t>(t)];
+        const S zt = smax(vt, plus(dA, vt));
+        gradient(po, plus(plus(gy, -P(po).scaling.a), zt));
+        const S gz = back_matrix(po, gy, true);
+        const S gv = gz;  // Aᵀ: finitely many positions with Θ(1) weights
+        // ∂L/∂A sums d_head products of dz and v: independent at init (CLT), correlated later (LLN).
+        const S gl = s_.positions == 1 ? S() : plus(plus(gz, vt), t == 0 ? dh * kHalf : dh);
+        const S gq = plus(plus(gl, sc), kt), gk = plus(plus(gl, sc), qt);
+        gradient(pq, plus(plus(gq, -P(pq).scaling.a), xt));
+        gradient(pk, plus(plus(gk, -P(pk).scaling.a), xt));
+        gradient(pv, plus(plus(gv, -P(pv).scaling.a), xt));
+        give(in, smax(smax(back_matrix(pq, gq, true), back_matrix(pk, gk, true)), back_matrix(pv, gv, true)));
+        break;
+      }
+    }
+  }
+}
+
+GraphPhase Calculus::run() {
+  // Steps: 1. forward at init; 2. for t = 0, 1, …: backward at t, the update to t+1, forward at t+1, until
+  // both T and the fixed point are reached (or a cap); 3. the first blow-up or degenerate init; 4. the
+  // regime; 5. per tensor; 6. the predicted sizes for steps 0..T.
+  const int T = s_.training.steps;
+  const int cap = std::max(T, 8 + 4 * static_cast<int>(s_.nodes.size()));
+  GraphPhase out;
+  forward(0);
+  int t = 0;
+  int fixed = -1;
+  std::vector<S> prevG, prevE;
+  for (; t < cap; ++t) {
+    backward(t);
+    const bool same_g = t >= 1 && G_ == prevG && next_E_ == prevE && E_ == prevE;
+    prevG = G_;
+    prevE = next_E_;
+    E_ = next_E_;
+    forward(t + 1);
+    bool same_d = t >= 1;
+    for (const auto& q : tracked_)
+      if (same_d && q.delta[static_cast<std::size_t>(t + 1)] != q.delta[static_cast<std::size_t>(t)]) same_d = false;
+    if (same_g && same_d && fixed < 0) fixed = t;
+    if (fixed >= 0 && t + 1 >= T) break;
+  }
+  const int steps = t + 1 >= cap ? cap : t + 1;  // the last step with sizes
+  out.fixed_point = fixed >= 0 ? fixed : steps;
+
+  // 3. The first problem: in step order, then graph order.
+  int blow_step = -1;
+  for (int step = 0; step <= steps; ++step) {
+    for (const auto& q : tracked_) {
+      const S sz = step == 0 ? q.init : q.delta[static_cast<std::size_t>(step)];
+      const bool blow = q.can_blow && positive(sz);
+      const bool degenerate = step == 0 && q.check_init && (!sz || *sz < 0);
+      if (!blow && !degenerate) continue;
+      const Term why = top(step == 0 ? q.init_terms : q.delta_terms[static_cast<std::size_t>(step)]);
+      std::string msg = "'" + q.name + "' " + (step == 0 ? "at init" : "after step " + std::to_string(step)) +
+                        (blow ? " grows like " + size_text(sz) : sz ? " vanishes like " + size_text(sz) + " (it must be Θ(1) to feed the next layer)"
+                                                                    : " is exactly 0 (it must be Θ(1) to feed the next layer)");
+      if (blow && !why.label.empty()) msg += ", driven by " + why.label;
+      const GraphNode& node = s_.nodes[static_cast<std::size_t>(q.node)];
+      msg += " (line " + std::to_string(node.range.begin.line) + ")";
+      out.problems.push_back(msg);
+      if (blow_step < 0) {
+        blow_step = step;
+        out.first_problem = msg;
+        out.first_step = step;
+        out.first_tensor = why.param >= 0 ? P(why.param).name : "";
+        out.first_range = why.param >= 0 && P(why.param).range.valid() ? P(why.param).range : node.range;
+      }
+    }
+    if (blow_step >= 0) break;  // later steps compound the first blow-up
+  }
+  out.stable = blow_step < 0;
+
+  // 4. The regime at the fixed point.
+  const Tracked& f = tracked_[static_cast<std::size_t>(node_track_.back())];
+  S df;
+  for (int step = 1; step <= steps; ++step) df = smax(df, f.delta[static_cast<std::size_t>(step)]);
+  std::string learner;
+  for (std::size_t i = 0; i < s_.nodes.size() && learner.empty(); ++i) {
+    const Tracked& q = tracked_[static_cast<std::size_t>(node_track_[i])];
+    if (!q.width) continue;
+    for (int step = 1; step <= steps; ++step)
+      if (q.delta[static_cast<std::size_t>(step)] == S(Rational(0))) {
+        learner = q.name;
+        break;
+      }
+  }
+  if (!out.stable) {
+    out.regime = Regime::unstable;
+    out.regime_reason = out.first_problem;
+  } else if (!df || *df < 0) {
+    out.regime = Regime::trivial;
+    out.regime_reason = "the output moves only by " + size_text(df) + ": training does nothing in the limit";
+  } else if (!learner.empty()) {
+    out.regime = Regime::feature_learning;
+    out.regime_reason = "'" + learner + "' moves by Θ(1): features are learned";
+  } else {
+    out.regime = Regime::kernel;
+    out.regime_reason = "the output moves by Θ(1) but every width-n value moves by o(1): the kernel regime";
+  }
+
+  // 5. Per tensor.
+  for (std::size_t p = 0; p < s_.params.size(); ++p) {
+    const GraphParameter& w = s_.params[p];
+    TensorPhase tp;
+    tp.param = static_cast<int>(p);
+    tp.name = w.name;
+    tp.output = outputs_.count(w.name) ? outputs_.at(w.name) : "";
+    for (const auto& v : s_.nodes)
+      if (std::find(v.params.begin(), v.params.end(), static_cast<int>(p)) != v.params.end()) {
+        tp.node = v.name;
+        if (!w.range.valid()) tp.range = v.range;
+      }
+    if (w.range.valid()) tp.range = w.range;
+    tp.init_output = init_term_[p];
+    tp.update_effect = upd_[p];
+    tp.update_step = upd_[p] ? upd_step_[p] : 0;
+    tp.updated_maximally = upd_[p] && *upd_[p] == 0;
+    if (out.stable && index_.count(tp.output)) {
+      const Tracked& q = tracked_[index_.at(tp.output)];
+      for (int step = 1; step <= steps && q.width; ++step)
+        if (q.delta[static_cast<std::size_t>(step)] == S(Rational(0))) tp.learns_features = true;
+    }
+    if (const S r = decay_rate(static_cast<int>(p))) {
+      const std::string per = "per-step shrink ηλ n^" + ("(" + to_string(*r) + ")");
+      tp.decay = *r == 0   ? per + ": width-invariant, weight decay acts at every width alike"
+                 : *r < 0 ? per + ": vanishes, negligible over any fixed number of steps (it acts over ~" +
+                                size_text(-*r) + " steps)"
+                          : per + ": grows with n, the decay alone blows the weights up";
+    }
+    out.tensors.push_back(std::move(tp));
+  }
+
+  // 6. Predicted sizes, steps 0..T (unknown after the first blow-up).
+  for (const auto& q : tracked_) {
+    for (int step = 0; step <= T; ++step) {
+      const int k = std::min(step, steps);
+      const S d = k == 0 ? S() : q.delta[static_cast<std::size_t>(k)];
+      const bool known = blow_step < 0 || step <= blow_step;
+      for (const bool delta : {false, true}) {
+        if (delta && step == 0) continue;
+        PredictedSize ps;
+        ps.node = q.name;
+        ps.step = step;
+        ps.delta = delta;
+        ps.known = known;
+        const S v = delta ? d : smax(q.init, d);
+        ps.vanishes = known && !v;
+        ps.exponent = v ? *v : Rational(0);
+        out.sizes.push_back(std::move(ps));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+GraphPhase graph_phase(const GraphSpec& spec) {
+  if (const std::string p = graph_problem(spec); !p.empty()) throw std::invalid_argument(p);
+  for (int q : spec.tied)
+    if (q >= 0)
+      throw std::invalid_argument("the readout is tied to the embedding; the phase of tied weights is not analysed "
+                                  "(remove 'tied' to analyse the untied network)");
+  if (spec.training.steps > 100000)
+    throw std::invalid_argument("at most 100000 steps are analysed (the exponents reach their fixed point long before)");
+  return Calculus(spec).run();
+}
+
+}  // namespace tp
