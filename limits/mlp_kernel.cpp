@@ -714,7 +714,11 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
   MlpKernelResult result;
   if (options.use_closed_forms && !match_closed(spec.activation)) {
     const auto pwl = match_piecewise_pair(spec);
-    if (pwl && piecewise_homogeneous(pwl->phi) && piecewise_homogeneous(pwl->dphi)) {
+    // The in-place route computes the full NTK sum; a kernel-regime kernel that drops layers (ntk_weight_scale,
+    // ntk_bias_scale ≠ 1) takes the layer-by-layer route below, which scales each layer's own terms.
+    const bool full_ntk = std::all_of(spec.ntk_weight_scale.begin(), spec.ntk_weight_scale.end(), [](double s) { return s == 1.0; }) &&
+                          std::all_of(spec.ntk_bias_scale.begin(), spec.ntk_bias_scale.end(), [](double s) { return s == 1.0; });
+    if (full_ntk && pwl && piecewise_homogeneous(pwl->phi) && piecewise_homogeneous(pwl->dphi)) {
       result.route = Route::closed_form;
       homogeneous_piecewise_route(spec, *pwl, inputs, options, result);
       return result;
