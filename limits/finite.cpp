@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 
+#include "limits/distributed.h"
 #include "limits/multi_matvec.h"
 #include "limits/npy_file.h"
 #include "limits/parallel.h"
@@ -268,18 +269,27 @@ FiniteResult run_finite(const Program& p, const FiniteOptions& options) {
   FiniteResult result;
   result.width = options.width;
   for (const auto& o : p.outputs()) result.names.push_back(o.name);
-  result.per_seed.resize(options.seeds.size());
-  std::atomic<std::size_t> done{0};
-  std::mutex progress_mutex;
-  parallel_for(options.seeds.size(), threads, [&](std::size_t k) {
-    result.per_seed[k].seed = options.seeds[k];
-    result.per_seed[k].values = runner.run(options.seeds[k]);
-    const std::size_t finished = ++done;
-    if (options.progress) {
-      std::lock_guard<std::mutex> lock(progress_mutex);
-      options.progress(finished, options.seeds.size());
-    }
+  // Seeds in blocks over the MPI processes (limits/distributed.h; one process: all of them), each block on
+  // this process's threads; progress counts this process's block.
+  const auto rows = distributed_rows(options.seeds.size(), [&](IndexBlock block) {
+    std::vector<std::vector<double>> values(block.size());
+    std::atomic<std::size_t> done{0};
+    std::mutex progress_mutex;
+    parallel_for(block.size(), threads, [&](std::size_t k) {
+      values[k] = runner.run(options.seeds[block.begin + k]);
+      const std::size_t finished = ++done;
+      if (options.progress) {
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        options.progress(finished, block.size());
+      }
+    });
+    return values;
   });
+  result.per_seed.resize(options.seeds.size());
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    result.per_seed[k].seed = options.seeds[k];
+    result.per_seed[k].values = rows[k];
+  }
   for (std::size_t j = 0; j < result.names.size(); ++j) {
     std::vector<double> xs;
     for (const auto& s : result.per_seed) xs.push_back(s.values[j]);

