@@ -35,8 +35,7 @@ dh = W' tanh(h)
 output a = avg(x * dh), b = avg(dh * dh)
 )";
 
-void run_program(benchmark::State& state, const char* text) {
-  const tp::Program p = compile(text);
+void run_compiled(benchmark::State& state, const tp::Program& p) {
   tp::limits::FiniteOptions o;
   o.width = static_cast<std::size_t>(state.range(0));
   o.threads = 1;
@@ -48,6 +47,8 @@ void run_program(benchmark::State& state, const char* text) {
   }
   state.counters["n"] = static_cast<double>(o.width);
 }
+
+void run_program(benchmark::State& state, const char* text) { run_compiled(state, compile(text)); }
 
 // examples/mup_tanh.tp, found from the source tree this benchmark was built from.
 tp::Program mup_tanh_program() {
@@ -63,16 +64,7 @@ tp::Program mup_tanh_program() {
 
 void BM_finite_mup_tanh_training(benchmark::State& state) {
   static const tp::Program p = mup_tanh_program();
-  tp::limits::FiniteOptions o;
-  o.width = static_cast<std::size_t>(state.range(0));
-  o.threads = 1;
-  std::uint64_t seed = 0;
-  for (auto _ : state) {
-    o.seeds = {seed++};
-    auto r = tp::limits::run_finite(p, o);
-    benchmark::DoNotOptimize(r.summary[0].value);
-  }
-  state.counters["n"] = static_cast<double>(o.width);
+  run_compiled(state, p);
 }
 
 void BM_finite_nngp(benchmark::State& s) { run_program(s, kNngp); }
