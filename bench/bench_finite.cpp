@@ -1,9 +1,16 @@
 // Google Benchmark of the finite-width executor: sampling and running small programs at widths
-// 1024..8192 (one seed per iteration, one thread, so figures are per core).
+// 1024..8192, and the training program of examples/mup_tanh.tp (3 SGD steps of a µP tanh MLP, unrolled by
+// tp/unroll.h; its PyTorch peer is bench/finite_torch_peer.py, compared by bench/finite_vs_torch.sh) at
+// widths 1024..16384 (one seed per iteration, one thread, so figures are per core).
 #include <benchmark/benchmark.h>
 
+#include <fstream>
+#include <sstream>
+
+#include "frontend/network_script.h"
 #include "frontend/sema.h"
 #include "limits/finite.h"
+#include "tp/unroll.h"
 
 namespace {
 
@@ -28,8 +35,7 @@ dh = W' tanh(h)
 output a = avg(x * dh), b = avg(dh * dh)
 )";
 
-void run_program(benchmark::State& state, const char* text) {
-  const tp::Program p = compile(text);
+void run_compiled(benchmark::State& state, const tp::Program& p) {
   tp::limits::FiniteOptions o;
   o.width = static_cast<std::size_t>(state.range(0));
   o.threads = 1;
@@ -42,6 +48,25 @@ void run_program(benchmark::State& state, const char* text) {
   state.counters["n"] = static_cast<double>(o.width);
 }
 
+void run_program(benchmark::State& state, const char* text) { run_compiled(state, compile(text)); }
+
+// examples/mup_tanh.tp, found from the source tree this benchmark was built from.
+tp::Program mup_tanh_program() {
+  const std::string path = std::string(TPC_SOURCE_DIR) + "/examples/mup_tanh.tp";
+  std::ifstream f(path);
+  std::stringstream text;
+  text << f.rdbuf();
+  tp::frontend::DiagnosticEngine diags;
+  auto script = tp::frontend::compile_network(text.str(), std::string(TPC_SOURCE_DIR) + "/examples", diags);
+  if (!script) throw std::runtime_error("cannot compile " + path);
+  return tp::unroll(script->spec).program;
+}
+
+void BM_finite_mup_tanh_training(benchmark::State& state) {
+  static const tp::Program p = mup_tanh_program();
+  run_compiled(state, p);
+}
+
 void BM_finite_nngp(benchmark::State& s) { run_program(s, kNngp); }
 void BM_finite_transpose(benchmark::State& s) { run_program(s, kTranspose); }
 
@@ -49,4 +74,5 @@ void BM_finite_transpose(benchmark::State& s) { run_program(s, kTranspose); }
 
 BENCHMARK(BM_finite_nngp)->Arg(1024)->Arg(2048)->Arg(4096)->Arg(8192)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_finite_transpose)->Arg(1024)->Arg(2048)->Arg(4096)->Arg(8192)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_finite_mup_tanh_training)->RangeMultiplier(2)->Range(1024, 16384)->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

@@ -267,6 +267,7 @@ struct RunArgs {
   unsigned threads = 0;
   double budget_gib = 8.0;
   bool progress = false;
+  std::string save_init;
 };
 
 int cmd_run(const Common& c, const RunArgs& r, bool demo, std::ostream& out, std::ostream& err) {
@@ -283,6 +284,7 @@ int cmd_run(const Common& c, const RunArgs& r, bool demo, std::ostream& out, std
   for (std::size_t s = 0; s < r.seeds; ++s) opt.seeds.push_back(r.seed_base + s);
   opt.threads = r.threads;
   opt.memory_budget_bytes = r.budget_gib * 1024.0 * 1024.0 * 1024.0;
+  opt.save_init_dir = r.save_init;
   if (r.progress || (c.format == Format::Text && ::isatty(2))) opt.progress = progress_reporter(err, "seed");
   limits::FiniteResult res;
   try {
@@ -292,6 +294,9 @@ int cmd_run(const Common& c, const RunArgs& r, bool demo, std::ostream& out, std
     return 1;
   } catch (const NumericalError& e) {
     err << "tpc: error: " << file.name << ": " << e.what() << "\n";
+    return 1;
+  } catch (const std::runtime_error& e) {  // --save-init could not write a file
+    err << "tpc: error: --save-init: " << e.what() << "\n";
     return 1;
   }
   if (c.format == Format::Json) {
@@ -468,6 +473,11 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         ->check(positive_finite())
         ->default_val(8.0);
     sub->add_flag("--progress", run_args.progress, "report progress on stderr even when it is not a terminal");
+    sub->add_option("--save-init", run_args.save_init,
+                    "write every seed's sampled initial vectors and matrices into this existing directory as "
+                    "seed<k>_<name>.npy (NumPy format, column-major), e.g. to feed the same weights to another "
+                    "implementation")
+        ->check(CLI::ExistingDirectory);
   };
 
   auto* check = app.add_subcommand("check", "parse and verify a script (a level-1 program or a level-2 network script); report every error "

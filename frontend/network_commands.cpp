@@ -12,6 +12,7 @@
 #include "frontend/progress.h"
 #include "frontend/source_loader.h"
 #include "limits/coordcheck.h"
+#include "limits/distributed.h"
 #include "limits/finite.h"
 #include "limits/statistics.h"
 #include "tp/errors.h"
@@ -257,8 +258,8 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
   double slope = std::nan(""), slope_se = std::nan("");
   std::vector<double> rms_dev;
   if (lim && fit_widths.size() >= 2 && !kernel) std::tie(slope, slope_se) = limits::fit_exponent(fit_widths, fit_dev, rms_dev);
-  // 5. Plot: f_t at the first point per width with the limit; distance vs width.
-  if (!o.plot.empty()) {
+  // 5. Plot: f_t at the first point per width with the limit; distance vs width (under mpirun: rank 0 only).
+  if (!o.plot.empty() && limits::process_rank() == 0) {
     std::vector<PlotPanel> panels(lim && !rms_dev.empty() ? 2 : 1);
     panels[0].title = "f_t(" + labels[0] + ") during training";
     panels[0].xlabel = "step t";

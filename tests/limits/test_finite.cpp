@@ -2,7 +2,13 @@
 // errors), reproducibility, memory budget, and non-finite values reported with their source line.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <numbers>
 
 #include "frontend/sema.h"
@@ -128,4 +134,60 @@ TEST_CASE("a value that becomes NaN is reported with its name, line, width and s
     CHECK(msg.find("n = 64") != std::string::npos);
     CHECK(msg.find("seed 7") != std::string::npos);
   }
+}
+
+TEST_CASE("batched MatMuls: avg(x_a · W x_b) equals avg(x_b · Wᵀ x_a) for every pair, to rounding") {
+  // The three products W x_b (and the three Wᵀ x_a) share a matrix and a level, so the executor runs each
+  // triple as one product (limits/multi_matvec.h); n = 700 is not a multiple of its block size.
+  Program p = compile(R"(input x1, x2, x3 ~ N(0, [[1, 0.3, 0], [0.3, 1, 0], [0, 0, 1]])
+matrix W ~ N(0, 1/n)
+a1 = W x1
+a2 = W x2
+a3 = W x3
+b1 = W' x1
+b2 = W' x2
+b3 = W' x3
+output p12 = avg(x1 * a2), q12 = avg(x2 * b1), p31 = avg(x3 * a1), q31 = avg(x1 * b3), p22 = avg(x2 * a2), q22 = avg(x2 * b2)
+)");
+  auto r = run(p, 700, 2, 1);
+  for (const auto& s : r.per_seed)
+    for (std::size_t j = 0; j < 6; j += 2) {
+      CAPTURE(j);
+      CHECK(std::abs(s.values[j]) > 1e-6);  // not vacuously zero
+      CHECK(std::abs(s.values[j] - s.values[j + 1]) < 1e-14);
+    }
+}
+
+TEST_CASE("save_init_dir writes each seed's initial vectors and matrices as .npy files") {
+  Program p = compile("input x ~ N(0, 4)\nmatrix W ~ N(0, 1/n)\ng = W x\noutput q = avg(g*g)\n");
+  const std::string dir = std::filesystem::temp_directory_path() / ("tpc_test_save_init_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  limits::FiniteOptions o;
+  o.width = 5;
+  o.seeds = {7};
+  o.save_init_dir = dir;
+  auto r = limits::run_finite(p, o);
+  auto read = [&](const std::string& name) {
+    std::ifstream f(dir + "/seed7_" + name + ".npy", std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  const std::string w = read("W"), x = read("x");
+  REQUIRE(w.size() > 10);
+  CHECK(w.substr(0, 8) == std::string("\x93NUMPY\x01\x00", 8));
+  const std::size_t header = static_cast<unsigned char>(w[8]) + 256u * static_cast<unsigned char>(w[9]);
+  CHECK((10 + header) % 64 == 0);
+  CHECK(w.find("'shape': (5, 5)") != std::string::npos);
+  CHECK(w.find("'fortran_order': True") != std::string::npos);
+  CHECK(w.size() == 10 + header + 25 * sizeof(double));
+  CHECK(x.find("'shape': (5, 1)") != std::string::npos);
+  // q = avg((W x)²) recomputed from the saved values
+  Eigen::MatrixXd wm(5, 5);
+  Eigen::VectorXd xv(5);
+  std::memcpy(wm.data(), w.data() + 10 + header, 25 * sizeof(double));
+  const std::size_t xh = static_cast<unsigned char>(x[8]) + 256u * static_cast<unsigned char>(x[9]);
+  std::memcpy(xv.data(), x.data() + 10 + xh, 5 * sizeof(double));
+  CHECK(std::abs((wm * xv).squaredNorm() / 5 - r.per_seed[0].values[0]) < 1e-12 * (1 + r.per_seed[0].values[0]));
+  std::filesystem::remove_all(dir);
+  o.save_init_dir = dir + "/missing";
+  CHECK_THROWS_WITH_AS(limits::run_finite(p, o), doctest::Contains("cannot write"), std::runtime_error);
 }

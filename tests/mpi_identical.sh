@@ -1,0 +1,25 @@
+#!/bin/sh
+# ctest mpi_identical: `mpirun -np 2` gives byte for byte the output of one process (limits/distributed.h)
+# for `tpc run` (5 seeds: blocks of 3 and 2) and `tpc compare` (2 widths × 3 seeds), and a failure on one
+# rank is reported once, with exit status 1.
+# usage: mpi_identical.sh TPC MPIEXEC SOURCE_DIR WORK_DIR
+set -eu
+tpc=$1 mpiexec=$2 src=$3 work=$4
+mkdir -p "$work"
+mpi() { "$mpiexec" --allow-run-as-root --oversubscribe -np "$@"; }
+same() {  # same NAME CMD...: one process vs two
+  name=$1
+  shift
+  "$tpc" "$@" > "$work/$name.1" 2>&1
+  mpi 2 "$tpc" "$@" > "$work/$name.2" 2>&1
+  if cmp "$work/$name.1" "$work/$name.2"; then echo "ok: $name identical over 1 and 2 processes"
+  else echo "FAIL: $name differs between 1 and 2 processes:"; diff "$work/$name.1" "$work/$name.2" | head -20; exit 1; fi
+}
+same run run "$src/examples/mup_tanh.tp" -n 96 -s 5 --threads 1 --format json
+same compare compare "$src/examples/mup_tanh.tp" --widths 64,128 --seeds 3 --threads 2 --format json
+printf 'input x ~ N(0, 1)\nmatrix W ~ N(0, 1/n)\ng = W x\noutput q = avg(log(g))\n' > "$work/nan.tp"
+status=0
+mpi 2 "$tpc" run "$work/nan.tp" -n 32 -s 4 > "$work/nan.out" 2>&1 || status=$?
+count=$(grep -c "became NaN or infinite" "$work/nan.out" || true)
+if [ "$status" -ne 0 ] && [ "$count" -eq 1 ]; then echo "ok: a NaN is reported once, exit status $status"
+else echo "FAIL: NaN run: exit status $status, $count reports:"; cat "$work/nan.out"; exit 1; fi
