@@ -190,6 +190,10 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
   zo.particles = o.particles;
   zo.replicas = o.replicas;
   zo.zdot = zdot_mode(o.zdot);
+  if (o.sampling != "sobol" && o.sampling != "pseudo")
+    throw LimitUnavailable("unknown sampling '" + o.sampling + "'; use sobol or pseudo");
+  zo.sampling = o.sampling == "sobol" ? Sampling::sobol : Sampling::pseudo;
+  zo.jackknife = o.jackknife;
   zo.seed = o.seed;
   zo.threads = o.threads;
   zo.memory_budget_bytes = o.memory_budget_bytes;

@@ -40,6 +40,8 @@ struct NetworkLimitOptions {
   long long particles = 1 << 16;  ///< Monte Carlo particles per replica
   int replicas = 8;
   std::string zdot = "auto";      ///< "auto", "derivative", "stein", "none" (monte_carlo route)
+  std::string sampling = "sobol"; ///< monte_carlo route: "sobol" (scrambled Sobol, RQMC) or "pseudo"
+  bool jackknife = true;          ///< monte_carlo route: remove the O(1/P) bias (limits/zdot_limit.h step 6)
   std::uint64_t seed = 0;
   unsigned threads = 0;
   double memory_budget_bytes = 8.0 * (1ull << 30);

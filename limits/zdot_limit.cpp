@@ -3,6 +3,7 @@
 
 #include "limits/gaussian_expectation.h"
 
+#include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
@@ -13,6 +14,7 @@
 
 #include "limits/parallel.h"
 #include "limits/rng.h"
+#include "limits/sobol_normals.h"
 #include "limits/statistics.h"
 #include "tp/compiled_expr.h"
 #include "tp/errors.h"
@@ -107,6 +109,17 @@ struct Plan {
     if (mode != ZDotMode::derivative) need.assign(count, {});
     compile();
     compute_liveness();
+    number_dimensions();
+  }
+
+  // The point-set dimension of each base normal (input coordinates and ZHat ξ's), in program order: the
+  // first Z's of the program get the best-distributed Sobol coordinates.
+  void number_dimensions() {
+    dim_of.assign(p.size(), -1);
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const Op op = p.values()[i].op;
+      if (op == Op::InitVector || op == Op::MatMul) dim_of[i] = dimensions++;
+    }
   }
 
   // WidthPower n^e in the limit: 0 for e < 0, 1 for e = 0; e > 0 has no limit.
@@ -241,14 +254,54 @@ struct Plan {
   std::vector<std::vector<std::unique_ptr<CompiledExpr>>> dcompiled;  // ∂φ/∂operand k, where needed
   std::vector<std::vector<ValueId>> dies_at;
   std::vector<std::vector<int>> family_dies_at;
+  std::vector<long long> dim_of;  // per base normal: its dimension of the point set
+  long long dimensions = 0;
 };
 
-// One replica: P particles run through the program (steps 1-4 of zdot_limit.h).
+constexpr long long kBlock = 4096;  // particles per pseudo-random stream block
+
+// A solution of G a = b for a PSD G of numerical rank r: Cholesky with diagonal pivoting (Golub & Van Loan §4.2.8)
+// stopped when the largest remaining pivot falls below 1e-10 of the largest diagonal; the unpivoted coordinates
+// get 0. For dependent Ẑ's any solution gives the same ZDot term (Σ a_i Z^{y_i} is the same vector); O(k²r).
+Eigen::VectorXd pivoted_cholesky_solve(Eigen::MatrixXd g, const Eigen::VectorXd& b) {
+  const Eigen::Index k = g.rows();
+  std::vector<Eigen::Index> perm(static_cast<std::size_t>(k));
+  for (Eigen::Index i = 0; i < k; ++i) perm[static_cast<std::size_t>(i)] = i;
+  const double cutoff = 1e-10 * std::max(g.diagonal().maxCoeff(), 0.0);
+  Eigen::MatrixXd l = Eigen::MatrixXd::Zero(k, k);  // rows/cols in pivot order
+  Eigen::VectorXd d = g.diagonal();
+  Eigen::Index r = 0;
+  for (; r < k; ++r) {
+    Eigen::Index best = r;
+    for (Eigen::Index i = r + 1; i < k; ++i)
+      if (d(perm[static_cast<std::size_t>(i)]) > d(perm[static_cast<std::size_t>(best)])) best = i;
+    if (!(d(perm[static_cast<std::size_t>(best)]) > cutoff)) break;
+    std::swap(perm[static_cast<std::size_t>(r)], perm[static_cast<std::size_t>(best)]);
+    l.row(r).swap(l.row(best));
+    const Eigen::Index pr = perm[static_cast<std::size_t>(r)];
+    const double piv = std::sqrt(d(pr));
+    l(r, r) = piv;
+    for (Eigen::Index i = r + 1; i < k; ++i) {
+      const Eigen::Index pi = perm[static_cast<std::size_t>(i)];
+      l(i, r) = (g(pi, pr) - l.row(i).head(r).dot(l.row(r).head(r))) / piv;
+      d(pi) -= l(i, r) * l(i, r);
+    }
+  }
+  Eigen::VectorXd pb(r);
+  for (Eigen::Index i = 0; i < r; ++i) pb(i) = b(perm[static_cast<std::size_t>(i)]);
+  const auto lr = l.topLeftCorner(r, r).triangularView<Eigen::Lower>();
+  const Eigen::VectorXd y = lr.transpose().solve(lr.solve(pb));
+  Eigen::VectorXd a = Eigen::VectorXd::Zero(k);
+  for (Eigen::Index i = 0; i < r; ++i) a(perm[static_cast<std::size_t>(i)]) = y(i);
+  return a;
+}
+
+// One replica's particles first..first+count-1 run through the program (steps 1-4 of zdot_limit.h).
 class Replica {
  public:
-  Replica(const Plan& plan, const std::vector<Eigen::MatrixXd>& factors, const ZDotOptions& o, Eigen::Index particles,
-          std::size_t replica)
-      : plan_(plan), p_(plan.p), factors_(factors), o_(o), m_(particles), replica_(replica) {}
+  Replica(const Plan& plan, const std::vector<Eigen::MatrixXd>& factors, const ZDotOptions& o, std::size_t replica,
+          long long first, Eigen::Index count)
+      : plan_(plan), p_(plan.p), factors_(factors), o_(o), m_(count), replica_(replica), first_(first) {}
 
   std::vector<double> run() {
     const std::size_t count = p_.size();
@@ -284,16 +337,23 @@ class Replica {
   }
 
  private:
-  // Standard normals from the stream (seed, replica·2³² + id); antithetic: second half = −first half.
+  // Step 5: the standard normals of base value id at this run's particles (its dimension of the point set).
   Eigen::ArrayXd normals(std::size_t id) const {
-    Rng rng(o_.seed, (static_cast<std::uint64_t>(replica_) << 32) + id);
+    const auto dim = static_cast<std::size_t>(plan_.dim_of[id]);
+    const std::uint64_t stream = (static_cast<std::uint64_t>(replica_) << 32) + id;
     Eigen::ArrayXd z(m_);
-    if (o_.antithetic) {
-      const Eigen::Index half = m_ / 2;
-      rng.fill_normal(z.data(), static_cast<std::size_t>(half));
-      z.tail(half) = -z.head(half);
-    } else {
-      rng.fill_normal(z.data(), static_cast<std::size_t>(m_));
+    if (o_.sampling == Sampling::sobol && dim < sobol_max_dimension()) {
+      ScrambledSobol(dim, o_.seed, stream).fill_normal(static_cast<std::uint64_t>(first_), static_cast<std::size_t>(m_), z.data());
+      return z;
+    }
+    // Pseudo-random: one stream per block of kBlock particles, so any range of particles is reproducible.
+    std::vector<double> block(static_cast<std::size_t>(kBlock));
+    for (long long b = first_ / kBlock; b * kBlock < first_ + m_; ++b) {
+      std::uint64_t mix = stream ^ (static_cast<std::uint64_t>(b) * 0x9e3779b97f4a7c15ULL);
+      Rng rng(o_.seed, splitmix64(mix));
+      rng.fill_normal(block.data(), block.size());
+      const long long lo = std::max(first_, b * kBlock), hi = std::min(first_ + m_, (b + 1) * kBlock);
+      std::copy(block.begin() + (lo - b * kBlock), block.begin() + (hi - b * kBlock), z.data() + (lo - first_));
     }
     return z;
   }
@@ -383,24 +443,35 @@ class Replica {
     return a;
   }
 
-  // TP4 Remark F.2: a = G⁺ b, G_ij = mean(Ẑ^{g_i} Ẑ^{g_j}), b_i = mean(Z^x Ẑ^{g_i}).
+  // TP4 Remark F.2: a = G⁺ b with b_i = E[Z^x Ẑ^{g_i}] and G the covariance of the Ẑ^{g_i}. In the ξ's of the
+  // opposite family (Ẑ = L ξ, first K members, K past the last term): G = L_T L_Tᵀ with L_T the terms' rows, and
+  // b = L_T c with c_j = mean(Z^x ξ_j) — K particle means, where rebuilding the k Ẑ's and their particle Gram
+  // matrix cost O(kKP) at every ZDot. a solves the least squares L_Tᵀ a ≈ c (Stein's lemma in the ξ's:
+  // E[Z^x ξ_j] = Σ_i L_ij E[∂Z^x/∂Ẑ_i]). When the terms are exactly the first K members and L's diagonal is
+  // nonzero there, L_T is square lower triangular and a = L⁻ᵀ c (O(K²)); otherwise a Cholesky solve of G, or
+  // its pseudo-inverse when G is singular (dependent Ẑ's).
   std::vector<double> stein(ValueId h) const {
     const Eigen::ArrayXd& x = vec_[p_.value(h).operands[1]];
     const IdSet& terms = plan_.terms[h];
+    const int opposite = plan_.families[plan_.family_of[h]].opposite;
+    const Eigen::MatrixXd& l = chol_[opposite];
     const auto k = static_cast<Eigen::Index>(terms.size());
-    std::vector<Eigen::ArrayXd> zs;
-    for (ValueId g : terms) zs.push_back(zhat(g));
-    Eigen::MatrixXd gram(k, k);
-    Eigen::VectorXd b(k);
-    for (Eigen::Index i = 0; i < k; ++i) {
-      b(i) = mean_product(x, zs[i]);
-      for (Eigen::Index j = 0; j <= i; ++j) gram(i, j) = gram(j, i) = mean_product(zs[i], zs[j]);
+    Eigen::Index big_k = 0;
+    for (ValueId g : terms) big_k = std::max<Eigen::Index>(big_k, plan_.position[g] + 1);
+    Eigen::VectorXd c(big_k);
+    for (Eigen::Index j = 0; j < big_k; ++j) c(j) = mean_product(x, basis_[opposite][j]);
+    bool triangular = big_k == k;
+    for (Eigen::Index i = 0; triangular && i < k; ++i) triangular = l(i, i) > 1e-8 * l.row(i).head(i + 1).norm();
+    Eigen::VectorXd a;
+    if (triangular) {
+      a = l.topLeftCorner(k, k).triangularView<Eigen::Lower>().transpose().solve(c);
+    } else {
+      Eigen::MatrixXd lt(k, big_k);
+      for (Eigen::Index i = 0; i < k; ++i) lt.row(i) = l.row(plan_.position[terms[static_cast<std::size_t>(i)]]).head(big_k);
+      const Eigen::MatrixXd gram = lt * lt.transpose();
+      const Eigen::VectorXd b = lt * c;
+      a = pivoted_cholesky_solve(gram, b);
     }
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(gram);
-    const double cutoff = 1e-10 * std::max(es.eigenvalues().maxCoeff(), 0.0);
-    Eigen::VectorXd proj = es.eigenvectors().transpose() * b;
-    for (Eigen::Index i = 0; i < k; ++i) proj(i) = es.eigenvalues()(i) > cutoff ? proj(i) / es.eigenvalues()(i) : 0.0;
-    const Eigen::VectorXd a = es.eigenvectors() * proj;
     return {a.data(), a.data() + k};
   }
 
@@ -453,6 +524,7 @@ class Replica {
   const ZDotOptions& o_;
   Eigen::Index m_;
   std::size_t replica_;
+  long long first_;
   std::vector<Eigen::ArrayXd> vec_;
   std::vector<std::vector<Eigen::ArrayXd>> tan_;   // per vector, aligned with plan_.need
   std::vector<double> sca_;
@@ -462,7 +534,7 @@ class Replica {
 
 long long particle_count(const ZDotOptions& o) {
   if (o.particles < 2) throw std::invalid_argument("the Monte Carlo limit needs at least 2 particles");
-  return o.antithetic ? o.particles + (o.particles & 1) : o.particles;
+  return o.jackknife ? o.particles + (o.particles & 1) : o.particles;
 }
 
 unsigned concurrent_replicas(const ZDotOptions& o) {
@@ -496,20 +568,31 @@ LimitResult zdot_limit(const Program& p, const ZDotOptions& options) {
   }
   std::vector<Eigen::MatrixXd> factors;
   for (const auto& g : p.input_groups()) factors.push_back(psd_factor(g.covariance));
-  std::vector<std::vector<double>> per_replica(static_cast<std::size_t>(options.replicas));
+  // Jobs: per replica the whole point set, then (jackknife) its two halves; job 3r + part.
+  const std::size_t parts = options.jackknife ? 3 : 1;
+  const auto replicas = static_cast<std::size_t>(options.replicas);
+  std::vector<std::vector<double>> per_job(replicas * parts);
+  std::vector<int> parts_left(replicas, static_cast<int>(parts));
   std::mutex progress_mutex;
   std::size_t done = 0;
-  parallel_for(per_replica.size(), threads, [&](std::size_t r) {
-    per_replica[r] = Replica(plan, factors, options, static_cast<Eigen::Index>(particles), r).run();
+  parallel_for(per_job.size(), threads, [&](std::size_t job) {
+    const std::size_t r = job / parts, part = job % parts;
+    const long long half = particles / 2;
+    const long long first = part == 2 ? half : 0;
+    const long long count = part == 0 ? particles : half;
+    per_job[job] = Replica(plan, factors, options, r, first, static_cast<Eigen::Index>(count)).run();
     if (!options.progress) return;
     const std::lock_guard<std::mutex> lock(progress_mutex);
-    options.progress(++done, per_replica.size());
+    if (--parts_left[r] == 0) options.progress(++done, replicas);
   });
   LimitResult out;
   for (std::size_t j = 0; j < p.outputs().size(); ++j) {
     out.names.push_back(p.outputs()[j].name);
     std::vector<double> xs;
-    for (const auto& r : per_replica) xs.push_back(r[j]);
+    for (std::size_t r = 0; r < replicas; ++r) {
+      const double whole = per_job[r * parts][j];
+      xs.push_back(parts == 1 ? whole : 2.0 * whole - 0.5 * (per_job[r * parts + 1][j] + per_job[r * parts + 2][j]));
+    }
     out.outputs.push_back(mean_with_error(xs, Route::monte_carlo));
   }
   return out;
