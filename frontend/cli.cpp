@@ -327,7 +327,7 @@ int cmd_run(const Common& c, const RunArgs& r, bool demo, std::ostream& out, std
 
 struct LimitArgs {
   std::string route = "auto";
-  long long particles = 1 << 15;
+  long long particles = 0;  // 0: the route's default (4096 for Monte Carlo with ZDot, 2^15 antithetic pairs for NETSOR)
   int replicas = 8;
   std::string zdot = "auto";
   std::string sampling = "sobol";
@@ -349,7 +349,8 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
     o.title = c.file;
     o.json = c.format == Format::Json;
     if (!limits::parse_limit_route(a.route, o.limit.route)) o.limit.route = limits::LimitRoute::automatic;
-    o.limit.particles = a.particles;
+    if (a.particles > 0) o.limit.particles = o.limit.mc_particles = a.particles;
+    else o.limit.particles = 1 << 15;
     o.limit.replicas = a.replicas;
     o.limit.zdot = a.zdot;
     o.limit.sampling = a.sampling;
@@ -385,7 +386,7 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
       heading = "exact: linear program, Gram matrix of the Gaussian leaves with ZHat and ZDot";
     } else if (route == "zdot") {
       limits::ZDotOptions zo;
-      zo.particles = a.particles;
+      zo.particles = a.particles > 0 ? a.particles : 4096;
       zo.replicas = a.replicas;
       zo.seed = a.seed;
       zo.threads = a.threads;
@@ -397,12 +398,12 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
       else if (a.zdot == "stein") zo.zdot = limits::ZDotMode::stein;
       else if (a.zdot == "none") zo.zdot = limits::ZDotMode::none;
       res = limits::zdot_limit(*p, zo);
-      heading = "Monte Carlo over the Z's with ZHat and ZDot (" + a.zdot + "), " + std::to_string(a.particles) +
+      heading = "Monte Carlo over the Z's with ZHat and ZDot (" + a.zdot + "), " + std::to_string(zo.particles) +
                 " particles x " + std::to_string(a.replicas) + " replicas, " + a.sampling +
                 (a.no_jackknife ? " points, no bias correction" : " points, jackknife bias correction");
     } else {
       limits::GaussianLimitOptions opt;
-      opt.mc_pairs = a.particles;
+      opt.mc_pairs = a.particles > 0 ? a.particles : 1 << 15;
       opt.mc_replicas = a.replicas;
       opt.use_closed_forms = !a.no_closed_forms;
       if (route == "gaussian:quadrature") opt.max_quadrature_rank = 1 << 20;
@@ -497,10 +498,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       ->check(CLI::IsMember({"auto", "exact", "quadrature", "monte_carlo", "kernel"}))
       ->default_val("auto");
   limit->add_option("--particles", limit_args.particles,
-                    "Monte Carlo size: particles per replica (NETSOR-T programs and networks) or antithetic pairs "
-                    "per integral and replica (NETSOR programs)")
-      ->check(CLI::Range(16LL, 1LL << 26))
-      ->default_val(1 << 15);
+                    "Monte Carlo size: particles per replica (NETSOR-T programs and networks; default 4096 scrambled "
+                    "Sobol points) or antithetic pairs per integral and replica (NETSOR programs; default 32768)")
+      ->check(CLI::Range(16LL, 1LL << 26));
   limit->add_option("--zdot", limit_args.zdot,
                     "how Monte Carlo evaluates ZDot: auto, derivative (per-particle derivatives), stein (TP4 Remark "
                     "F.2; needed through step/relu'), none (drops ZDot: wrong, for demonstration)")

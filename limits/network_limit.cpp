@@ -187,7 +187,7 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
     return out;
   }
   ZDotOptions zo;
-  zo.particles = o.particles;
+  zo.particles = o.mc_particles;
   zo.replicas = o.replicas;
   zo.zdot = zdot_mode(o.zdot);
   if (o.sampling != "sobol" && o.sampling != "pseudo")

@@ -102,9 +102,10 @@ struct Plan {
         for (ValueId g : terms[i]) deps[i] = set_union(deps[i], deps[p.value(g).operands[1]]);
       }
     }
-    find_needed_tangents();
+    // Stein needs no tangent analysis (for unrolled training it is the costly part of the plan).
     mode = requested;
-    if (requested == ZDotMode::automatic) mode = dirac.empty() ? ZDotMode::derivative : ZDotMode::stein;
+    if (mode == ZDotMode::derivative || mode == ZDotMode::automatic) find_needed_tangents();
+    if (mode == ZDotMode::automatic) mode = dirac.empty() ? ZDotMode::derivative : ZDotMode::stein;
     if (mode == ZDotMode::derivative && !dirac.empty()) throw RouteUnavailable(dirac);
     if (mode != ZDotMode::derivative) need.assign(count, {});
     compile();
@@ -443,13 +444,17 @@ class Replica {
     return a;
   }
 
-  // TP4 Remark F.2: a = G⁺ b with b_i = E[Z^x Ẑ^{g_i}] and G the covariance of the Ẑ^{g_i}. In the ξ's of the
-  // opposite family (Ẑ = L ξ, first K members, K past the last term): G = L_T L_Tᵀ with L_T the terms' rows, and
-  // b = L_T c with c_j = mean(Z^x ξ_j) — K particle means, where rebuilding the k Ẑ's and their particle Gram
-  // matrix cost O(kKP) at every ZDot. a solves the least squares L_Tᵀ a ≈ c (Stein's lemma in the ξ's:
-  // E[Z^x ξ_j] = Σ_i L_ij E[∂Z^x/∂Ẑ_i]). When the terms are exactly the first K members and L's diagonal is
-  // nonzero there, L_T is square lower triangular and a = L⁻ᵀ c (O(K²)); otherwise a Cholesky solve of G, or
-  // its pseudo-inverse when G is singular (dependent Ẑ's).
+  // TP4 Remark F.2: a = G⁺ b with b_i = E[Z^x Ẑ^{g_i}] and G the covariance of the Ẑ^{g_i}, computed in the ξ's of
+  // the opposite family (Ẑ = L ξ over its first K members, K just past the last term) rather than by rebuilding the
+  // k Ẑ's and their particle Gram matrix (O(kKP) at every ZDot). Stein's lemma in the ξ's, with c_j = mean(Z^x ξ_j):
+  // c = L_Tᵀ a, where L_T holds the terms' rows; a is its least squares solution (the same normal equations
+  // L_T L_Tᵀ a = L_T c as G a = b). Split the terms into A, the longest prefix 0..K0−1 of members that are all terms,
+  // and the rest E (in the unrolled training: the current step's own point). A member of A whose diagonal is 0
+  // (its Ẑ, hence its y, is a combination of earlier ones; matmul() zeroes its whole column) gets a = 0, which
+  // leaves the ZDot term unchanged. Columns
+  // past K0 involve only E: a_E is the least squares solution of L_{E,B}ᵀ a_E ≈ c_B (|E| unknowns; pivoted
+  // Cholesky of the small normal matrix), then the prefix rows are met exactly: a_A = L_AA⁻ᵀ (c_A − L_{E,A}ᵀ a_E).
+  // Cost O(KP + K² + |E|²K) per ZDot.
   std::vector<double> stein(ValueId h) const {
     const Eigen::ArrayXd& x = vec_[p_.value(h).operands[1]];
     const IdSet& terms = plan_.terms[h];
@@ -460,17 +465,30 @@ class Replica {
     for (ValueId g : terms) big_k = std::max<Eigen::Index>(big_k, plan_.position[g] + 1);
     Eigen::VectorXd c(big_k);
     for (Eigen::Index j = 0; j < big_k; ++j) c(j) = mean_product(x, basis_[opposite][j]);
-    bool triangular = big_k == k;
-    for (Eigen::Index i = 0; triangular && i < k; ++i) triangular = l(i, i) > 1e-8 * l.row(i).head(i + 1).norm();
-    Eigen::VectorXd a;
-    if (triangular) {
-      a = l.topLeftCorner(k, k).triangularView<Eigen::Lower>().transpose().solve(c);
-    } else {
-      Eigen::MatrixXd lt(k, big_k);
-      for (Eigen::Index i = 0; i < k; ++i) lt.row(i) = l.row(plan_.position[terms[static_cast<std::size_t>(i)]]).head(big_k);
-      const Eigen::MatrixXd gram = lt * lt.transpose();
-      const Eigen::VectorXd b = lt * c;
-      a = pivoted_cholesky_solve(gram, b);
+    Eigen::Index k0 = 0;  // terms are sorted in program order, so positions increase
+    std::vector<Eigen::Index> regular;  // members of A with a nonzero diagonal
+    while (k0 < k && plan_.position[terms[static_cast<std::size_t>(k0)]] == k0) {
+      if (l(k0, k0) != 0.0) regular.push_back(k0);
+      ++k0;
+    }
+    const Eigen::Index ne = k - k0, nb = big_k - k0;
+    Eigen::MatrixXd le(ne, big_k);  // the rows of E
+    for (Eigen::Index i = 0; i < ne; ++i) le.row(i) = l.row(plan_.position[terms[static_cast<std::size_t>(k0 + i)]]).head(big_k);
+    Eigen::VectorXd a(k);
+    Eigen::VectorXd ae = Eigen::VectorXd::Zero(ne);
+    if (ne > 0) {
+      const Eigen::MatrixXd leb = le.rightCols(nb);
+      ae = pivoted_cholesky_solve(leb * leb.transpose(), leb * c.tail(nb));
+      a.tail(ne) = ae;
+    }
+    a.head(k0).setZero();
+    if (!regular.empty()) {
+      const auto nr = static_cast<Eigen::Index>(regular.size());
+      Eigen::VectorXd rhs = c(regular);
+      if (ne > 0) rhs -= le(Eigen::all, regular).transpose() * ae;
+      const Eigen::MatrixXd lr = l(regular, regular);
+      const Eigen::VectorXd ar = lr.triangularView<Eigen::Lower>().transpose().solve(rhs);
+      for (Eigen::Index i = 0; i < nr; ++i) a(regular[static_cast<std::size_t>(i)]) = ar(i);
     }
     return {a.data(), a.data() + k};
   }
@@ -542,22 +560,35 @@ unsigned concurrent_replicas(const ZDotOptions& o) {
   return static_cast<unsigned>(std::min<long long>(threads, std::max(o.replicas, 1)));
 }
 
+double bytes_needed(const Plan& plan, const ZDotOptions& o) {
+  return plan.peak_arrays() * 8.0 * static_cast<double>(particle_count(o)) * concurrent_replicas(o);
+}
+
+// The plan of the requested mode. Automatic: the derivative form has the lower variance (with many ZDot terms the
+// Stein regression on k Ẑ's is noisy unless k ≪ P: the 32-point, 8-step µP network at P = 256 has 10× the
+// derivative form's error), but its tangents number about (ZDot terms) × (vectors), O(m³T³) arrays for m points
+// and T unrolled steps against O(mT) for Stein; so derivative when it fits the memory budget, else Stein.
+std::unique_ptr<Plan> make_plan(const Program& p, const ZDotOptions& o) {
+  auto plan = std::make_unique<Plan>(p, o.zdot);
+  if (o.zdot == ZDotMode::automatic && plan->mode == ZDotMode::derivative && bytes_needed(*plan, o) > o.memory_budget_bytes)
+    plan = std::make_unique<Plan>(p, ZDotMode::stein);
+  return plan;
+}
+
 }  // namespace
 
 ZDotMode resolve_zdot_mode(const Program& p, ZDotMode requested) { return Plan(p, requested).mode; }
 
-double zdot_memory_bytes(const Program& p, const ZDotOptions& options) {
-  const Plan plan(p, options.zdot);
-  return plan.peak_arrays() * 8.0 * static_cast<double>(particle_count(options)) * concurrent_replicas(options);
-}
+double zdot_memory_bytes(const Program& p, const ZDotOptions& options) { return bytes_needed(*make_plan(p, options), options); }
 
 LimitResult zdot_limit(const Program& p, const ZDotOptions& options) {
   if (options.replicas < 2) throw std::invalid_argument("the Monte Carlo limit needs at least 2 replicas for its error");
   check_integrable(p);
   const long long particles = particle_count(options);
-  const Plan plan(p, options.zdot);
+  const auto plan_ptr = make_plan(p, options);
+  const Plan& plan = *plan_ptr;
   const unsigned threads = concurrent_replicas(options);
-  const double need = plan.peak_arrays() * 8.0 * static_cast<double>(particles) * threads;
+  const double need = bytes_needed(plan, options);
   if (need > options.memory_budget_bytes) {
     const double gib = 1024.0 * 1024.0 * 1024.0;
     throw BudgetError(std::to_string(particles) + " particles need about " + format_number(std::round(need / gib * 10) / 10) +
