@@ -349,8 +349,8 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
     o.title = c.file;
     o.json = c.format == Format::Json;
     if (!limits::parse_limit_route(a.route, o.limit.route)) o.limit.route = limits::LimitRoute::automatic;
-    if (a.particles > 0) o.limit.particles = o.limit.mc_particles = a.particles;
-    else o.limit.particles = 1 << 15;
+    if (a.particles > 0) o.limit.particles = o.limit.quadrature_mc_particles = a.particles;
+    else o.limit.quadrature_mc_particles = 1 << 15;
     o.limit.replicas = a.replicas;
     o.limit.zdot = a.zdot;
     o.limit.sampling = a.sampling;

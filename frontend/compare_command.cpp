@@ -70,8 +70,8 @@ int run_compare_command(const CompareArgs& args, std::ostream& out, std::ostream
   o.seeds = args.seeds;
   o.plot = args.plot;
   o.limit.threads = args.threads;
-  if (args.particles > 0) o.limit.particles = o.limit.mc_particles = args.particles;
-  else o.limit.particles = 1 << 15;
+  if (args.particles > 0) o.limit.particles = o.limit.quadrature_mc_particles = args.particles;
+  else o.limit.quadrature_mc_particles = 1 << 15;
   o.limit.zdot = args.zdot;
   o.limit.memory_budget_bytes = args.budget_gib * 1024.0 * 1024.0 * 1024.0;
   o.progress = args.progress || (!as_json && ::isatty(2));

@@ -84,7 +84,7 @@ std::string error_meaning(const limits::NetworkLimit& lim, const limits::Network
   switch (lim.route) {
     case limits::LimitRoute::monte_carlo:
       return "one standard error over " + std::to_string(o.replicas) + " independent replicas of " +
-             std::to_string(o.mc_particles) + " particles (" + std::to_string(o.replicas - 1) + " degrees of freedom; " +
+             std::to_string(o.particles) + " particles (" + std::to_string(o.replicas - 1) + " degrees of freedom; " +
              (o.sampling == "sobol" ? "scrambled Sobol points" : "pseudo-random points") +
              (o.jackknife ? "); the O(1/particles) bias is removed by the two-half jackknife in every replica"
                           : "); the O(1/particles) bias of the particle estimates is not included (--no-jackknife)");

@@ -177,7 +177,7 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
   if (route == LimitRoute::quadrature) {
     if (auto why = quadrature_unavailable(s); !why.empty()) throw LimitUnavailable("--route quadrature: " + why);
     Mup1Options mo;
-    mo.particles = o.particles;
+    mo.particles = o.quadrature_mc_particles;
     mo.replicas = o.replicas;
     mo.max_nodes = o.quadrature_max_nodes;
     // TP4 Thm 6.1 is written for µP itself; an Eq. 5 equivalent has the same f_t.
@@ -187,7 +187,7 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
     return out;
   }
   ZDotOptions zo;
-  zo.particles = o.mc_particles;
+  zo.particles = o.particles;
   zo.replicas = o.replicas;
   zo.zdot = zdot_mode(o.zdot);
   if (o.sampling != "sobol" && o.sampling != "pseudo")

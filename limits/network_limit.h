@@ -37,8 +37,8 @@ struct LimitUnavailable : std::runtime_error {
 
 struct NetworkLimitOptions {
   LimitRoute route = LimitRoute::automatic;
-  long long particles = 1 << 16;  ///< Monte Carlo particles per replica (quadrature route's Monte Carlo fallback)
-  long long mc_particles = 4096;  ///< monte_carlo route: particles per replica (scrambled Sobol, jackknifed)
+  long long particles = 4096;     ///< monte_carlo route: particles per replica (scrambled Sobol, jackknifed)
+  long long quadrature_mc_particles = 1 << 16;  ///< quadrature route's Monte Carlo fallback (d + 1 > 4): pairs
   int replicas = 8;
   std::string zdot = "auto";      ///< "auto", "derivative", "stein", "none" (monte_carlo route)
   std::string sampling = "sobol"; ///< monte_carlo route: "sobol" (scrambled Sobol, RQMC) or "pseudo"
