@@ -7,8 +7,10 @@
 // output "f_t3_train1"). Target accuracy ε = 1e-3.
 //
 // Benchmarks:
-//   BM_mc_limit/P/threads   network_limit(route monte_carlo) with P particles per replica, 8 replicas, on 1 or 2
-//                           threads; a fresh seed per iteration. Counters: se_f3 = RMS over iterations of the
+//   BM_mc_limit/P/threads/sampling   network_limit(route monte_carlo) with P particles per replica, 8 replicas,
+//                           on 1 or 2 threads; a fresh seed per iteration; sampling 0 = the default (scrambled Sobol
+//                           points with the two-half jackknife), 1 = pseudo-random points without the jackknife
+//                           (the engine before issue #11). Counters: se_f3 = RMS over iterations of the
 //                           reported standard error of f_3 (over the 8 replicas); s_to_se_1e-3 = (time per
 //                           iteration)·(se_f3/ε)², the time to reach s.e. ε with s.e. ∝ P^{-1/2} and time ∝ P.
 //   BM_finite/n             run_finite of the unrolled program, one seed per iteration, one thread. Counters (from
@@ -169,6 +171,7 @@ const FiniteStats& finite_stats(std::size_t n) {
 struct McFigure {
   long long particles = 0;
   int threads = 0;
+  int sampling = 0;
   double seconds = 0, se = 0;
 };
 struct FiniteFigure {
@@ -187,6 +190,9 @@ void BM_mc_limit(benchmark::State& state) {
   o.particles = state.range(0);
   o.replicas = kReplicas;
   o.threads = static_cast<unsigned>(state.range(1));
+  const int sampling = static_cast<int>(state.range(2));
+  o.sampling = sampling == 0 ? "sobol" : "pseudo";
+  o.jackknife = sampling == 0;
   double se2 = 0, f3 = 0;
   long long iters = 0;
   const auto t0 = Clock::now();
@@ -206,9 +212,9 @@ void BM_mc_limit(benchmark::State& state) {
   state.counters["s_to_se_1e-3"] = per_iter * (se / kEps) * (se / kEps);
   state.SetItemsProcessed(state.iterations() * o.particles * kReplicas);
   auto it = std::find_if(g_mc.begin(), g_mc.end(), [&](const McFigure& m) {
-    return m.particles == o.particles && m.threads == static_cast<int>(o.threads);
+    return m.particles == o.particles && m.threads == static_cast<int>(o.threads) && m.sampling == sampling;
   });
-  if (it == g_mc.end()) it = g_mc.insert(g_mc.end(), McFigure{o.particles, static_cast<int>(o.threads), 0, 0});
+  if (it == g_mc.end()) it = g_mc.insert(g_mc.end(), McFigure{o.particles, static_cast<int>(o.threads), sampling, 0, 0});
   it->seconds = per_iter;  // the last call (the measured one) wins
   it->se = se;
 }
@@ -284,14 +290,17 @@ void print_accounting() {
               ref.particles, ref.replicas, ref.seconds, ref.value, ref.se);
 
   if (!g_mc.empty()) {
-    std::printf("\nMonte Carlo limit (8 replicas; se = RMS of reported s.e.; se*sqrt(P_total) should be constant)\n");
-    std::printf("%10s %7s %12s %10s %14s %14s\n", "P/replica", "threads", "s/iter", "se_f3", "se*sqrt(PR)", "s to se 1e-3");
-    for (int th : {1, 2}) {
+    std::printf("\nMonte Carlo limit (8 replicas; se = RMS of reported s.e.; sampling 0 = Sobol + jackknife, 1 = "
+                "pseudo-random; se*sqrt(P_total) is constant for pseudo-random points, falls for Sobol)\n");
+    std::printf("%10s %7s %8s %12s %10s %14s %14s\n", "P/replica", "threads", "sampling", "s/iter", "se_f3", "se*sqrt(PR)",
+                "s to se 1e-3");
+    for (int group = 0; group < 4; ++group) {
+      const int th = 1 + group % 2, sampling = group / 2;
       std::vector<double> ps, ts, ses;
       for (const auto& m : g_mc) {
-        if (m.threads != th) continue;
+        if (m.threads != th || m.sampling != sampling) continue;
         const double pt = static_cast<double>(m.particles) * kReplicas;
-        std::printf("%10lld %7d %12.4g %10.3e %14.4g %14.4g\n", m.particles, m.threads, m.seconds, m.se,
+        std::printf("%10lld %7d %8d %12.4g %10.3e %14.4g %14.4g\n", m.particles, m.threads, m.sampling, m.seconds, m.se,
                     m.se * std::sqrt(pt), m.seconds * (m.se / kEps) * (m.se / kEps));
         ps.push_back(pt), ts.push_back(m.seconds), ses.push_back(m.se);
       }
@@ -299,17 +308,16 @@ void print_accounting() {
         double a_se, p_se, a_t, p_t;
         loglog_fit(ps, ses, a_se, p_se);
         loglog_fit(ps, ts, a_t, p_t);
-        // With s.e. = A (PR)^{-1/2} and time = c·PR, reaching ε needs PR = (A/ε)² total particles.
-        double A = 0, c = 0;
-        for (std::size_t i = 0; i < ps.size(); ++i) A += ses[i] * std::sqrt(ps[i]), c += ts[i] / ps[i];
-        A /= static_cast<double>(ps.size());
+        // With s.e. = a_se (PR)^p_se (p = -1/2 for pseudo-random points, steeper for Sobol) and time = c·PR,
+        // reaching ε needs PR = (ε/a_se)^(1/p_se) total particles.
+        double c = 0;
         // Cost per particle from the largest P (least fixed overhead).
         const std::size_t big = static_cast<std::size_t>(std::max_element(ps.begin(), ps.end()) - ps.begin());
         c = ts[big] / ps[big];
-        const double need = (A / kEps) * (A / kEps);
-        std::printf("  threads=%d fit: se ~ P_total^%.3f (expect -0.5), time ~ P_total^%.3f (expect 1); "
-                    "A = se*sqrt(P_total) = %.3f -> P_total for 1e-3 = %.3g, time = %.3g s (at %.3g s/particle)\n",
-                    th, p_se, p_t, A, need, need * c, c);
+        const double need = std::pow(kEps / a_se, 1.0 / p_se);
+        std::printf("  threads=%d sampling=%d fit: se ~ P_total^%.3f, time ~ P_total^%.3f (expect 1); "
+                    "P_total for 1e-3 = %.3g, time = %.3g s (at %.3g s/particle)\n",
+                    th, sampling, p_se, p_t, need, need * c, c);
       }
     }
   }
@@ -376,8 +384,8 @@ void print_accounting() {
 }  // namespace
 
 BENCHMARK(BM_mc_limit)
-    ->ArgsProduct({{1 << 12, 1 << 14, 1 << 16}, {1, 2}})
-    ->ArgNames({"P", "threads"})
+    ->ArgsProduct({{1 << 10, 1 << 12, 1 << 14}, {1, 2}, {0, 1}})
+    ->ArgNames({"P", "threads", "sampling"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_finite)->Arg(256)->Arg(1024)->Arg(4096)->ArgName("n")->Unit(benchmark::kMillisecond)->UseRealTime();

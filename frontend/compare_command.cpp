@@ -38,9 +38,10 @@ CLI::App* add_compare_command(CLI::App& app, CompareArgs& args) {
   sub->add_option("--route", args.route, "limit route: auto, exact, quadrature, monte_carlo or kernel (see 'tpc limit')")
       ->check(CLI::IsMember({"auto", "exact", "quadrature", "monte_carlo", "kernel"}))
       ->default_val("auto");
-  sub->add_option("--particles", args.particles, "Monte Carlo particles per replica for the limit")
-      ->check(CLI::Range(16LL, 1LL << 26))
-      ->default_val(1 << 15);
+  sub->add_option("--particles", args.particles,
+                  "Monte Carlo particles per replica for the limit (default: 4096 scrambled Sobol points on the "
+                  "monte_carlo route, 32768 for the quadrature route's Monte Carlo fallback)")
+      ->check(CLI::Range(16LL, 1LL << 26));
   sub->add_option("--memory-budget", args.budget_gib,
                   "refuse widths (n×n matrices per seed) or particle counts needing more memory than this many GiB")
       ->check(positive_finite())
@@ -69,7 +70,8 @@ int run_compare_command(const CompareArgs& args, std::ostream& out, std::ostream
   o.seeds = args.seeds;
   o.plot = args.plot;
   o.limit.threads = args.threads;
-  o.limit.particles = args.particles;
+  if (args.particles > 0) o.limit.particles = o.limit.quadrature_mc_particles = args.particles;
+  else o.limit.quadrature_mc_particles = 1 << 15;
   o.limit.zdot = args.zdot;
   o.limit.memory_budget_bytes = args.budget_gib * 1024.0 * 1024.0 * 1024.0;
   o.progress = args.progress || (!as_json && ::isatty(2));

@@ -24,7 +24,7 @@ struct CompareArgs {
   unsigned threads = 0;
   std::string plot;
   std::string route = "auto";      ///< limit route (limits/network_limit.h)
-  long long particles = 1 << 15;   ///< Monte Carlo particles per replica
+  long long particles = 0;         ///< Monte Carlo particles per replica (0: the route's default)
   std::string zdot = "auto";
   double budget_gib = 8.0;         ///< --memory-budget
   bool progress = false;           ///< --progress

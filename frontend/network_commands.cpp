@@ -84,9 +84,11 @@ json estimate_json(const limits::Estimate& e) { return {{"value", e.value}, {"er
 std::string error_meaning(const limits::NetworkLimit& lim, const limits::NetworkLimitOptions& o) {
   switch (lim.route) {
     case limits::LimitRoute::monte_carlo:
-      return "one standard error over " + std::to_string(o.replicas) + " replicas of " + std::to_string(o.particles) +
-             " particles (" + std::to_string(o.replicas - 1) +
-             " degrees of freedom); the O(1/particles) bias of the particle estimates is not included";
+      return "one standard error over " + std::to_string(o.replicas) + " independent replicas of " +
+             std::to_string(o.particles) + " particles (" + std::to_string(o.replicas - 1) + " degrees of freedom; " +
+             (o.sampling == "sobol" ? "scrambled Sobol points" : "pseudo-random points") +
+             (o.jackknife ? "); the O(1/particles) bias is removed by the two-half jackknife in every replica"
+                          : "); the O(1/particles) bias of the particle estimates is not included (--no-jackknife)");
     case limits::LimitRoute::quadrature:
       return "the change between the last two trapezoidal grids plus a rounding allowance (an estimate; target 1e-10)";
     case limits::LimitRoute::exact: return "rounding only (exact rational arithmetic: 0)";

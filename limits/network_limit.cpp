@@ -179,7 +179,7 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
   if (route == LimitRoute::quadrature) {
     if (auto why = quadrature_unavailable(s); !why.empty()) throw LimitUnavailable("--route quadrature: " + why);
     Mup1Options mo;
-    mo.particles = o.particles;
+    mo.particles = o.quadrature_mc_particles;
     mo.replicas = o.replicas;
     mo.max_nodes = o.quadrature_max_nodes;
     // TP4 Thm 6.1 is written for µP itself; an Eq. 5 equivalent has the same f_t.
@@ -192,6 +192,10 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
   zo.particles = o.particles;
   zo.replicas = o.replicas;
   zo.zdot = zdot_mode(o.zdot);
+  if (o.sampling != "sobol" && o.sampling != "pseudo")
+    throw LimitUnavailable("unknown sampling '" + o.sampling + "'; use sobol or pseudo");
+  zo.sampling = o.sampling == "sobol" ? Sampling::sobol : Sampling::pseudo;
+  zo.jackknife = o.jackknife;
   zo.seed = o.seed;
   zo.threads = o.threads;
   zo.memory_budget_bytes = o.memory_budget_bytes;

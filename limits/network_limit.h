@@ -37,9 +37,12 @@ struct LimitUnavailable : std::runtime_error {
 
 struct NetworkLimitOptions {
   LimitRoute route = LimitRoute::automatic;
-  long long particles = 1 << 16;  ///< Monte Carlo particles per replica
+  long long particles = 4096;     ///< monte_carlo route: particles per replica (scrambled Sobol, jackknifed)
+  long long quadrature_mc_particles = 1 << 16;  ///< quadrature route's Monte Carlo fallback (d + 1 > 4): pairs
   int replicas = 8;
   std::string zdot = "auto";      ///< "auto", "derivative", "stein", "none" (monte_carlo route)
+  std::string sampling = "sobol"; ///< monte_carlo route: "sobol" (scrambled Sobol, RQMC) or "pseudo"
+  bool jackknife = true;          ///< monte_carlo route: remove the O(1/P) bias (limits/zdot_limit.h step 6)
   std::uint64_t seed = 0;
   unsigned threads = 0;
   double memory_budget_bytes = 8.0 * (1ull << 30);

@@ -3,6 +3,7 @@
 
 #include "limits/gaussian_expectation.h"
 
+#include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
@@ -13,6 +14,7 @@
 
 #include "limits/parallel.h"
 #include "limits/rng.h"
+#include "limits/sobol_normals.h"
 #include "limits/statistics.h"
 #include "tp/compiled_expr.h"
 #include "tp/errors.h"
@@ -100,13 +102,25 @@ struct Plan {
         for (ValueId g : terms[i]) deps[i] = set_union(deps[i], deps[p.value(g).operands[1]]);
       }
     }
-    find_needed_tangents();
+    // Stein needs no tangent analysis (for unrolled training it is the costly part of the plan).
     mode = requested;
-    if (requested == ZDotMode::automatic) mode = dirac.empty() ? ZDotMode::derivative : ZDotMode::stein;
+    if (mode == ZDotMode::derivative || mode == ZDotMode::automatic) find_needed_tangents();
+    if (mode == ZDotMode::automatic) mode = dirac.empty() ? ZDotMode::derivative : ZDotMode::stein;
     if (mode == ZDotMode::derivative && !dirac.empty()) throw RouteUnavailable(dirac);
     if (mode != ZDotMode::derivative) need.assign(count, {});
     compile();
     compute_liveness();
+    number_dimensions();
+  }
+
+  // The point-set dimension of each base normal (input coordinates and ZHat ξ's), in program order: the
+  // first Z's of the program get the best-distributed Sobol coordinates.
+  void number_dimensions() {
+    dim_of.assign(p.size(), -1);
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const Op op = p.values()[i].op;
+      if (op == Op::InitVector || op == Op::MatMul) dim_of[i] = dimensions++;
+    }
   }
 
   // WidthPower n^e in the limit: 0 for e < 0, 1 for e = 0; e > 0 has no limit.
@@ -241,14 +255,54 @@ struct Plan {
   std::vector<std::vector<std::unique_ptr<CompiledExpr>>> dcompiled;  // ∂φ/∂operand k, where needed
   std::vector<std::vector<ValueId>> dies_at;
   std::vector<std::vector<int>> family_dies_at;
+  std::vector<long long> dim_of;  // per base normal: its dimension of the point set
+  long long dimensions = 0;
 };
 
-// One replica: P particles run through the program (steps 1-4 of zdot_limit.h).
+constexpr long long kBlock = 4096;  // particles per pseudo-random stream block
+
+// A solution of G a = b for a PSD G of numerical rank r: Cholesky with diagonal pivoting (Golub & Van Loan §4.2.8)
+// stopped when the largest remaining pivot falls below 1e-10 of the largest diagonal; the unpivoted coordinates
+// get 0. For dependent Ẑ's any solution gives the same ZDot term (Σ a_i Z^{y_i} is the same vector); O(k²r).
+Eigen::VectorXd pivoted_cholesky_solve(Eigen::MatrixXd g, const Eigen::VectorXd& b) {
+  const Eigen::Index k = g.rows();
+  std::vector<Eigen::Index> perm(static_cast<std::size_t>(k));
+  for (Eigen::Index i = 0; i < k; ++i) perm[static_cast<std::size_t>(i)] = i;
+  const double cutoff = 1e-10 * std::max(g.diagonal().maxCoeff(), 0.0);
+  Eigen::MatrixXd l = Eigen::MatrixXd::Zero(k, k);  // rows/cols in pivot order
+  Eigen::VectorXd d = g.diagonal();
+  Eigen::Index r = 0;
+  for (; r < k; ++r) {
+    Eigen::Index best = r;
+    for (Eigen::Index i = r + 1; i < k; ++i)
+      if (d(perm[static_cast<std::size_t>(i)]) > d(perm[static_cast<std::size_t>(best)])) best = i;
+    if (!(d(perm[static_cast<std::size_t>(best)]) > cutoff)) break;
+    std::swap(perm[static_cast<std::size_t>(r)], perm[static_cast<std::size_t>(best)]);
+    l.row(r).swap(l.row(best));
+    const Eigen::Index pr = perm[static_cast<std::size_t>(r)];
+    const double piv = std::sqrt(d(pr));
+    l(r, r) = piv;
+    for (Eigen::Index i = r + 1; i < k; ++i) {
+      const Eigen::Index pi = perm[static_cast<std::size_t>(i)];
+      l(i, r) = (g(pi, pr) - l.row(i).head(r).dot(l.row(r).head(r))) / piv;
+      d(pi) -= l(i, r) * l(i, r);
+    }
+  }
+  Eigen::VectorXd pb(r);
+  for (Eigen::Index i = 0; i < r; ++i) pb(i) = b(perm[static_cast<std::size_t>(i)]);
+  const auto lr = l.topLeftCorner(r, r).triangularView<Eigen::Lower>();
+  const Eigen::VectorXd y = lr.transpose().solve(lr.solve(pb));
+  Eigen::VectorXd a = Eigen::VectorXd::Zero(k);
+  for (Eigen::Index i = 0; i < r; ++i) a(perm[static_cast<std::size_t>(i)]) = y(i);
+  return a;
+}
+
+// One replica's particles first..first+count-1 run through the program (steps 1-4 of zdot_limit.h).
 class Replica {
  public:
-  Replica(const Plan& plan, const std::vector<Eigen::MatrixXd>& factors, const ZDotOptions& o, Eigen::Index particles,
-          std::size_t replica)
-      : plan_(plan), p_(plan.p), factors_(factors), o_(o), m_(particles), replica_(replica) {}
+  Replica(const Plan& plan, const std::vector<Eigen::MatrixXd>& factors, const ZDotOptions& o, std::size_t replica,
+          long long first, Eigen::Index count)
+      : plan_(plan), p_(plan.p), factors_(factors), o_(o), m_(count), replica_(replica), first_(first) {}
 
   std::vector<double> run() {
     const std::size_t count = p_.size();
@@ -284,16 +338,23 @@ class Replica {
   }
 
  private:
-  // Standard normals from the stream (seed, replica·2³² + id); antithetic: second half = −first half.
+  // Step 5: the standard normals of base value id at this run's particles (its dimension of the point set).
   Eigen::ArrayXd normals(std::size_t id) const {
-    Rng rng(o_.seed, (static_cast<std::uint64_t>(replica_) << 32) + id);
+    const auto dim = static_cast<std::size_t>(plan_.dim_of[id]);
+    const std::uint64_t stream = (static_cast<std::uint64_t>(replica_) << 32) + id;
     Eigen::ArrayXd z(m_);
-    if (o_.antithetic) {
-      const Eigen::Index half = m_ / 2;
-      rng.fill_normal(z.data(), static_cast<std::size_t>(half));
-      z.tail(half) = -z.head(half);
-    } else {
-      rng.fill_normal(z.data(), static_cast<std::size_t>(m_));
+    if (o_.sampling == Sampling::sobol && dim < sobol_max_dimension()) {
+      ScrambledSobol(dim, o_.seed, stream).fill_normal(static_cast<std::uint64_t>(first_), static_cast<std::size_t>(m_), z.data());
+      return z;
+    }
+    // Pseudo-random: one stream per block of kBlock particles, so any range of particles is reproducible.
+    std::vector<double> block(static_cast<std::size_t>(kBlock));
+    for (long long b = first_ / kBlock; b * kBlock < first_ + m_; ++b) {
+      std::uint64_t mix = stream ^ (static_cast<std::uint64_t>(b) * 0x9e3779b97f4a7c15ULL);
+      Rng rng(o_.seed, splitmix64(mix));
+      rng.fill_normal(block.data(), block.size());
+      const long long lo = std::max(first_, b * kBlock), hi = std::min(first_ + m_, (b + 1) * kBlock);
+      std::copy(block.begin() + (lo - b * kBlock), block.begin() + (hi - b * kBlock), z.data() + (lo - first_));
     }
     return z;
   }
@@ -383,24 +444,52 @@ class Replica {
     return a;
   }
 
-  // TP4 Remark F.2: a = G⁺ b, G_ij = mean(Ẑ^{g_i} Ẑ^{g_j}), b_i = mean(Z^x Ẑ^{g_i}).
+  // TP4 Remark F.2: a = G⁺ b with b_i = E[Z^x Ẑ^{g_i}] and G the covariance of the Ẑ^{g_i}, computed in the ξ's of
+  // the opposite family (Ẑ = L ξ over its first K members, K just past the last term) rather than by rebuilding the
+  // k Ẑ's and their particle Gram matrix (O(kKP) at every ZDot). Stein's lemma in the ξ's, with c_j = mean(Z^x ξ_j):
+  // c = L_Tᵀ a, where L_T holds the terms' rows; a is its least squares solution (the same normal equations
+  // L_T L_Tᵀ a = L_T c as G a = b). Split the terms into A, the longest prefix 0..K0−1 of members that are all terms,
+  // and the rest E (in the unrolled training: the current step's own point). A member of A whose diagonal is 0
+  // (its Ẑ, hence its y, is a combination of earlier ones; matmul() zeroes its whole column) gets a = 0, which
+  // leaves the ZDot term unchanged. Columns
+  // past K0 involve only E: a_E is the least squares solution of L_{E,B}ᵀ a_E ≈ c_B (|E| unknowns; pivoted
+  // Cholesky of the small normal matrix), then the prefix rows are met exactly: a_A = L_AA⁻ᵀ (c_A − L_{E,A}ᵀ a_E).
+  // Cost O(KP + K² + |E|²K) per ZDot.
   std::vector<double> stein(ValueId h) const {
     const Eigen::ArrayXd& x = vec_[p_.value(h).operands[1]];
     const IdSet& terms = plan_.terms[h];
+    const int opposite = plan_.families[plan_.family_of[h]].opposite;
+    const Eigen::MatrixXd& l = chol_[opposite];
     const auto k = static_cast<Eigen::Index>(terms.size());
-    std::vector<Eigen::ArrayXd> zs;
-    for (ValueId g : terms) zs.push_back(zhat(g));
-    Eigen::MatrixXd gram(k, k);
-    Eigen::VectorXd b(k);
-    for (Eigen::Index i = 0; i < k; ++i) {
-      b(i) = mean_product(x, zs[i]);
-      for (Eigen::Index j = 0; j <= i; ++j) gram(i, j) = gram(j, i) = mean_product(zs[i], zs[j]);
+    Eigen::Index big_k = 0;
+    for (ValueId g : terms) big_k = std::max<Eigen::Index>(big_k, plan_.position[g] + 1);
+    Eigen::VectorXd c(big_k);
+    for (Eigen::Index j = 0; j < big_k; ++j) c(j) = mean_product(x, basis_[opposite][j]);
+    Eigen::Index k0 = 0;  // terms are sorted in program order, so positions increase
+    std::vector<Eigen::Index> regular;  // members of A with a nonzero diagonal
+    while (k0 < k && plan_.position[terms[static_cast<std::size_t>(k0)]] == k0) {
+      if (l(k0, k0) != 0.0) regular.push_back(k0);
+      ++k0;
     }
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(gram);
-    const double cutoff = 1e-10 * std::max(es.eigenvalues().maxCoeff(), 0.0);
-    Eigen::VectorXd proj = es.eigenvectors().transpose() * b;
-    for (Eigen::Index i = 0; i < k; ++i) proj(i) = es.eigenvalues()(i) > cutoff ? proj(i) / es.eigenvalues()(i) : 0.0;
-    const Eigen::VectorXd a = es.eigenvectors() * proj;
+    const Eigen::Index ne = k - k0, nb = big_k - k0;
+    Eigen::MatrixXd le(ne, big_k);  // the rows of E
+    for (Eigen::Index i = 0; i < ne; ++i) le.row(i) = l.row(plan_.position[terms[static_cast<std::size_t>(k0 + i)]]).head(big_k);
+    Eigen::VectorXd a(k);
+    Eigen::VectorXd ae = Eigen::VectorXd::Zero(ne);
+    if (ne > 0) {
+      const Eigen::MatrixXd leb = le.rightCols(nb);
+      ae = pivoted_cholesky_solve(leb * leb.transpose(), leb * c.tail(nb));
+      a.tail(ne) = ae;
+    }
+    a.head(k0).setZero();
+    if (!regular.empty()) {
+      const auto nr = static_cast<Eigen::Index>(regular.size());
+      Eigen::VectorXd rhs = c(regular);
+      if (ne > 0) rhs -= le(Eigen::all, regular).transpose() * ae;
+      const Eigen::MatrixXd lr = l(regular, regular);
+      const Eigen::VectorXd ar = lr.triangularView<Eigen::Lower>().transpose().solve(rhs);
+      for (Eigen::Index i = 0; i < nr; ++i) a(regular[static_cast<std::size_t>(i)]) = ar(i);
+    }
     return {a.data(), a.data() + k};
   }
 
@@ -453,6 +542,7 @@ class Replica {
   const ZDotOptions& o_;
   Eigen::Index m_;
   std::size_t replica_;
+  long long first_;
   std::vector<Eigen::ArrayXd> vec_;
   std::vector<std::vector<Eigen::ArrayXd>> tan_;   // per vector, aligned with plan_.need
   std::vector<double> sca_;
@@ -462,7 +552,7 @@ class Replica {
 
 long long particle_count(const ZDotOptions& o) {
   if (o.particles < 2) throw std::invalid_argument("the Monte Carlo limit needs at least 2 particles");
-  return o.antithetic ? o.particles + (o.particles & 1) : o.particles;
+  return o.jackknife ? o.particles + (o.particles & 1) : o.particles;
 }
 
 unsigned concurrent_replicas(const ZDotOptions& o) {
@@ -470,22 +560,35 @@ unsigned concurrent_replicas(const ZDotOptions& o) {
   return static_cast<unsigned>(std::min<long long>(threads, std::max(o.replicas, 1)));
 }
 
+double bytes_needed(const Plan& plan, const ZDotOptions& o) {
+  return plan.peak_arrays() * 8.0 * static_cast<double>(particle_count(o)) * concurrent_replicas(o);
+}
+
+// The plan of the requested mode. Automatic: the derivative form has the lower variance (with many ZDot terms the
+// Stein regression on k Ẑ's is noisy unless k ≪ P: the 32-point, 8-step µP network at P = 256 has 10× the
+// derivative form's error), but its tangents number about (ZDot terms) × (vectors), O(m³T³) arrays for m points
+// and T unrolled steps against O(mT) for Stein; so derivative when it fits the memory budget, else Stein.
+std::unique_ptr<Plan> make_plan(const Program& p, const ZDotOptions& o) {
+  auto plan = std::make_unique<Plan>(p, o.zdot);
+  if (o.zdot == ZDotMode::automatic && plan->mode == ZDotMode::derivative && bytes_needed(*plan, o) > o.memory_budget_bytes)
+    plan = std::make_unique<Plan>(p, ZDotMode::stein);
+  return plan;
+}
+
 }  // namespace
 
 ZDotMode resolve_zdot_mode(const Program& p, ZDotMode requested) { return Plan(p, requested).mode; }
 
-double zdot_memory_bytes(const Program& p, const ZDotOptions& options) {
-  const Plan plan(p, options.zdot);
-  return plan.peak_arrays() * 8.0 * static_cast<double>(particle_count(options)) * concurrent_replicas(options);
-}
+double zdot_memory_bytes(const Program& p, const ZDotOptions& options) { return bytes_needed(*make_plan(p, options), options); }
 
 LimitResult zdot_limit(const Program& p, const ZDotOptions& options) {
   if (options.replicas < 2) throw std::invalid_argument("the Monte Carlo limit needs at least 2 replicas for its error");
   check_integrable(p);
   const long long particles = particle_count(options);
-  const Plan plan(p, options.zdot);
+  const auto plan_ptr = make_plan(p, options);
+  const Plan& plan = *plan_ptr;
   const unsigned threads = concurrent_replicas(options);
-  const double need = plan.peak_arrays() * 8.0 * static_cast<double>(particles) * threads;
+  const double need = bytes_needed(plan, options);
   if (need > options.memory_budget_bytes) {
     const double gib = 1024.0 * 1024.0 * 1024.0;
     throw BudgetError(std::to_string(particles) + " particles need about " + format_number(std::round(need / gib * 10) / 10) +
@@ -496,20 +599,31 @@ LimitResult zdot_limit(const Program& p, const ZDotOptions& options) {
   }
   std::vector<Eigen::MatrixXd> factors;
   for (const auto& g : p.input_groups()) factors.push_back(psd_factor(g.covariance));
-  std::vector<std::vector<double>> per_replica(static_cast<std::size_t>(options.replicas));
+  // Jobs: per replica the whole point set, then (jackknife) its two halves; job 3r + part.
+  const std::size_t parts = options.jackknife ? 3 : 1;
+  const auto replicas = static_cast<std::size_t>(options.replicas);
+  std::vector<std::vector<double>> per_job(replicas * parts);
+  std::vector<int> parts_left(replicas, static_cast<int>(parts));
   std::mutex progress_mutex;
   std::size_t done = 0;
-  parallel_for(per_replica.size(), threads, [&](std::size_t r) {
-    per_replica[r] = Replica(plan, factors, options, static_cast<Eigen::Index>(particles), r).run();
+  parallel_for(per_job.size(), threads, [&](std::size_t job) {
+    const std::size_t r = job / parts, part = job % parts;
+    const long long half = particles / 2;
+    const long long first = part == 2 ? half : 0;
+    const long long count = part == 0 ? particles : half;
+    per_job[job] = Replica(plan, factors, options, r, first, static_cast<Eigen::Index>(count)).run();
     if (!options.progress) return;
     const std::lock_guard<std::mutex> lock(progress_mutex);
-    options.progress(++done, per_replica.size());
+    if (--parts_left[r] == 0) options.progress(++done, replicas);
   });
   LimitResult out;
   for (std::size_t j = 0; j < p.outputs().size(); ++j) {
     out.names.push_back(p.outputs()[j].name);
     std::vector<double> xs;
-    for (const auto& r : per_replica) xs.push_back(r[j]);
+    for (std::size_t r = 0; r < replicas; ++r) {
+      const double whole = per_job[r * parts][j];
+      xs.push_back(parts == 1 ? whole : 2.0 * whole - 0.5 * (per_job[r * parts + 1][j] + per_job[r * parts + 2][j]));
+    }
     out.outputs.push_back(mean_with_error(xs, Route::monte_carlo));
   }
   return out;

@@ -23,9 +23,20 @@
 //      NETSOR⊤; it exists to show that ZDot matters).
 // 4. ZNonlin per particle (compiled expressions over the particle arrays); ZMoment = particle mean;
 //    WidthPower n^e → 0 (e < 0) or 1 (e = 0); e > 0 is refused.
-// 5. R replicas with independent streams Rng(seed, replica·2³² + value id) run in parallel; each output is
-//    the mean over replicas with the standard error over replicas (the same seed gives bitwise the same
-//    result whatever the thread count).
+// 5. Sampling: every base normal (an input coordinate or a ZHat ξ) is one dimension of the replica's point
+//    set, numbered in program order. `sobol` (default): randomized quasi-Monte Carlo — scrambled Sobol points
+//    (limits/sobol_normals.h: linear matrix scramble + digital shift, one independent randomization per
+//    replica and dimension; dimensions past Boost's 3667 use pseudo-random normals); `pseudo`: xoshiro
+//    streams Rng(seed, (replica·2³² + value id) mixed with the block of 4096 particles). Either way particle
+//    α of replica r is the same wherever it is evaluated, so a replica can be run whole or in halves.
+// 6. Bias (issue #13): every particle estimate of a moment feeds back into the particles (ZHat covariances,
+//    ZDot coefficients, the unrolled training's scalars), so a replica's output has a bias b/P + O(P^-2).
+//    With `jackknife` (default) each replica is also run on its two halves (P/2 particles each, bias 2b/P)
+//    and reports 2·θ_P − (θ_A + θ_B)/2, whose b/P terms cancel (the two-group jackknife, Quenouille 1956).
+//    Cost: 2× a plain replica; the half runs share the full run's particles, so the variance barely grows.
+// 7. R replicas (independent randomizations, seedable by index: replica r depends only on (seed, r)) run in
+//    parallel; each output is the mean over replicas with the standard error over replicas, R − 1 degrees of
+//    freedom (the same seed gives bitwise the same result whatever the thread count).
 #pragma once
 
 #include <cstdint>
@@ -36,17 +47,21 @@
 
 namespace tp::limits {
 
+/// How a replica's base normals are drawn (step 5 above).
+enum class Sampling { sobol, pseudo };
+
 /// How the ZDot expectations E[∂Z^x/∂Ẑ^{Wᵀy}] are estimated (step 3 above).
 enum class ZDotMode { automatic, derivative, stein, none };
 
 struct ZDotOptions {
-  long long particles = 1 << 16;  ///< P per replica (rounded up to even when antithetic)
+  long long particles = 1 << 16;  ///< P per replica (rounded up to even with the jackknife)
   int replicas = 8;               ///< independent replicas; the error is the standard error over them (≥ 2)
   ZDotMode zdot = ZDotMode::automatic;
   std::uint64_t seed = 0;
   unsigned threads = 0;                             ///< 0 = all cores; replicas run in parallel
   double memory_budget_bytes = 8.0 * (1ull << 30);  ///< refuse runs whose estimate is larger
-  bool antithetic = false;  ///< particle P/2 + α uses the negated normals of particle α (see DESIGN.md)
+  Sampling sampling = Sampling::sobol;
+  bool jackknife = true;  ///< remove the O(1/P) bias with the two-half jackknife (step 6; costs 2×)
   std::function<void(std::size_t done, std::size_t total)> progress;  ///< called after each replica
 };
 
