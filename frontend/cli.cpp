@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "frontend/compare_command.h"
+#include "frontend/demo_command.h"
 #include "frontend/flag_checks.h"
 #include "frontend/coordcheck_command.h"
 #include "frontend/kernel_command.h"
@@ -48,25 +49,21 @@ struct Common {
 };
 
 // Steps 1 of every command. Returns nullopt after printing diagnostics (the caller exits 1).
-std::optional<Program> load_program(const Common& c, bool demo, std::ostream& out, std::ostream& err,
-                                    SourceFile& file, const UnrollOptions& unroll_options = {}) {
-  if (demo) {
-    file = demo_source();
-  } else {
-    std::string problem;
-    auto loaded = load_source(c.file, problem);
-    if (!loaded) {
-      if (c.format == Format::Json) out << json{{"ok", false}, {"error", problem}}.dump(2) << "\n";
-      else err << "tpc: error: " << problem << "\n";
-      return std::nullopt;
-    }
-    file = std::move(*loaded);
+std::optional<Program> load_program(const Common& c, std::ostream& out, std::ostream& err, SourceFile& file,
+                                    const UnrollOptions& unroll_options = {}) {
+  std::string problem;
+  auto loaded = load_source(c.file, problem);
+  if (!loaded) {
+    if (c.format == Format::Json) out << json{{"ok", false}, {"error", problem}}.dump(2) << "\n";
+    else err << "tpc: error: " << problem << "\n";
+    return std::nullopt;
   }
-  if (!demo && is_network_script(file.text)) {
+  file = std::move(*loaded);
+  if (is_network_script(file.text)) {
     // A level-2 script: its training unrolled into one level-1 program (tp/unroll.h).
     auto script = load_network_script(c.file, c.format == Format::Json, out, err);
     if (!script) return std::nullopt;
-    std::string problem;
+    problem.clear();
     try {
       return unroll(script->spec, unroll_options).program;
     } catch (const BudgetError& e) {
@@ -223,7 +220,7 @@ int cmd_check(const Common& c, std::ostream& out, std::ostream& err) {
       return cmd_check_network(c, *loaded, out, err);
   }
   SourceFile file;
-  auto p = load_program(c, false, out, err, file);
+  auto p = load_program(c, out, err, file);
   if (!p) return 1;
   const Counts k = count_ops(*p);
   if (c.format == Format::Json) {
@@ -253,7 +250,7 @@ int cmd_check(const Common& c, std::ostream& out, std::ostream& err) {
 
 int cmd_dump(const Common& c, std::ostream& out, std::ostream& err) {
   SourceFile file;
-  auto p = load_program(c, false, out, err, file);
+  auto p = load_program(c, out, err, file);
   if (!p) return 1;
   if (c.format == Format::Json) out << json{{"ok", true}, {"program", dump(*p)}}.dump(2) << "\n";
   else out << dump(*p);
@@ -270,14 +267,13 @@ struct RunArgs {
   std::string save_init;
 };
 
-int cmd_run(const Common& c, const RunArgs& r, bool demo, std::ostream& out, std::ostream& err) {
+int cmd_run(const Common& c, const RunArgs& r, std::ostream& out, std::ostream& err) {
   SourceFile file;
   UnrollOptions unroll_options;
   unroll_options.memory_budget_bytes = r.budget_gib * 1024.0 * 1024.0 * 1024.0;
   unroll_options.budget_flag = "--memory-budget";
-  auto p = load_program(c, demo, out, err, file, unroll_options);
+  auto p = load_program(c, out, err, file, unroll_options);
   if (!p) return 1;
-  if (demo && c.format == Format::Text) out << "tpc demo: running this program\n\n" << file.text << "\n";
   limits::FiniteOptions opt;
   opt.width = r.width;
   opt.seeds.clear();
@@ -367,7 +363,7 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
     return run_network_limit(script->spec, o, out, err);
   }
   SourceFile file;
-  auto p = load_program(c, false, out, err, file);
+  auto p = load_program(c, out, err, file);
   if (!p) return 1;
   limits::LimitResult res;
   auto fail = [&](const std::string& what) {
@@ -453,8 +449,21 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
 }  // namespace
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  CLI::App app{"tpc: a calculator for the Tensor Programs theory of wide neural networks.\n"
-               "Writes networks as Tensor Programs (NETSOR-T), checks and prints them, and runs them at finite width."};
+  CLI::App app{
+      "tpc: a calculator for the Tensor Programs theory of wide neural networks (Yang et al., TP2-TP5).\n"
+      "It reads NETSOR-T programs (level 1) and MLP network scripts with their parametrization, optimizer, data\n"
+      "and training (level 2), and answers:\n"
+      "  the phase      phase: stable or not, kernel regime or feature learning, per-layer exponents (TP4 §3-5);\n"
+      "                 coordcheck: the same exponents measured at finite widths\n"
+      "  the limit      limit: every output's infinite-width value with an error bar (exact, quadrature, kernel\n"
+      "                 gradient descent or Monte Carlo, route reported); kernel: NNGP and NTK matrices\n"
+      "  finite widths  run: a program or network at width n over seeds; compare: finite widths against the\n"
+      "                 limit, the fitted convergence rate and a plot\n"
+      "  the scripts    check, dump: diagnostics with file:line:col, the lowered program\n"
+      "  applications   word2vec (prepare-corpus, make-analogies, train, eval, compare, emit-program) and maml\n"
+      "                 (make-dataset, dataset-info, train, test, compare, emit-program): TP4 §9's exact µP\n"
+      "                 limits against finite widths and GP/NTK baselines\n"
+      "Start with 'tpc demo' (under a minute); 'tpc COMMAND --help' gives each command's options."};
   app.name("tpc");
   app.require_subcommand(1);
   Common common;
@@ -554,9 +563,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   maml->require_subcommand(1);
   Subcommands maml_subs = add_maml_data_commands(maml);
   for (auto& s : add_maml_commands(maml)) maml_subs.push_back(std::move(s));
-  auto* demo = app.add_subcommand("demo", "check and run the embedded example (NNGP of a tanh network)");
-  add_common(demo, false);
-  add_run(demo);
+  DemoArgs demo_args;
+  auto* demo = add_demo_command(app, demo_args);
 
   std::vector<std::string> rev(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));
   try {
@@ -578,13 +586,13 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   try {
     if (check->parsed()) return cmd_check(common, out, err);
     if (dumpc->parsed()) return cmd_dump(common, out, err);
-    if (run->parsed()) return cmd_run(common, run_args, false, out, err);
+    if (run->parsed()) return cmd_run(common, run_args, out, err);
     if (limit->parsed()) return cmd_limit(common, limit_args, out, err);
     if (phase->parsed()) return run_phase_command(phase_args, out, err);
     if (coord->parsed()) return run_coordcheck_command(coord_args, out, err);
     if (compare->parsed()) return run_compare_command(compare_args, out, err);
     if (kernel->parsed()) return run_kernel_command(kernel_args, out, err);
-    if (demo->parsed()) return cmd_run(common, run_args, true, out, err);
+    if (demo->parsed()) return run_demo_command(demo_args, out, err);
     for (const Subcommands* family : {&word2vec_subs, &maml_subs}) {
       const int code = run_parsed(*family, out, err);
       if (code >= 0) return code;

@@ -78,6 +78,9 @@ int fail(const NetworkRunOptions& o, const std::string& what, const std::string&
   return 1;
 }
 
+/// Text tables wider than this are printed in blocks of columns (limit) or wrapped lines (compare).
+constexpr std::size_t max_table_width = 100;
+
 json estimate_json(const limits::Estimate& e) { return {{"value", e.value}, {"error", e.error}}; }
 
 /// What the printed ± means on the route the limit took (README, "What the printed error means").
@@ -93,8 +96,8 @@ std::string error_meaning(const limits::NetworkLimit& lim, const limits::Network
       return "the change between the last two trapezoidal grids plus a rounding allowance (an estimate; target 1e-10)";
     case limits::LimitRoute::exact: return "rounding only (exact rational arithmetic: 0)";
     case limits::LimitRoute::kernel:
-      return "mse: the largest change of kernel gradient descent with every NTK entry moved by ± its error; "
-             "cross-entropy: the Monte Carlo standard error over draws of f_0";
+      return "mse: the largest change of kernel gradient descent with every kernel entry moved by ± its error; "
+             "cross-entropy: the Monte Carlo standard error over draws of f_0 (when f_0 is a nonzero Gaussian process)";
     case limits::LimitRoute::automatic: break;
   }
   return "";
@@ -150,12 +153,23 @@ int run_network_limit(const NetworkSpec& s, const NetworkRunOptions& o, std::ost
     width[c] = std::max(width[c], head[c].size());
     for (const auto& r : cells) width[c] = std::max(width[c], r[c].size());
   }
-  auto print_row = [&](const std::vector<std::string>& r) {
-    for (std::size_t c = 0; c < r.size(); ++c) out << (c ? "  " : "") << r[c] << std::string(width[c] - r[c].size(), ' ');
-    out << "\n";
-  };
-  print_row(head);
-  for (const auto& r : cells) print_row(r);
+  // Wide tables (many points, or d_o outputs per point) are printed in blocks of columns that fit in
+  // max_table_width characters, each block repeating the step column.
+  std::size_t first = 1;
+  while (first < head.size()) {
+    std::size_t last = first, used = width[0] + 2 + width[first];
+    while (last + 1 < head.size() && used + 2 + width[last + 1] <= max_table_width) used += 2 + width[++last];
+    if (first > 1) out << "\n";
+    auto print_row = [&](const std::vector<std::string>& r) {
+      std::string line = r[0] + std::string(width[0] - r[0].size(), ' ');
+      for (std::size_t c = first; c <= last; ++c) line += "  " + r[c] + std::string(width[c] - r[c].size(), ' ');
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      out << line << "\n";
+    };
+    print_row(head);
+    for (const auto& r : cells) print_row(r);
+    first = last + 1;
+  }
   for (const auto& w : lim.warnings) err << "tpc limit: warning: " << w << "\n";
   return 0;
 }
@@ -371,19 +385,29 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
   out << "\nfinite width, mean ± s.e. over seeds of f_" << T
       << (lim ? " (|mean − limit| in units of the combined standard error)" : "") << ":\n";
   for (std::size_t wi = 0; wi < W; ++wi) {
-    out << "n = " << o.widths[wi] << ":";
+    const std::string lead = "n = " + std::to_string(o.widths[wi]) + ":";
+    out << lead;
     if (!blowup[wi].empty()) {
       out << "  diverged: " << blowup[wi] << "\n";
       continue;
     }
+    // entries wrap at max_table_width; a wrapped line starts under the first entry, and every entry of a
+    // table with more than 4 points carries its point label
+    std::size_t used = lead.size();
     for (std::size_t p = 0; p < P; ++p) {
-      out << "  " << format_with_error(mean[wi][p].value, mean[wi][p].error);
+      std::string entry = (P > 4 ? labels[p] + " " : "") + format_with_error(mean[wi][p].value, mean[wi][p].error);
       if (lim && mean[wi][p].error > 0) {
         const limits::Estimate& l = lim->f[static_cast<std::size_t>(T)][p];
         char buf[32];
         std::snprintf(buf, sizeof buf, " (%.1f)", std::abs(mean[wi][p].value - l.value) / std::hypot(mean[wi][p].error, l.error));
-        out << buf;
+        entry += buf;
       }
+      if (p > 0 && used + 2 + entry.size() > max_table_width) {
+        out << "\n" << std::string(lead.size(), ' ');
+        used = lead.size();
+      }
+      out << "  " << entry;
+      used += 2 + entry.size();
     }
     out << "\n";
   }

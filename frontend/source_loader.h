@@ -1,4 +1,4 @@
-// Reading .tp files (and the embedded demo program) into memory for the front end.
+// Reading .tp files into memory for the front end.
 #pragma once
 
 #include <optional>
@@ -11,7 +11,5 @@ namespace tp::frontend {
 /// Reads a file; on failure returns nullopt and sets error to a sentence naming the file and the cause.
 std::optional<SourceFile> load_source(const std::string& path, std::string& error);
 
-/// The program `tpc demo` runs: the NNGP of a one-hidden-layer tanh network on two correlated inputs.
-const SourceFile& demo_source();
 
 }  // namespace tp::frontend

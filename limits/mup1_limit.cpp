@@ -103,13 +103,13 @@ Particles quadrature_particles(const TensorRule& rule, int d, double cutoff) {
   return ps;
 }
 
-// The v_0 direction gets a coarser rule (half the Gauss–Hermite order, twice the trapezoid spacing): v_0 moves
-// u only through the small factor η χ_i φ'(u·ξ_i), so f_t is analytic in v_0 in a much wider strip than in u_0,
-// whose width is set by φ's poles (π/(2|ξ|) for tanh). For tanh, d = 2, Gauss–Hermite k = 243, f changes by
-// 1e-12 when the v order drops from 243 to 122; the refinement in step 2 refines both directions anyway.
+// The fixed-order route gives the v_0 direction a coarser rule (half the Gauss–Hermite order): v_0 moves u only
+// through the factor η χ_i φ'(u·ξ_i), so at moderate learning rates f_t is analytic in v_0 in a wider strip
+// than in u_0, whose width is set by φ's poles (π/(2|ξ|) for tanh). The automatic route chooses each
+// direction's spacing itself (mup1_limit.h, step 2).
 TensorRule gauss_hermite_tensor(int order) { return {gauss_hermite(order), gauss_hermite(std::max(4, (order + 1) / 2))}; }
-TensorRule trapezoid_tensor(double h, double cutoff) {
-  return {trapezoid(h, node_threshold(cutoff)), trapezoid(2 * h, node_threshold(cutoff))};
+TensorRule trapezoid_tensor(double h, double hv, double cutoff) {
+  return {trapezoid(h, node_threshold(cutoff)), trapezoid(hv, node_threshold(cutoff))};
 }
 
 Particles monte_carlo_particles(int d, long long pairs, std::uint64_t seed) {
@@ -237,20 +237,51 @@ Mup1Limit quadrature_limit(const ExprPtr& activation, double lr, const Eigen::Ma
     out.order = k2;
     return out;
   }
-  double h = 0.5, cutoff = o.weight_cutoff;
-  auto prev = run(trapezoid_tensor(h, cutoff), cutoff);
+  // Direction-adaptive refinement (steps 2–3 of mup1_limit.h): from the state (h_u, h_v) both one-direction
+  // refinements run; their changes e_u, e_v are the state's error indicators per direction, the finer of the
+  // two candidates (the direction with the larger change) becomes the next state, and its error is e_u + e_v
+  // (its refined direction's error is below that direction's change, the other direction's is unchanged).
+  double hu = 0.5, hv = 1.0, cutoff = o.weight_cutoff;
+  auto state = run(trapezoid_tensor(hu, hv, cutoff), cutoff);
   for (;;) {
-    const double h2 = h / refine, cutoff2 = cutoff * stricter;
-    auto cur = run(trapezoid_tensor(h2, cutoff2), cutoff2);
-    compare(prev, cur);
-    out.coarse_spacing = h;
-    out.spacing = h2;
+    const double c2 = cutoff * stricter;
+    auto ref_u = run(trapezoid_tensor(hu / refine, hv, c2), c2);
+    const long long nodes_u = out.nodes;
+    auto ref_v = run(trapezoid_tensor(hu, hv / refine, c2), c2);
+    const long long nodes_v = out.nodes;
+    double eu = 0, ev = 0;
+    for (int t = 0; t <= steps; ++t)
+      for (Eigen::Index i = 0; i < m; ++i) {
+        eu = std::max(eu, std::abs(ref_u.f[t][i] - state.f[t][i]));
+        ev = std::max(ev, std::abs(ref_v.f[t][i] - state.f[t][i]));
+      }
+    const bool along_u = eu >= ev;
+    const Evolution& fine = along_u ? ref_u : ref_v;
+    const Evolution& other = along_u ? ref_v : ref_u;
+    out.f.assign(steps + 1, std::vector<Estimate>(m));
+    out.max_error = 0;
+    for (int t = 0; t <= steps; ++t)
+      for (Eigen::Index i = 0; i < m; ++i) {
+        const double rounding = 64 * DBL_EPSILON * fine.size[t][i];
+        const double error = std::abs(fine.f[t][i] - state.f[t][i]) + std::abs(other.f[t][i] - state.f[t][i]) + rounding;
+        out.f[t][i] = {fine.f[t][i], error, Route::quadrature};
+        out.max_error = std::max(out.max_error, error);
+      }
+    out.target_met = out.max_error <= o.target_error;
+    out.nodes = along_u ? nodes_u : nodes_v;
+    out.coarse_spacing = along_u ? hu : hv;
+    if (along_u) hu /= refine;
+    else hv /= refine;
+    out.spacing = hu;
+    out.v_spacing = hv;
     if (out.target_met) return out;
-    const double h3 = h2 / refine, cutoff3 = cutoff2 * stricter;
-    if (count_nodes(trapezoid_tensor(h3, cutoff3), d, cutoff3) > o.max_nodes) return out;
-    prev = std::move(cur);
-    h = h2;
-    cutoff = cutoff2;
+    cutoff = c2;
+    const double c3 = cutoff * stricter;
+    // the next iteration's larger candidate must fit the budget
+    if (std::max(count_nodes(trapezoid_tensor(hu / refine, hv, c3), d, c3),
+                 count_nodes(trapezoid_tensor(hu, hv / refine, c3), d, c3)) > o.max_nodes)
+      return out;
+    state = along_u ? std::move(ref_u) : std::move(ref_v);
   }
 }
 

@@ -11,18 +11,29 @@
 // d+1 > max_quadrature_dim (route monte_carlo; error = standard error over replicas).
 //
 // Quadrature, in steps:
-//   1. Rule h: the tensor product of 1-D truncated trapezoidal rules for N(0, 1) (nodes jh, weights
-//      h e^{−x²/2}/√(2π); spacing h in each u-dimension, 2h in the v-dimension), keeping only the nodes whose
-//      product weight is ≥ a cutoff. tanh has poles at ±iπ/(2|ξ|), and for integrands analytic in a strip of
-//      half-width a the trapezoidal rule errs by about e^{−2πa/h} (Trefethen & Weideman, SIAM Review 56
-//      (2014), §5), where Gauss–Hermite of order k errs by about e^{−2a√k} and stops at order 512.
-//   2. Spacings h_0 = 1/2, h_{j+1} = h_j/1.5; each finer rule uses a cutoff 10× stricter, so the change
-//      between consecutive rules also measures what the cutoff dropped.
-//   3. Stop at the first j whose error estimate |Q_{h_j} − Q_{h_{j−1}}| + 64 ε Σ_p w_p |v_p φ_p| (a rounding
-//      allowance) is ≤ target_error at every (t, i), and report Q_{h_j} with that error; or, when the next rule
-//      would exceed max_nodes, report the last pair with target_met = false. The first pair always runs.
-// The error is an estimate, not a bound: the finer rule's own error is about the 1.5th power of the coarser
-// one's, so the reported difference is dominated by the coarser rule's error.
+//   1. Rule (h_u, h_v): the tensor product of 1-D truncated trapezoidal rules for N(0, 1) (nodes jh, weights
+//      h e^{−x²/2}/√(2π); spacing h_u in each u-dimension, h_v in the v-dimension), keeping only the nodes
+//      whose product weight is ≥ a cutoff. tanh has poles at ±iπ/(2|ξ|), and for integrands analytic in a
+//      strip of half-width a the trapezoidal rule errs by about e^{−2πa/h} (Trefethen & Weideman, SIAM Review
+//      56 (2014), §5), where Gauss–Hermite of order k errs by about e^{−2a√k} and stops at order 512.
+//   2. Direction-adaptive refinement from (h_u, h_v) = (1/2, 1): both one-direction refinements (h_u/1.5, h_v)
+//      and (h_u, h_v/1.5) run, with a cutoff 10× stricter (so the changes also measure what the cutoff
+//      dropped); their changes e_u, e_v of f are the state's error indicators per direction, and the
+//      candidate of the direction with the larger change becomes the next state. The sharp features of the
+//      particle map are directional: v_0 moves u by η χ v_0 φ'(u·ξ) ξ, so at a large learning rate the
+//      singularities in v_0 come within about 1/(η |χ| |ξ|²) of the real axis, and which direction limits the
+//      accuracy changes from step to step and case to case (issue #13 item 6: tanh, d = 2, m = 3, lr 2, 10
+//      steps; refining both directions together, the change from the coarser rule carried that rule's v
+//      error, 3.1e-7 at h_u = 0.066, h_v = 0.132, with the next rule over 12M nodes; per direction the same
+//      spacings give 4e-9).
+//   3. The reported rule's error: e_u + e_v + 64 ε Σ_p w_p |v_p φ_p| (a rounding allowance); its refined
+//      direction's error is below that direction's change, the other direction's is the other change. Stop
+//      at the first state whose error is ≤ target_error at every (t, i); or, when the next candidates would
+//      exceed max_nodes, report the last state with target_met = false. The first pair of candidates always
+//      runs.
+// The error is an estimate, not a bound: under exponential convergence a refinement's change exceeds the
+// finer rule's own error (tested against an independent trapezoid evolution, a node-limited run and Monte
+// Carlo).
 // A fixed Gauss–Hermite order k (Mup1Options::order) instead runs the orders k and ⌊3k/2⌋ (half the order
 // in v) with the same cutoffs; error = their difference.
 #pragma once
@@ -53,8 +64,9 @@ struct Mup1Limit {
   /// points, then the evaluation points.
   std::vector<std::vector<Estimate>> f;
   // Quadrature only (0 / false for Monte Carlo):
-  double spacing = 0;         ///< automatic: trapezoid spacing h (in u) of the rule whose values are reported
-  double coarse_spacing = 0;  ///< automatic: spacing of the rule it was compared with (1.5 h)
+  double spacing = 0;         ///< automatic: trapezoid spacing h_u (in u) of the rule whose values are reported
+  double coarse_spacing = 0;  ///< automatic: the refined direction's spacing before the last refinement
+  double v_spacing = 0;       ///< automatic: trapezoid spacing h_v (in v) of the reported rule
   int order = 0;              ///< fixed order: Gauss–Hermite order of the reported rule (⌊3k/2⌋)
   int coarse_order = 0;       ///< fixed order: the order k it was compared with
   long long nodes = 0;        ///< kept nodes (particles) of the reported rule

@@ -47,7 +47,8 @@ struct NetworkLimitOptions {
   unsigned threads = 0;
   double memory_budget_bytes = 8.0 * (1ull << 30);
   std::function<void(std::size_t done, std::size_t total)> progress;  ///< Monte Carlo: after each replica
-  long long quadrature_max_nodes = 4'000'000;  ///< quadrature route: largest rule it may run (Mup1Options::max_nodes)
+  /// quadrature route: largest rule it may run (Mup1Options::max_nodes; 12M particles are about 0.4 GiB at d = 2)
+  long long quadrature_max_nodes = 12'000'000;
 };
 
 struct NetworkLimit {

@@ -8,4 +8,4 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$(nproc)"
 bash scripts/data-word2vec.sh
 bash scripts/data-maml.sh
-./build/tpc demo --width 2048 --seeds 8
+./build/tpc demo

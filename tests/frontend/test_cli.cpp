@@ -81,12 +81,6 @@ TEST_CASE("tpc --help and subcommand help exit 0") {
   CHECK(s.out.find("--width") != std::string::npos);
 }
 
-TEST_CASE("tpc demo runs the embedded program") {
-  auto r = tpc({"demo", "--width", "128", "--seeds", "2"});
-  CHECK(r.code == 0);
-  CHECK(r.out.find("k ") != std::string::npos);
-}
-
 TEST_CASE("numerical failure at run time exits 1 naming the value and line") {
   const std::string bad = std::string(TPC_SOURCE_DIR) + "/tests/golden/bad_log.tp.in";
   auto r = tpc({"run", bad, "--width", "64", "--seeds", "1"});

@@ -177,7 +177,8 @@ void check_honest(int d, int m, double h_ref, double lr = 0.5, int T = 3) {
   CHECK(quad.route == limits::Route::quadrature);
   CHECK(quad.target_met);
   CHECK(quad.max_error <= kTarget);
-  CHECK(quad.spacing == doctest::Approx(quad.coarse_spacing / 1.5));
+  CHECK((quad.spacing == doctest::Approx(quad.coarse_spacing / 1.5) ||
+         quad.v_spacing == doctest::Approx(quad.coarse_spacing / 1.5)));
   auto ref = trapezoid_reference(data.X, data.y, lr, T, h_ref, 8.5);
   auto ref2 = trapezoid_reference(data.X, data.y, lr, T, 1.2 * h_ref, 8.5);
   for (int t = 0; t <= T; ++t)
@@ -214,6 +215,51 @@ TEST_CASE("tanh, d = 2, m = 4: the automatic rule meets 1e-9 and its estimate bo
 }
 #endif
 
+// Issue #13 item 6: at lr 2 over 10 steps the particle map (u_0, v_0) → (u_t, v_t) develops sharp features
+// along v_0 (v_0 moves u by η χ v_0 φ' ξ, so the complex singularities of tanh(u_t·ξ) in v_0 come within about
+// 1/(η |χ| |ξ|²) of the real axis). The former rule refined both directions together and stopped at 2.5e-6
+// (4M nodes) or 3.1e-7 (12M); refining one direction at a time, with an error indicator per direction,
+// reaches 1e-7.
+#if !defined(__SANITIZE_ADDRESS__)
+TEST_CASE("tanh, d = 2, lr 2, 10 steps: direction-adaptive refinement reaches 1e-7; Monte Carlo agrees") {
+  Data data(3, 2);
+  const auto act = call(Function::tanh, argument(0));
+  limits::Mup1Options o;
+  o.target_error = 1e-7;
+  o.max_nodes = 12'000'000;
+  const int T = 10;
+  auto quad = limits::mup1_limit(act, 2.0, data.X, data.y, T, o);
+  CHECK(quad.route == limits::Route::quadrature);
+  CHECK(quad.target_met);
+  CHECK(quad.max_error <= 1e-7);
+  MESSAGE("h_u = " << quad.spacing << ", h_v = " << quad.v_spacing << ", " << quad.nodes << " nodes, error "
+                   << quad.max_error);
+  // The same network at a node budget the former rule needed for 2.5e-6: the route says it missed the target
+  limits::Mup1Options tight = o;
+  tight.max_nodes = 2'000'000;
+  auto short_run = limits::mup1_limit(act, 2.0, data.X, data.y, T, tight);
+  CHECK_FALSE(short_run.target_met);
+  // and its estimate bounds its actual error (against the 1e-7 result, whose own error is added).
+  for (int t = 0; t <= T; ++t)
+    for (int i = 0; i < 3; ++i)
+      CHECK(std::abs(short_run.f[t][i].value - quad.f[t][i].value) <= short_run.f[t][i].error + quad.f[t][i].error);
+  // An independent route: antithetic Monte Carlo particles (8 replicas of 2^18).
+  limits::Mup1Options mc;
+  mc.max_quadrature_dim = 0;
+  mc.particles = 1 << 18;
+  auto carlo = limits::mup1_limit(act, 2.0, data.X, data.y, T, mc);
+  double moved = 0;
+  for (int t = 1; t <= T; ++t)
+    for (int i = 0; i < 3; ++i) {
+      CAPTURE(t);
+      CAPTURE(i);
+      CHECK(std::abs(quad.f[t][i].value - carlo.f[t][i].value) < 5 * carlo.f[t][i].error);
+      moved = std::max(moved, std::abs(quad.f[t][i].value));
+    }
+  CHECK(moved > 0.3);
+}
+#endif
+
 TEST_CASE("quadrature options: a fixed order runs exactly k and 3k/2; a node budget stops early and says so") {
   Data data(3, 2);
   const auto act = call(Function::tanh, argument(0));
@@ -229,7 +275,7 @@ TEST_CASE("quadrature options: a fixed order runs exactly k and 3k/2; a node bud
   auto b = limits::mup1_limit(act, 0.5, data.X, data.y, 2, small);
   CHECK_FALSE(b.target_met);
   CHECK(b.max_error > small.target_error);
-  CHECK(b.spacing == doctest::Approx(1.0 / 3));
+  CHECK((b.spacing == doctest::Approx(1.0 / 3) || b.v_spacing == doctest::Approx(2.0 / 3)));
   limits::Mup1Options bad;
   bad.order = 400;
   CHECK_THROWS_AS(limits::mup1_limit(act, 0.5, data.X, data.y, 2, bad), std::invalid_argument);
