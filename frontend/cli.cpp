@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 #include <nlohmann/json.hpp>
@@ -46,7 +47,15 @@ struct Common {
   std::string file;
   std::string format_name = "text";
   Format format = Format::Text;
+  double budget_gib = 8.0;  ///< check, dump: --memory-budget for the unrolled program of a network script
 };
+
+UnrollOptions budgeted_unroll(double budget_gib) {
+  UnrollOptions o;
+  o.memory_budget_bytes = budget_gib * 1024.0 * 1024.0 * 1024.0;
+  o.budget_flag = "--memory-budget";
+  return o;
+}
 
 // Steps 1 of every command. Returns nullopt after printing diagnostics (the caller exits 1).
 std::optional<Program> load_program(const Common& c, std::ostream& out, std::ostream& err, SourceFile& file,
@@ -151,6 +160,22 @@ int cmd_check_network(const Common& c, const SourceFile& file, std::ostream& out
     return 1;
   }
   const NetworkSpec& s = script->spec;
+  // What run, limit and compare will unroll (tp/unroll.h), against the same --memory-budget they use.
+  const double unrolled = unroll_memory_estimate(s), budget = c.budget_gib * 1024.0 * 1024.0 * 1024.0;
+  if (unrolled > budget && s.abc.optimizer == Optimizer::sgd) {
+    std::string problem;
+    try {
+      (void)unroll(s, budgeted_unroll(c.budget_gib));
+    } catch (const BudgetError& e) {
+      problem = e.what();
+    } catch (const std::invalid_argument&) {  // not unrollable: nothing run would unroll
+    }
+    if (!problem.empty()) {
+      if (c.format == Format::Json) out << json{{"ok", false}, {"error", problem}}.dump(2) << "\n";
+      else err << "tpc: error: " << file.name << ": " << problem << "\n";
+      return 1;
+    }
+  }
   const std::string opt(optimizer_name(s.abc.optimizer));
   const std::string loss = s.loss == LossKind::mse ? "mse" : "cross_entropy";
   const std::string batch = s.batch == BatchMode::full ? "full" : s.batch == BatchMode::per_sample ? "sample"
@@ -182,7 +207,8 @@ int cmd_check_network(const Common& c, const SourceFile& file, std::ostream& out
                 {"loss", loss},
                 {"data", {{"train_points", s.train_x.rows()}, {"input_columns", s.train_x.cols()},
                           {"target_columns", s.train_y.cols()}, {"eval_points", s.eval_x.rows()}}},
-                {"train", {{"steps", s.steps}, {"batch", batch}}}}
+                {"train", {{"steps", s.steps}, {"batch", batch}}},
+                {"unrolled_program_bytes", unrolled}}
                .dump(2)
         << "\n";
     return 0;
@@ -210,6 +236,9 @@ int cmd_check_network(const Common& c, const SourceFile& file, std::ostream& out
       << shape_text(s.train_x) << ", y " << shape_text(s.train_y) << "), " << s.eval_x.rows() << " evaluation point"
       << (s.eval_x.rows() == 1 ? "" : "s") << "\n";
   out << "  train            " << s.steps << " step" << (s.steps == 1 ? "" : "s") << ", batch " << batch << "\n";
+  char mib[64];
+  std::snprintf(mib, sizeof mib, "%.1f MiB", unrolled / (1024.0 * 1024.0));
+  out << "  unrolled program about " << mib << " (run, limit, compare and dump refuse above --memory-budget)\n";
   return 0;
 }
 
@@ -250,7 +279,7 @@ int cmd_check(const Common& c, std::ostream& out, std::ostream& err) {
 
 int cmd_dump(const Common& c, std::ostream& out, std::ostream& err) {
   SourceFile file;
-  auto p = load_program(c, out, err, file);
+  auto p = load_program(c, out, err, file, budgeted_unroll(c.budget_gib));
   if (!p) return 1;
   if (c.format == Format::Json) out << json{{"ok", true}, {"program", dump(*p)}}.dump(2) << "\n";
   else out << dump(*p);
@@ -338,6 +367,7 @@ struct LimitArgs {
   double budget_gib = 8.0;
   bool no_closed_forms = false;
   bool progress = false;
+  bool estimate = false;
 };
 
 int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostream& err) {
@@ -360,6 +390,8 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
     o.limit.threads = a.threads;
     o.limit.memory_budget_bytes = a.budget_gib * 1024.0 * 1024.0 * 1024.0;
     o.limit.progress = progress;
+    o.progress = a.progress;
+    o.estimate_only = a.estimate;
     return run_network_limit(script->spec, o, out, err);
   }
   SourceFile file;
@@ -372,6 +404,7 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
     return 1;
   };
   // Route: exact (linear programs), Gaussian integration (NETSOR), Monte Carlo with ZDot (NETSOR⊤).
+  if (a.estimate) return fail("--estimate applies to network scripts (the time of their limit's route); this is a level-1 program");
   std::string route = a.route;
   if (route == "kernel") return fail("--route kernel applies to network scripts (kernel gradient descent); this is a level-1 program");
   std::string linear_why;
@@ -497,11 +530,19 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         ->check(CLI::ExistingDirectory);
   };
 
+  auto add_budget = [&](CLI::App* sub) {
+    sub->add_option("--memory-budget", common.budget_gib,
+                    "network scripts: refuse when the unrolled training program needs more memory than this many GiB")
+        ->check(positive_finite())
+        ->default_val(8.0);
+  };
   auto* check = app.add_subcommand("check", "parse and verify a script (a level-1 program or a level-2 network script); report every error "
       "with file:line:col, or summarise the program / the network, parametrization, optimizer, data and schedule");
   add_common(check, true);
+  add_budget(check);
   auto* dumpc = app.add_subcommand("dump", "print the lowered program (one op per line; parses back)");
   add_common(dumpc, true);
+  add_budget(dumpc);
   auto* run = app.add_subcommand("run", "run a script at finite width over seeds; mean ± standard error per output");
   add_common(run, true);
   add_run(run);
@@ -543,7 +584,11 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       ->default_val(8);
   limit->add_flag("--no-closed-forms", limit_args.no_closed_forms, "integrate every moment numerically");
   limit->add_flag("--progress", limit_args.progress,
-                  "report Monte Carlo replicas done and the time left on stderr even when it is not a terminal");
+                  "report Monte Carlo replicas done and the time left on stderr even when it is not a terminal "
+                  "(and the estimate of the time before starting)");
+  limit->add_flag("--estimate", limit_args.estimate,
+                  "network scripts: print the estimated time of the limit (route, op counts) and stop; it is printed "
+                  "on stderr before any run expected to take 5 s or more");
   PhaseArgs phase_args;
   auto* phase = add_phase_command(app, phase_args);
   CoordCheckArgs coord_args;

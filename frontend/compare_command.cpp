@@ -52,6 +52,9 @@ CLI::App* add_compare_command(CLI::App& app, CompareArgs& args) {
   sub->add_flag("--progress", args.progress,
                 "report the limit's Monte Carlo replicas and each width's seeds, with the time left, on stderr even "
                 "when it is not a terminal");
+  sub->add_flag("--estimate", args.estimate,
+                "print the estimated time of the limit and of the finite widths (from op counts) and stop; it is "
+                "printed on stderr before any run expected to take 5 s or more");
   sub->add_option("--format", args.abc.format, "output format: text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->default_val("text");
@@ -75,6 +78,7 @@ int run_compare_command(const CompareArgs& args, std::ostream& out, std::ostream
   o.limit.zdot = args.zdot;
   o.limit.memory_budget_bytes = args.budget_gib * 1024.0 * 1024.0 * 1024.0;
   o.progress = args.progress || (!as_json && ::isatty(2));
+  o.estimate_only = args.estimate;
   if (!limits::parse_limit_route(args.route, o.limit.route)) return fail("--route: unknown route '" + args.route + "'");
   NetworkSpec spec;
   try {

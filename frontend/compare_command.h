@@ -28,6 +28,7 @@ struct CompareArgs {
   std::string zdot = "auto";
   double budget_gib = 8.0;         ///< --memory-budget
   bool progress = false;           ///< --progress
+  bool estimate = false;          ///< --estimate: print the time estimate and stop
 };
 
 CLI::App* add_compare_command(CLI::App& app, CompareArgs& args);

@@ -11,6 +11,7 @@
 #include "frontend/plot.h"
 #include "frontend/progress.h"
 #include "frontend/source_loader.h"
+#include "frontend/work_estimate.h"
 #include "limits/coordcheck.h"
 #include "limits/distributed.h"
 #include "limits/finite.h"
@@ -103,9 +104,41 @@ std::string error_meaning(const limits::NetworkLimit& lim, const limits::Network
   return "";
 }
 
+// Item 7 of issue 12: the time the work will take, before it starts. Printed on stderr when it is 5 s or
+// more (or progress is on); with --estimate it is the whole output. Returns true when the command stops here.
+bool report_estimate(const std::string& command, const std::vector<WorkEstimate>& parts, const NetworkRunOptions& o,
+                     std::ostream& out, std::ostream& err) {
+  double total = 0;
+  bool bound = false;
+  for (const auto& p : parts) total += p.seconds, bound = bound || p.upper_bound;
+  const WorkEstimate sum{total, bound, ""};
+  if (o.estimate_only) {
+    if (o.json) {
+      json j = json::array();
+      for (const auto& p : parts) j.push_back({{"work", p.what}, {"seconds", p.seconds}, {"upper_bound", p.upper_bound}});
+      out << json{{"ok", true}, {"estimate", j}, {"seconds", total}}.dump(2) << "\n";
+    } else {
+      for (const auto& p : parts) out << p.what << ": " << duration_text(p) << "\n";
+      out << "total: " << duration_text(sum) << " (rough: paces measured on one idle core, from op counts)\n";
+    }
+    return true;
+  }
+  if (total >= 5 || o.progress) {
+    err << "tpc " << command << ": estimate: " << duration_text(sum) << " (";
+    for (std::size_t i = 0; i < parts.size(); ++i) err << (i ? "; " : "") << parts[i].what << ": " << duration_text(parts[i]);
+    err << "; rough, from op counts)\n" << std::flush;
+  }
+  return false;
+}
+
 }  // namespace
 
 int run_network_limit(const NetworkSpec& s, const NetworkRunOptions& o, std::ostream& out, std::ostream& err) {
+  try {
+    if (const auto e = network_limit_estimate(s, o.limit); e && report_estimate("limit", {*e}, o, out, err)) return 0;
+  } catch (const std::exception& e) {
+    return fail(o, "limit", e.what(), out, err);
+  }
   limits::NetworkLimit lim;
   try {
     lim = limits::network_limit(s, o.limit);
@@ -191,6 +224,12 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
     UnrollOptions uo;
     uo.memory_budget_bytes = o.limit.memory_budget_bytes;
     uo.budget_flag = "--memory-budget";
+    if (unroll_memory_estimate(s) > uo.memory_budget_bytes) (void)unroll(s, uo);  // refused with the figure
+    // 1b. the time it will take (the limit's route and the finite widths), before building anything large
+    std::vector<WorkEstimate> parts;
+    if (const auto e = network_limit_estimate(s, o.limit)) parts.push_back(*e);
+    parts.push_back(finite_runs_estimate(s, o.widths, o.seeds, o.limit.threads));
+    if (report_estimate("compare", parts, o, out, err)) return 0;
     up = unroll(s, uo);
     for (std::size_t wi = 0; wi < W; ++wi) limits::check_finite_budget(up.program, finite_options(wi));
   } catch (const std::exception& e) {

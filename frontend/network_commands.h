@@ -31,6 +31,7 @@ struct NetworkRunOptions {
   std::vector<std::size_t> widths{256, 1024, 4096};
   int seeds = 16;
   bool progress = false;                 ///< report the limit's replicas and each width's seeds on stderr
+  bool estimate_only = false;            ///< --estimate: print the time estimate of the work and stop
   std::string plot;                      ///< PNG path, empty for none
 };
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "frontend/diagnostics.h"
+#include "frontend/flag_checks.h"
 #include "frontend/graph_phase_command.h"
 #include "frontend/network_commands.h"
 #include "frontend/network_script.h"
@@ -14,6 +15,7 @@
 #include "frontend/source_loader.h"
 #include "tp/phase_region.h"
 #include "tp/program_sizes.h"
+#include "tp/representative_point.h"
 #include "tp/unroll.h"
 
 namespace tp::frontend {
@@ -219,7 +221,8 @@ void print_text(const AbcParametrization& p, const MlpPhase& ph, std::ostream& o
 }
 
 // The second derivation route: sizes propagated through the unrolled training program (tp/unroll.h) at
-// T = 2, compared entry by entry with the closed form.
+// T = 2 on one representative point (tp/representative_point.h: the exponents do not depend on the number
+// of points, while the program grows like points²), compared entry by entry with the closed form.
 struct ExponentRoutes {
   std::vector<SizeExponent> propagated;
   json per_value = json::array();  ///< every value of the unrolled program: its size and change exponents
@@ -227,20 +230,19 @@ struct ExponentRoutes {
   std::string unavailable;
 };
 
-std::optional<ExponentRoutes> exponent_routes(const NetworkSpec& spec, const MlpPhase& ph) {
+std::optional<ExponentRoutes> exponent_routes(const NetworkSpec& spec, const MlpPhase& ph, double budget_bytes) {
   ExponentRoutes r;
   if (spec.abc.optimizer != Optimizer::sgd) {
     r.unavailable = "the propagation route unrolls SGD; " + std::string(optimizer_name(spec.abc.optimizer)) +
                     " is classified by the closed form only";
     return r;
   }
-  NetworkSpec s = spec;
+  NetworkSpec s = representative_point_spec(spec);
   s.steps = 2;
   try {
-    // A cross-check beside the closed form: bounded so that many data points cost seconds, not minutes
-    // (the unrolled program grows like points² at T = 2; issue 12 item 6).
     UnrollOptions uo;
-    uo.memory_budget_bytes = 256.0 * (1 << 20);
+    uo.memory_budget_bytes = budget_bytes;
+    uo.budget_flag = "--memory-budget";
     const UnrolledProgram up = unroll(s, uo);
     if (!up.exponents_unavailable.empty()) {
       r.unavailable = up.exponents_unavailable;
@@ -286,7 +288,7 @@ void print_script_sources(const std::string& file, const NetworkScript& script, 
     return;
   }
   out << "\nthe two derivation routes (closed form above vs sizes propagated op by op through the unrolled training "
-         "program, T = 2):\n";
+         "program, T = 2, on one representative point: the exponents are the same for every number of points):\n";
   std::size_t w = 10;
   for (const auto& e : routes->propagated) w = std::max(w, columns(e.quantity) + 2);
   out << "  " << pad("quantity", w) << pad("closed", 9) << pad("program", 9) << "\n";
@@ -519,6 +521,11 @@ CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
   sub->add_option("--format", args.format, "output format: text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->default_val("text");
+  sub->add_option("--memory-budget", args.budget_gib,
+                  "refuse a propagation-route program (network scripts: two training steps on one representative "
+                  "point) needing more memory than this many GiB")
+      ->check(positive_finite())
+      ->default_val(8.0);
   return sub;
 }
 
@@ -582,7 +589,7 @@ int run_phase_command(const PhaseArgs& args_in, std::ostream& out, std::ostream&
   }
   if (args.free.empty()) {
     const MlpPhase ph = classify_mlp(p);
-    const std::optional<ExponentRoutes> routes = script ? exponent_routes(script->spec, ph) : std::nullopt;
+    const std::optional<ExponentRoutes> routes = script ? exponent_routes(script->spec, ph, args.budget_gib * 1024.0 * 1024.0 * 1024.0) : std::nullopt;
     if (args.format == "json") {
       json j = phase_json(ph);
       j["ok"] = true;

@@ -21,6 +21,7 @@ struct PhaseArgs {
   std::string optimizer = "sgd";   ///< --optimizer: sgd | adam | signsgd
   std::string free;               ///< --free: one exponent name, or two separated by a comma
   std::string format = "text";
+  double budget_gib = 8.0;         ///< --memory-budget: the unrolled program of the propagation route
 };
 
 /// A bad flag value; message names the flag and the fix.

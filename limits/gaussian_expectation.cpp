@@ -329,6 +329,45 @@ CovarianceFactor factor_covariance(const Eigen::MatrixXd& cov, double rank_toler
   return result;
 }
 
+namespace {
+
+/// Monte Carlo never samples the far tail, so a tail that is not integrable (E exp(Z²)) would still give a
+/// finite sample mean. Before sampling: along each whitened axis ±e_a and the diagonal ±(1, …, 1)/√r, the
+/// integrand's share of the density, log|f(L s e)| − s²/2, must at s = 32 be below −50 or have fallen by at
+/// least 1 (a factor e) since s = 16 — it is about −510 for any f growing slower than exp(z²/4σ²) (relu(z − 20)
+/// included), stays 0 for exp(z²/2) (E infinite) and falls by 0.77 for exp(0.499 z²) (which quadrature also
+/// refuses in double precision), while exp(0.49 z²) (E finite) falls by 7.7. An
+/// infinite f there (an overflow) is refused the same way; NaN (a domain error far out) is left to sampling.
+void check_monte_carlo_tail(const BatchIntegrand& f, const Eigen::MatrixXd& factor) {
+  const Eigen::Index d = factor.rows(), r = factor.cols();
+  std::vector<Eigen::VectorXd> directions;
+  for (Eigen::Index a = 0; a < r; ++a) directions.push_back(Eigen::VectorXd::Unit(r, a));
+  if (r > 1) directions.push_back(Eigen::VectorXd::Constant(r, 1.0 / std::sqrt(static_cast<double>(r))));
+  Eigen::MatrixXd points(d, static_cast<Eigen::Index>(4 * directions.size()));
+  const double radii[2] = {16.0, 32.0};
+  for (std::size_t i = 0; i < directions.size(); ++i)
+    for (int side = 0; side < 2; ++side)
+      for (int k = 0; k < 2; ++k)
+        points.col(static_cast<Eigen::Index>(4 * i + 2 * side + k)) = factor * directions[i] * (side ? -radii[k] : radii[k]);
+  const Eigen::ArrayXd values = f(points);
+  for (Eigen::Index j = 0; j + 1 < values.size(); j += 2) {
+    const double near = values(j), far = values(j + 1);
+    const bool overflow = std::isinf(far) || std::isinf(near);
+    const double log_near = std::log(std::abs(near)) - radii[0] * radii[0] / 2,
+                 log_far = std::log(std::abs(far)) - radii[1] * radii[1] / 2;
+    if (!overflow && !(log_far > -50 && log_far > log_near - 1)) continue;
+    std::ostringstream out;
+    out.precision(3);
+    out << "the tail of f is not integrable against the Gaussian density (|f| is "
+        << std::abs(near) << " at Z = " << format_point(points.col(j)) << " and " << std::abs(far) << " at Z = "
+        << format_point(points.col(j + 1)) << ", 16 and 32 standard deviations out: f grows like exp(z^2/2) or faster); "
+           "Monte Carlo would print a finite sample mean";
+    throw DivergentIntegral(out.str(), not_a_number);
+  }
+}
+
+}  // namespace
+
 double tensor_quadrature(const BatchIntegrand& f, const Eigen::MatrixXd& factor, int order, std::int64_t batch_size) {
   if (batch_size < 1) throw std::invalid_argument("batch_size must be positive");
   return tensor_sum(f, factor, order, batch_size).value;
@@ -343,6 +382,7 @@ Estimate monte_carlo_expectation(const BatchIntegrand& f, const Eigen::MatrixXd&
   if (r == 0) {
     return {call_integrand(f, Eigen::MatrixXd::Zero(d, 1), "Z = 0")(0), 0.0, Route::monte_carlo};
   }
+  check_monte_carlo_tail(f, factor);
   NormalStream normals(seed);
   const std::int64_t per_batch = std::max<std::int64_t>(1, batch_size / 2);
   double mean = 0.0;

@@ -103,6 +103,8 @@ ZDotMode zdot_mode(const std::string& s) {
 
 }  // namespace
 
+std::string quadrature_route_unavailable(const NetworkSpec& s) { return quadrature_unavailable(s); }
+
 NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
   if (auto why = network_problem(s); !why.empty()) throw LimitUnavailable(why);
   check_integrable_activation(s.activation);

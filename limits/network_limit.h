@@ -62,6 +62,9 @@ struct NetworkLimit {
   std::vector<std::string> warnings;
 };
 
+/// Why the quadrature route (one-hidden-layer µP, TP4 Thm 6.1) does not apply to spec, or "" if it does.
+std::string quadrature_route_unavailable(const NetworkSpec& spec);
+
 /// Throws LimitUnavailable, or what the routes throw (DivergentIntegral, NumericalError, BudgetError).
 NetworkLimit network_limit(const NetworkSpec& spec, const NetworkLimitOptions& options = {});
 

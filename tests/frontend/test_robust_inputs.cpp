@@ -57,12 +57,15 @@ TEST_CASE("issue 12.1/3: a network on 60,000 inline points is refused with the m
   CHECK(run.code == 1);
   CHECK(has(run.err, "60000 training and 0 evaluation points needs about"));
   CHECK(has(run.err, "or raise --memory-budget"));
-  // tpc dump has no --memory-budget: its refusal must not suggest it.
-  const auto dump = tpc({"dump", file});
-  INFO(dump.err);
-  CHECK(dump.code == 1);
-  CHECK(has(dump.err, "needs about"));
-  CHECK_FALSE(has(dump.err, "--memory-budget"));
+  // tpc dump and check have --memory-budget now: their refusals name it, and a budget that fits is obeyed.
+  for (const char* command : {"dump", "check"}) {
+    const auto r = tpc({command, file});
+    INFO(command << ": " << r.err);
+    CHECK(r.code == 1);
+    CHECK(has(r.err, "60000 training and 0 evaluation points needs about"));
+    CHECK(has(r.err, "or raise --memory-budget"));
+    CHECK(tpc({command, file, "--memory-budget", "nan"}).code == 1);
+  }
   const auto limit = tpc({"limit", file});
   CHECK(limit.code == 1);
   CHECK(has(limit.err, "needs about"));
@@ -249,18 +252,27 @@ TEST_CASE("issue 12.8: expectations that do not exist are refused, as exp(x^2) i
   CHECK(tpc({"limit", fine}).code == 0);
 }
 
-TEST_CASE("issue 12.6: phase on many points gives the closed-form verdict and skips the bounded propagation route") {
-  // The propagation route unrolls T = 2 steps at every point (quadratic in the points: 2,000 took > 100 s);
-  // above 256 MiB it is skipped with the reason, and the verdict (which does not depend on the data) stands.
-  const std::string file = temp_file("points1000.tp", network_with_points(1000));
+TEST_CASE("issue 12.6: phase on 2,000 points propagates exponents through one representative point and agrees") {
+  // Unrolling T = 2 steps at every point is quadratic in the points (2,000 took > 100 s); the exponents are
+  // those of one generic point (tp/representative_point.h), so the size of the data no longer matters.
+  const std::string file = temp_file("points2000.tp", network_with_points(2000));
   const auto r = tpc({"phase", file});
   INFO(r.err);
   CHECK(r.code == 0);
   CHECK(has(r.out, "FEATURE LEARNING"));
-  CHECK(has(r.out, "exponents through the unrolled program: not available (unrolling 2 training steps on 1000 training"));
+  CHECK(has(r.out, "on one representative point"));
+  CHECK(has(r.out, "the routes agree"));
   const auto small = tpc({"phase", temp_file("points3.tp", network_with_points(3))});
   CHECK(small.code == 0);
   CHECK(has(small.out, "the routes agree"));
+  // The propagation route's program is checked against phase's own --memory-budget.
+  const auto tight = tpc({"phase", file, "--memory-budget", "1e-9"});
+  INFO(tight.out);
+  CHECK(tight.code == 0);
+  CHECK(has(tight.out, "exponents through the unrolled program: not available (unrolling 2 training steps on 1 "
+                       "training and 0 evaluation points needs about"));
+  CHECK(has(tight.out, "or raise --memory-budget"));
+  CHECK(tpc({"phase", file, "--memory-budget", "nan"}).code == 1);
 }
 
 TEST_CASE("issue 12.7: limit and compare report progress with the time left (--progress, or a terminal)") {
@@ -275,5 +287,110 @@ TEST_CASE("issue 12.7: limit and compare report progress with the time left (--p
   CHECK(compare.code == 0);
   CHECK(has(compare.err, "tpc: limit: Monte Carlo replica 8/8"));
   CHECK(has(compare.err, "tpc: width n = 32: seed 2/2"));
+  CHECK(has(compare.err, "tpc compare: estimate: "));  // --progress also prints the estimate before the work
   CHECK_FALSE(has(tpc({"limit", file, "--particles", "256"}).err, "replica"));  // not a terminal, no flag
+}
+
+TEST_CASE("issue 12.8: singularities the denominator scan cannot see are refused by divergent refinement") {
+  struct Case {
+    std::string moment, message;  // message "" = the expectation exists and is computed
+  };
+  const std::vector<Case> cases{
+      // no division: 1/|x| and 1/(x - 0.3)^2 written through log; the spike at 0.3 is between grid points
+      {"exp(-log(abs(x)))", "exp(-log(abs(x))) is singular at x = 0: the integral of its absolute value over shells "
+                            "closing in on it does not shrink (divergent refinement), as for |x|^-1"},
+      {"exp(-2 * log(abs(x - 0.3)))", "is singular at x = 0.3: the integral of its absolute value over shells closing in on it does not shrink (divergent refinement), as for |x - 0.3|^-2"},
+      {"1/(x - 100)", "1 / (x - 100) has a pole at x = 100"},  // far out, still no expectation
+      // integrable singularities and removable ones: numbers, not refusals
+      {"log(abs(x))", ""},
+      {"abs(x)^(-0.5)", ""},
+      {"exp(-0.5 * log(abs(x)))", ""},
+      {"1/(1 + x*x)", ""},
+      {"sin(x)/x", ""},
+  };
+  for (const Case& c : cases) {
+    const std::string file = temp_file("hidden.tp", "input x ~ N(0, 1)\noutput m = avg(" + c.moment + ")\n");
+    for (const char* route : {"auto", "monte_carlo"}) {
+      const auto r = tpc({"limit", file, "--route", route, "--particles", "256"});
+      INFO(c.moment << " --route " << route << ": " << r.err << r.out);
+      if (c.message.empty()) {
+        CHECK(r.code == 0);
+        continue;
+      }
+      CHECK(r.code == 1);
+      CHECK(has(r.err, "the Gaussian expectation does not exist: 'm' (line 2): "));
+      CHECK(has(r.err, c.message));
+    }
+  }
+  // The same check guards activations (kernel, networks).
+  const auto k = tpc({"kernel", "--act", "exp(-log(abs(x)))", "--depth", "1", "--x", "1,0;0,1"});
+  INFO(k.err);
+  CHECK(k.code == 1);
+  CHECK(has(k.err, "is singular at x = 0"));
+}
+
+TEST_CASE("issue 12.8: tails not integrable against the Gaussian are refused on the Monte Carlo route too") {
+  struct Case {
+    std::string moment;
+    bool exists;
+  };
+  for (const Case& c : std::vector<Case>{{"exp(x*x)", false}, {"exp(0.5 * x*x)", false}, {"1/phi(x)", false},
+                                         {"exp(0.45 * x*x)", true}, {"relu(x - 20)", true}, {"exp(3 * x)", true}}) {
+    const std::string file = temp_file("tail.tp", "input x ~ N(0, 1)\noutput m = avg(" + c.moment + ")\n");
+    for (const char* route : {"auto", "monte_carlo"}) {
+      const auto r = tpc({"limit", file, "--route", route, "--particles", "256"});
+      INFO(c.moment << " --route " << route << ": " << r.err << r.out);
+      CHECK(r.code == (c.exists ? 0 : 1));
+      if (!c.exists) CHECK(has(r.err, "is not finite: "));
+    }
+  }
+}
+
+namespace {
+
+// A µP network with hidden layers of the given activation, `depth` deep, on three points.
+std::string deep_network(int depth, const std::string& act) {
+  std::string hidden;
+  for (int l = 0; l < depth; ++l) hidden += (l ? "; dense n " : "dense n ") + act;
+  return "network mlp { input 2; " + hidden + "; readout 1 }\nparametrization mup\noptimizer sgd lr 0.1\n"
+         "data { x = [[0.25, 1], [0.35, 0.8], [0.45, 0.6]]; y = [1, 0, -1] }\ntrain steps 1\n";
+}
+
+}  // namespace
+
+TEST_CASE("issue 12.7: limit and compare estimate their time before starting (12 layers, 50 nested tanh)") {
+  // These ran over a minute without output; --estimate prints the estimate and stops, and without it the same
+  // estimate goes to stderr before any work expected to take 5 s or more.
+  const std::string deep = temp_file("deep12.tp", deep_network(12, "tanh"));
+  const auto limit = tpc({"limit", deep, "--estimate"});
+  INFO(limit.err << limit.out);
+  CHECK(limit.code == 0);
+  CHECK(has(limit.out, "the limit by Monte Carlo: 8 replicas x 32768 particles x 2470 expression nodes: about"));
+  CHECK(has(limit.out, "total: about"));
+  const auto compare = tpc({"compare", deep, "--estimate", "--format", "json"});
+  CHECK(compare.code == 0);
+  CHECK(has(compare.out, "\"work\": \"the finite widths: 3 widths x 16 seeds x 99 MatMuls\""));
+  std::string act = "x";
+  for (int i = 0; i < 50; ++i) act = "tanh(" + act + ")";
+  const std::string nested = temp_file("nested50.tp", deep_network(1, "(" + act + ")"));
+  const auto n = tpc({"limit", nested, "--estimate"});
+  INFO(n.out);
+  CHECK(n.code == 0);
+  CHECK(has(n.out, "the limit by quadrature: up to 4000000 particles x 3 points x 1 steps: at most"));
+  CHECK(tpc({"limit", temp_file("level1.tp", "input x ~ N(0, 1)\noutput m = avg(x*x)\n"), "--estimate"}).code == 1);
+}
+
+TEST_CASE("issue 12.3: compare --mlp 1 --inputs 1000 --dim 1000 is refused with its memory figure before any work") {
+  const auto r = tpc({"compare", "--mlp", "1", "--preset", "mup", "--inputs", "1000", "--dim", "1000"});
+  INFO(r.err);
+  CHECK(r.code == 1);
+  CHECK(has(r.err, "unrolling 3 training steps on 1000 training and 0 evaluation points needs about 8.2 GiB"));
+  CHECK(has(r.err, "or raise --memory-budget"));
+  // Under a budget that fits, its time is estimated before anything runs.
+  const auto e = tpc({"compare", "--mlp", "1", "--preset", "mup", "--inputs", "1000", "--dim", "1000",
+                      "--memory-budget", "16", "--estimate"});
+  INFO(e.err << e.out);
+  CHECK(e.code == 0);
+  CHECK(has(e.out, "the finite widths: 3 widths x 16 seeds x about 0 MatMuls"));
+  CHECK(has(e.out, "the limit by quadrature: up to 4000000 particles x 1000 points x 3 steps: at most"));
 }
