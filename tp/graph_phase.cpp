@@ -119,13 +119,14 @@ class Calculus {
     return smax(q.init, t == 0 ? S() : q.delta[static_cast<std::size_t>(t)]);
   }
 
-  // Entries of a vector-like / scalar-like tensor at init: n^{-a} (init_value + σ n^{-b} g).
+  // Entries of a vector-like / scalar-like tensor at init: init_value + n^{-a} σ n^{-b} g (the constant is the
+  // effective tensor's, so it does not move with the multiplier; see GraphParameter::init_value).
   S vector_init(int p) const {
     const auto& w = P(p);
     S e;
     if (w.init_value != 0) e = Rational(0);
-    if (!w.scaling.zero_init && w.scaling.init_std > 0) e = smax(e, S(-w.scaling.b));
-    return plus(e, -w.scaling.a);
+    if (!w.scaling.zero_init && w.scaling.init_std > 0) e = smax(e, S(-w.scaling.a - w.scaling.b));
+    return e;
   }
   // The relative per-step weight-decay shrink exponent −(c+e), or nullopt without weight decay.
   S decay_rate(int p) const {
