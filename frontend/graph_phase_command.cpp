@@ -112,21 +112,24 @@ json tensor_json(const GraphSpec& g, const TensorPhase& t) {
           {"weight_decay", t.decay}};
 }
 
+// The script's errors (file:line:col, or JSON diagnostics); returns the exit code 1.
+int report(const DiagnosticEngine& diags, const SourceFile& file, bool as_json, std::ostream& out, std::ostream& err) {
+  if (as_json) {
+    out << json{{"ok", false}, {"diagnostics", diagnostics_json(diags.diagnostics(), file)}}.dump(2) << "\n";
+  } else {
+    err << render(diags.diagnostics(), file);
+    err << diags.error_count() << " error" << (diags.error_count() == 1 ? "" : "s") << " in " << file.name << "\n";
+  }
+  return 1;
+}
+
 }  // namespace
 
 int check_graph_script(const std::string& path, const SourceFile& file, bool as_json, std::ostream& out,
                        std::ostream& err) {
   DiagnosticEngine diags;
   auto script = compile_graph_network(file.text, std::filesystem::path(path).parent_path().string(), diags);
-  if (!script) {
-    if (as_json) {
-      out << json{{"ok", false}, {"diagnostics", diagnostics_json(diags.diagnostics(), file)}}.dump(2) << "\n";
-    } else {
-      err << render(diags.diagnostics(), file);
-      err << diags.error_count() << " error" << (diags.error_count() == 1 ? "" : "s") << " in " << file.name << "\n";
-    }
-    return 1;
-  }
+  if (!script) return report(diags, file, as_json, out, err);
   const GraphSpec& g = script->spec;
   if (as_json) {
     json nodes = json::array(), params = json::array();
@@ -175,15 +178,7 @@ int run_graph_phase(const std::string& path, const std::string& format, std::ost
   }
   DiagnosticEngine diags;
   auto script = compile_graph_network(file->text, std::filesystem::path(path).parent_path().string(), diags);
-  if (!script) {
-    if (as_json) {
-      out << json{{"ok", false}, {"diagnostics", diagnostics_json(diags.diagnostics(), *file)}}.dump(2) << "\n";
-    } else {
-      err << render(diags.diagnostics(), *file);
-      err << diags.error_count() << " error" << (diags.error_count() == 1 ? "" : "s") << " in " << file->name << "\n";
-    }
-    return 1;
-  }
+  if (!script) return report(diags, *file, as_json, out, err);
   const GraphSpec& g = script->spec;
   GraphPhase ph;
   try {

@@ -576,8 +576,16 @@ GraphPhase graph_phase(const GraphSpec& spec) {
     if (q >= 0)
       throw std::invalid_argument("the readout is tied to the embedding; the phase of tied weights is not analysed "
                                   "(remove 'tied' to analyse the untied network)");
-  if (spec.training.steps > 100000)
-    throw std::invalid_argument("at most 100000 steps are analysed (the exponents reach their fixed point long before)");
+  // Memory: one PredictedSize (about 100 bytes) per quantity, step and kind (value, change).
+  std::size_t quantities = spec.nodes.size();
+  for (const auto& v : spec.nodes) quantities += v.op == GraphOp::attention ? 4 : 0;
+  const double entries = static_cast<double>(quantities) * (2.0 * spec.training.steps + 1);
+  if (entries > 2e6)
+    throw std::invalid_argument("predicting every size for " + std::to_string(spec.training.steps) + " steps needs " +
+                                std::to_string(static_cast<long long>(entries)) + " entries (~" +
+                                std::to_string(static_cast<long long>(entries * 100 / 1048576)) +
+                                " MiB, over the 200 MiB budget); the exponents reach their fixed point after a few "
+                                "steps, so use fewer steps ('train steps T')");
   return Calculus(spec).run();
 }
 
