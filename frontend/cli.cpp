@@ -13,6 +13,7 @@
 #include "frontend/compare_command.h"
 #include "frontend/demo_command.h"
 #include "frontend/flag_checks.h"
+#include "frontend/graph_phase_command.h"
 #include "frontend/coordcheck_command.h"
 #include "frontend/kernel_command.h"
 #include "frontend/maml_command.h"
@@ -245,7 +246,9 @@ int cmd_check_network(const Common& c, const SourceFile& file, std::ostream& out
 int cmd_check(const Common& c, std::ostream& out, std::ostream& err) {
   {
     std::string problem;
-    if (auto loaded = load_source(c.file, problem); loaded && is_network_script(loaded->text))
+    if (auto loaded = load_source(c.file, problem); loaded && is_graph_network_script(loaded->text))
+      return check_graph_script(c.file, *loaded, c.format == Format::Json, out, err);
+    else if (loaded && is_network_script(loaded->text))
       return cmd_check_network(c, *loaded, out, err);
   }
   SourceFile file;

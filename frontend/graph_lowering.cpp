@@ -303,6 +303,18 @@ void GraphLowering::layer(const AstItem& it) {
     input = lookup(*opt.at("from"));
     if (input < 0) return;
   }
+  // Shapes: the input has the finite width d; an embedding maps it to width n, every other layer reads n.
+  auto finite = [&](int node) { return node >= 0 && spec_.nodes[static_cast<std::size_t>(node)].op == GraphOp::input; };
+  if (kind != "input" && kind != "add" && kind != "activation" && finite(input) != (kind == "embedding")) {
+    diags_.error(it.name_range, kind == "embedding"
+                                    ? "'embedding' maps the finite input to width n, but it reads '" +
+                                          spec_.nodes[static_cast<std::size_t>(input)].name + "', which has width n"
+                                    : "'" + kind + "' needs a width-n input, but it reads the input, which has the "
+                                          "finite width d = " + std::to_string(spec_.input_dim))
+        .notes.push_back(kind == "embedding" ? "use 'dense n' for a width-n to width-n layer"
+                                             : "put 'embedding n' first: it maps the d inputs to width n");
+    return;
+  }
   const std::string base = scopes_.back().prefix + (opt.count("as") ? opt.at("as")->text : kind);
   if (opt.count("as") && opt.at("as")->kind != AstWord::Name) {
     diags_.error(opt.at("as")->range, "'as' takes a name, e.g. 'as h'");
@@ -417,6 +429,12 @@ void GraphLowering::layer(const AstItem& it) {
   } else if (kind == "add") {
     const int stream = lookup(*lead[0]);
     if (stream < 0) return;
+    if (finite(stream) != finite(current_)) {
+      diags_.error(lead[0]->range, "'add' sums '" + lead[0]->text + "' and the current value, but one has the finite "
+                                   "input width d and the other width n")
+          .notes.push_back("both summands of a residual add have width n; add after the embedding");
+      return;
+    }
     v.op = GraphOp::add;
     v.inputs = {stream, current_};
     if (opt.count("scale")) {

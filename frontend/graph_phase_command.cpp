@@ -112,7 +112,60 @@ json tensor_json(const GraphSpec& g, const TensorPhase& t) {
           {"weight_decay", t.decay}};
 }
 
+// The script's errors (file:line:col, or JSON diagnostics); returns the exit code 1.
+int report(const DiagnosticEngine& diags, const SourceFile& file, bool as_json, std::ostream& out, std::ostream& err) {
+  if (as_json) {
+    out << json{{"ok", false}, {"diagnostics", diagnostics_json(diags.diagnostics(), file)}}.dump(2) << "\n";
+  } else {
+    err << render(diags.diagnostics(), file);
+    err << diags.error_count() << " error" << (diags.error_count() == 1 ? "" : "s") << " in " << file.name << "\n";
+  }
+  return 1;
+}
+
 }  // namespace
+
+int check_graph_script(const std::string& path, const SourceFile& file, bool as_json, std::ostream& out,
+                       std::ostream& err) {
+  DiagnosticEngine diags;
+  auto script = compile_graph_network(file.text, std::filesystem::path(path).parent_path().string(), diags);
+  if (!script) return report(diags, file, as_json, out, err);
+  const GraphSpec& g = script->spec;
+  if (as_json) {
+    json nodes = json::array(), params = json::array();
+    for (const auto& v : g.nodes)
+      nodes.push_back({{"name", v.name}, {"op", std::string(graph_op_name(v.op))}, {"line", v.range.begin.line}});
+    for (const auto& w : g.params)
+      params.push_back({{"name", w.name}, {"kind", std::string(tensor_kind_name(w.kind))}, {"a", to_string(w.scaling.a)},
+                        {"b", to_string(w.scaling.b)}, {"c", to_string(w.scaling.c)},
+                        {"wd_exponent", to_string(w.scaling.wd_exponent)}, {"zero_init", w.scaling.zero_init}});
+    out << json{{"ok", true}, {"file", file.name}, {"level", 2},
+                {"network", {{"architecture", "graph"}, {"positions", g.positions}, {"input_dim", g.input_dim},
+                             {"output_dim", g.output_dim}, {"depth", g.depth}, {"nodes", nodes}}},
+                {"parametrization", params},
+                {"optimizer", {{"name", std::string(optimizer_name(g.training.optimizer))}, {"lr", g.training.lr},
+                               {"weight_decay", g.training.weight_decay}}},
+                {"data", {{"train_rows", g.train_x.rows()}, {"examples", g.train_y.rows()}, {"eval_rows", g.eval_x.rows()}}},
+                {"train", {{"steps", g.training.steps}}}}
+               .dump(2)
+        << "\n";
+    return 0;
+  }
+  out << file.name << ": ok: network script\n";
+  out << "  network          graph, " << g.nodes.size() << " nodes, input d = " << g.input_dim << " at S = "
+      << g.positions << " position" << (g.positions == 1 ? "" : "s") << ", readout d_o = " << g.output_dim
+      << ", L = " << g.depth << "\n";
+  out << "  parametrization  " << g.params.size() << " tensors:";
+  for (const auto& w : g.params)
+    out << "\n    " << pad(w.name, 24) << pad(std::string(tensor_kind_name(w.kind)), 12) << "a = " << to_string(w.scaling.a)
+        << ", b = " << to_string(w.scaling.b) << ", c = " << to_string(w.scaling.c)
+        << (w.scaling.zero_init ? ", zero init" : "");
+  out << "\n  optimizer        " << optimizer_name(g.training.optimizer) << " lr " << g.training.lr << "\n";
+  out << "  data             " << g.train_y.rows() << " example" << (g.train_y.rows() == 1 ? "" : "s") << " ("
+      << g.train_x.rows() << " rows of x)\n";
+  out << "  train            " << g.training.steps << " step" << (g.training.steps == 1 ? "" : "s") << "\n";
+  return 0;
+}
 
 int run_graph_phase(const std::string& path, const std::string& format, std::ostream& out, std::ostream& err) {
   const bool as_json = format == "json";
@@ -125,15 +178,7 @@ int run_graph_phase(const std::string& path, const std::string& format, std::ost
   }
   DiagnosticEngine diags;
   auto script = compile_graph_network(file->text, std::filesystem::path(path).parent_path().string(), diags);
-  if (!script) {
-    if (as_json) {
-      out << json{{"ok", false}, {"diagnostics", diagnostics_json(diags.diagnostics(), *file)}}.dump(2) << "\n";
-    } else {
-      err << render(diags.diagnostics(), *file);
-      err << diags.error_count() << " error" << (diags.error_count() == 1 ? "" : "s") << " in " << file->name << "\n";
-    }
-    return 1;
-  }
+  if (!script) return report(diags, *file, as_json, out, err);
   const GraphSpec& g = script->spec;
   GraphPhase ph;
   try {

@@ -7,7 +7,13 @@
 #include <ostream>
 #include <string>
 
+#include "frontend/diagnostics.h"
+
 namespace tp::frontend {
+
+/// `tpc check` of a graph script: every error at its word, or a summary of the graph and its tensors.
+int check_graph_script(const std::string& path, const SourceFile& file, bool as_json, std::ostream& out,
+                       std::ostream& err);
 
 /// Runs the analysis of the graph script at path; format "text" or "json". Returns 0, or 1 after printing
 /// the script's errors (file:line:col) or the reason the graph cannot be analysed.

@@ -307,11 +307,6 @@ class Lowering {
       spec().output_dim = graph_->spec().output_dim;
       return;
     }
-    if (b.words[0].text == "graph") {
-      diags_.error(b.words[0].range, "this command reads MLP scripts; a 'network graph' is analysed by 'tpc phase'")
-          .notes.push_back("run 'tpc phase " + std::string("<script>") + "' for the phase per tensor of a graph network");
-      return;
-    }
     if (b.words[0].text != "mlp") {
       diags_.error(b.words[0].range, "unknown architecture '" + b.words[0].text + "'")
           .notes.push_back("the architectures are 'mlp' (a multilayer perceptron) and 'graph' (named layers: "
@@ -811,12 +806,13 @@ class Lowering {
                      "eval has " + count_of(static_cast<std::size_t>(spec().eval_x.cols()), "column") +
                          " but the network's input dimension is " + std::to_string(d));
     }
-    if (net && ok_["data"] && x_item_ && spec().train_x.rows() % S != 0)
+    const bool shape_known = net || !graph_mode_;  // an MLP example is one row of x whatever the network says
+    if (shape_known && ok_["data"] && x_item_ && spec().train_x.rows() % S != 0)
       diags_.error(x_item_->value->range, "x has " + count_of(static_cast<std::size_t>(spec().train_x.rows()), "row") +
                                               ", not a multiple of the " + std::to_string(S) + " positions per example")
           .notes.push_back("an example is S = " + std::to_string(S) + " consecutive rows of x ('positions " +
                            std::to_string(S) + "' in the input layer)");
-    else if (net && ok_["data"] && y_item_ && x_item_ && spec().train_y.rows() * S != spec().train_x.rows())
+    else if (shape_known && ok_["data"] && y_item_ && x_item_ && spec().train_y.rows() * S != spec().train_x.rows())
       diags_.error(y_item_->value->range, "y has " + count_of(static_cast<std::size_t>(spec().train_y.rows()), "row") +
                                               " but x has " + std::to_string(spec().train_x.rows() / S) +
                                               (S == 1 ? " (one target per training point)"
@@ -940,6 +936,13 @@ std::optional<GraphScript> compile_graph_network(const std::string& text, const 
 std::optional<NetworkScript> compile_network(const std::string& text, const std::string& base_dir,
                                              DiagnosticEngine& diags, FreeExponents free) {
   const NetworkAst ast = parse_network(text, diags);
+  for (const AstBlock& b : ast.blocks)  // a graph network: one error, not one per block read as an MLP's
+    if (b.keyword == "network" && !b.words.empty() && b.words[0].kind == AstWord::Name && b.words[0].text == "graph") {
+      diags.error(b.words[0].range, "this command reads MLP scripts; a 'network graph' is analysed by 'tpc phase'")
+          .notes.push_back("run 'tpc phase <script>' for the phase per tensor of a graph network ('tpc check' also "
+                           "reads it)");
+      return std::nullopt;
+    }
   auto script = Lowering(base_dir, diags).run(ast);
   if (script) check_free_symbols(*script, free, diags);
   if (diags.has_errors()) return std::nullopt;

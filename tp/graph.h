@@ -59,7 +59,9 @@ struct GraphParameter {
   bool rows_width = false, cols_width = false;
   TensorScaling scaling;
   double init_value = 0;     ///< vector_like / scalar_like: the constant initial value (e.g. 1 for a gain)
-                             ///< added to the random part; a layer-norm gain starts at 1, a bias at 0
+                             ///< added to the random part; a layer-norm gain starts at 1, a bias at 0.
+                             ///< (archphase) It is the initial value of the effective tensor n^{-a} w, i.e.
+                             ///< w_0 = n^{a}·init_value + σ n^{-b} g, so a gain starts at 1 in every form.
   SourceRange range;         ///< where the script declared it (or the preset that set its exponents)
 };
 

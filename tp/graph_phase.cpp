@@ -119,13 +119,14 @@ class Calculus {
     return smax(q.init, t == 0 ? S() : q.delta[static_cast<std::size_t>(t)]);
   }
 
-  // Entries of a vector-like / scalar-like tensor at init: n^{-a} (init_value + σ n^{-b} g).
+  // Entries of a vector-like / scalar-like tensor at init: init_value + n^{-a} σ n^{-b} g (the constant is the
+  // effective tensor's, so it does not move with the multiplier; see GraphParameter::init_value).
   S vector_init(int p) const {
     const auto& w = P(p);
     S e;
     if (w.init_value != 0) e = Rational(0);
-    if (!w.scaling.zero_init && w.scaling.init_std > 0) e = smax(e, S(-w.scaling.b));
-    return plus(e, -w.scaling.a);
+    if (!w.scaling.zero_init && w.scaling.init_std > 0) e = smax(e, S(-w.scaling.a - w.scaling.b));
+    return e;
   }
   // The relative per-step weight-decay shrink exponent −(c+e), or nullopt without weight decay.
   S decay_rate(int p) const {
@@ -575,8 +576,16 @@ GraphPhase graph_phase(const GraphSpec& spec) {
     if (q >= 0)
       throw std::invalid_argument("the readout is tied to the embedding; the phase of tied weights is not analysed "
                                   "(remove 'tied' to analyse the untied network)");
-  if (spec.training.steps > 100000)
-    throw std::invalid_argument("at most 100000 steps are analysed (the exponents reach their fixed point long before)");
+  // Memory: one PredictedSize (about 100 bytes) per quantity, step and kind (value, change).
+  std::size_t quantities = spec.nodes.size();
+  for (const auto& v : spec.nodes) quantities += v.op == GraphOp::attention ? 4 : 0;
+  const double entries = static_cast<double>(quantities) * (2.0 * spec.training.steps + 1);
+  if (entries > 2e6)
+    throw std::invalid_argument("predicting every size for " + std::to_string(spec.training.steps) + " steps needs " +
+                                std::to_string(static_cast<long long>(entries)) + " entries (~" +
+                                std::to_string(static_cast<long long>(entries * 100 / 1048576)) +
+                                " MiB, over the 200 MiB budget); the exponents reach their fixed point after a few "
+                                "steps, so use fewer steps ('train steps T')");
   return Calculus(spec).run();
 }
 

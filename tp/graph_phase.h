@@ -66,7 +66,8 @@ struct GraphPhase {
 };
 
 /// Analyses a valid graph (graph_problem(spec) == ""). Throws std::invalid_argument if it is not, if a
-/// readout is tied to the embedding (not analysed), or if spec.training.steps exceeds 100000.
+/// readout is tied to the embedding (not analysed), or if the predicted sizes of T steps would exceed
+/// 2·10^6 entries (about 200 MiB).
 GraphPhase graph_phase(const GraphSpec& spec);
 
 /// "n^(1/2)", "n^0", "0" (vanishes) for a size exponent.

@@ -276,3 +276,13 @@ TEST_CASE("graph_problem names the node or parameter and the fix") {
   CHECK(width_problem(attn, 64).find("do not divide the width 64") != std::string::npos);
   CHECK(width_problem(attn, 63) == "");
 }
+
+TEST_CASE("graph_phase refuses what it does not analyse: tied weights, and a step count over the memory budget") {
+  GraphSpec g = mlp_graph(preset("mup", 2), 2);
+  g.training.steps = 200000;
+  CHECK_THROWS_WITH_AS(graph_phase(g), doctest::Contains("over the 200 MiB budget"), std::invalid_argument);
+  g.training.steps = 2;
+  g.tied.assign(g.params.size(), -1);
+  g.tied.back() = 0;
+  CHECK_THROWS_WITH_AS(graph_phase(g), doctest::Contains("tied"), std::invalid_argument);
+}
