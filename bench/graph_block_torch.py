@@ -3,7 +3,9 @@ Transformer block under µP + Adam (TP5 Table 3), float64, S = 8 positions, 8 ex
 attention with a zero-initialized query, relu MLP with a bias, last-position readout, mse, full batch,
 3 Adam steps, and per step the mean |coordinate| of every node (the coordinate check's measurement).
 Same work as tpc's trainer except the top singular values (compare with the no-singular-values case).
-Usage: /usr/bin/python3 bench/graph_block_torch.py WIDTH RUNS THREADS"""
+Usage: /usr/bin/python3 bench/graph_block_torch.py WIDTH RUNS THREADS [X.csv]
+With X.csv (the 64 x 3 inputs, rows = example-major positions) it prints, per step, the mean over runs of
+every node's size, then every node's change x_t − x_0, and their standard errors (the statistical cross-check against tpc's trainer)."""
 import math
 import sys
 
@@ -12,9 +14,10 @@ import torch
 torch.set_default_dtype(torch.float64)
 
 
-def run(n, seed, S=8, m=8, d=3, heads=4, steps=3, lr=0.01):
+def run(n, seed, S=8, m=8, d=3, heads=4, steps=3, lr=0.01, x=None):
     g = torch.Generator().manual_seed(1000 + seed)
-    x = torch.randn(m, S, d, generator=torch.Generator().manual_seed(5))
+    if x is None:
+        x = torch.randn(m, S, d, generator=torch.Generator().manual_seed(5))
     y = torch.sin(x[:, -1, :].sum(-1, keepdim=True))
     P = {}
 
@@ -65,7 +68,10 @@ def run(n, seed, S=8, m=8, d=3, heads=4, steps=3, lr=0.01):
         vals.append(r2)
         f = r2[:, -1, :] @ W["readout"].T
         vals.append(f)
-        sizes.append([float(v.detach().abs().mean()) for v in vals])
+        if t == 0:
+            vals0 = [v.detach().clone() for v in vals]
+        sizes.append([float(v.detach().abs().mean()) for v in vals] +
+                     [float((v.detach() - v0).abs().mean()) for v, v0 in zip(vals, vals0)])
         if t == steps:
             break
         loss = 0.5 * ((f - y) ** 2).sum() / m
@@ -78,6 +84,19 @@ def run(n, seed, S=8, m=8, d=3, heads=4, steps=3, lr=0.01):
 if __name__ == "__main__":
     n, runs, threads = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     torch.set_num_threads(threads)
-    for s in range(runs):
-        out = run(n, s)
-    print(out[-1][-1])
+    x = None
+    if len(sys.argv) > 4:
+        rows = [[float(v) for v in line.split(",")] for line in open(sys.argv[4]) if line.strip()]
+        x = torch.tensor(rows).view(8, 8, 3)
+    all_sizes = [run(n, s, x=x) for s in range(runs)]
+    if x is None:
+        print(all_sizes[-1][-1][-1])
+    else:
+        for t in range(len(all_sizes[0])):
+            cells = []
+            for q in range(len(all_sizes[0][t])):
+                v = [a[t][q] for a in all_sizes]
+                m = sum(v) / runs
+                se = math.sqrt(sum((u - m) ** 2 for u in v) / (runs - 1) / runs)
+                cells.append("%.5g±%.2g" % (m, se))
+            print(" ".join(cells))

@@ -9,6 +9,7 @@
 
 #include "frontend/activation.h"
 #include "frontend/network_commands.h"
+#include "frontend/number_format.h"
 #include "frontend/plot.h"
 #include "limits/coordcheck.h"
 #include "tp/errors.h"
@@ -20,11 +21,6 @@ namespace {
 using nlohmann::json;
 
 
-std::string fixed(double v, int places) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", places, v);
-  return buf;
-}
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frontend/phase_command.h"
+#include "frontend/number_format.h"
 #include "frontend/plot.h"
 #include "limits/graph_coordcheck.h"
 #include "tp/errors.h"
@@ -17,11 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string fixed(double v, int places) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", places, v);
-  return buf;
-}
 
 std::size_t columns_of(const std::string& s) {
   std::size_t cols = 0;
@@ -47,11 +43,15 @@ std::vector<PlotPanel> panels_of(const limits::GraphCoordCheck& cc, int steps) {
   std::vector<PlotPanel> panels;
   auto series = [&](PlotPanel& panel, const limits::GraphCoordRow& r) {
     if (r.measured_vanishes) return;
-    panel.series.push_back({label(r) + " (fit n^" + fixed(r.measured, 2) + ")", xs, r.size_by_width, false});
+    int color = 0;
+    for (const auto& ps : panel.series) color += ps.in_key;
+    std::string name = label(r) + " n^" + fixed(r.measured, 2);
+    if (r.has_prediction && !r.predicted_vanishes) name += " (pred. " + fixed(r.predicted, 2) + (r.agrees ? ")" : ", DIFF)");
+    panel.series.push_back({name, xs, r.size_by_width, false, color, true});
     if (r.has_prediction && !r.predicted_vanishes) {
       std::vector<double> ys;
       for (double x : xs) ys.push_back(r.size_by_width.back() * std::pow(x / xs.back(), r.predicted));
-      panel.series.push_back({label(r) + " predicted n^" + fixed(r.predicted, 2), xs, ys, true});
+      panel.series.push_back({"", xs, ys, true, color, false});
     }
   };
   for (int delta = 0; delta <= 1; ++delta)
@@ -59,11 +59,13 @@ std::vector<PlotPanel> panels_of(const limits::GraphCoordCheck& cc, int steps) {
       PlotPanel panel;
       panel.xlabel = "width n";
       panel.logx = panel.logy = true;
+      panel.key_outside = true;
       if (delta && t == 0) {
         panel.title = "top singular value after step " + std::to_string(steps);
         panel.ylabel = "sigma_max(W)";
         for (const auto& s : cc.singular)
-          if (s.step == steps && !s.vanishes) panel.series.push_back({s.matrix + " (fit n^" + fixed(s.measured, 2) + ")", xs, s.size_by_width, false});
+          if (s.step == steps && !s.vanishes)
+            panel.series.push_back({s.matrix + " n^" + fixed(s.measured, 2), xs, s.size_by_width, false, -1, true});
       } else {
         panel.title = (delta ? "change x_t - x_0" : "x_t") + std::string(t == 0 ? " at initialization" : " after step " + std::to_string(t));
         panel.ylabel = "mean |coordinate|";

@@ -35,4 +35,10 @@ std::string format_with_error(double value, double error) {
   return buf;
 }
 
+std::string fixed(double v, int places) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", places, v);
+  return buf;
+}
+
 }  // namespace tp::frontend

@@ -11,4 +11,7 @@ namespace tp::frontend {
 /// values or errors of 1e7 and more print in scientific notation ("4.700e+62 ± 4.7e+62").
 std::string format_with_error(double value, double error);
 
+/// v with exactly `places` decimals ("%.*f"), for exponents in tables.
+std::string fixed(double v, int places);
+
 }  // namespace tp::frontend

@@ -43,7 +43,9 @@ void write_png(const std::string& path, const std::vector<PlotPanel>& panels, in
         if (std::isfinite(s.x[i]) && std::isfinite(s.y[i]) && (!panel.logy || s.y[i] > 0)) g << s.x[i] << " " << s.y[i] << "\n";
       g << "EOD\n";
     }
-  g << "set terminal pngcairo size " << 520 * columns << "," << 440 * rows << " noenhanced\n";
+  bool outside = false;
+  for (const auto& panel : panels) outside = outside || panel.key_outside;
+  g << "set terminal pngcairo size " << (outside ? 760 : 520) * columns << "," << 440 * rows << " noenhanced\n";
   g << "set output " << quoted(path) << "\n";
   g << "set multiplot layout " << rows << "," << columns << "\n";
   g << "set key top left font ',8'\nset grid\n";
@@ -53,14 +55,16 @@ void write_png(const std::string& path, const std::vector<PlotPanel>& panels, in
       g << "set multiplot next\n";
       continue;
     }
+    g << (panel.key_outside ? "set key outside right top font ',8'\n" : "set key inside top left font ',8'\n");
     g << (panel.logx ? "set logscale x 2\n" : "unset logscale x\n");
     g << (panel.logy ? "set logscale y\n" : "unset logscale y\n");
     g << "set title " << quoted(panel.title) << "\nset xlabel " << quoted(panel.xlabel) << "\nset ylabel "
       << quoted(panel.ylabel) << "\nplot ";
     for (std::size_t k = 0; k < panel.series.size(); ++k) {
       const auto& s = panel.series[k];
-      g << (k ? ", " : "") << "$d" << block++ << " using 1:2 with " << (s.dashed ? "lines dt 2" : "linespoints")
-        << " lw 2 title " << quoted(s.name);
+      g << (k ? ", " : "") << "$d" << block++ << " using 1:2 with " << (s.dashed ? "lines dt 2" : "linespoints");
+      if (s.color >= 0) g << " lt " << s.color + 1;
+      g << " lw 2 " << (s.in_key ? "title " + quoted(s.name) : std::string("notitle"));
     }
     g << "\n";
   }

@@ -12,12 +12,15 @@ struct PlotSeries {
   std::string name;
   std::vector<double> x, y;
   bool dashed = false;  ///< e.g. a predicted slope
+  int color = -1;       ///< gnuplot line type (its colour), −1 = the next one
+  bool in_key = true;   ///< false: no legend entry (e.g. a predicted slope drawn in its measurement's colour)
 };
 
 struct PlotPanel {
   std::string title, xlabel, ylabel;
   bool logx = false, logy = false;
   std::vector<PlotSeries> series;
+  bool key_outside = false;  ///< the legend to the right of the axes (for many series)
 };
 
 /// gnuplot is missing or failed; the message says how to install it or what it printed.

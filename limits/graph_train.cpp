@@ -242,6 +242,11 @@ double GraphNet::forward(const Eigen::MatrixXd& x, const Eigen::MatrixXd& y, con
   const int S = spec_.positions;
   const Eigen::Index B = static_cast<Eigen::Index>(examples.size());
   batch_ = static_cast<int>(B);
+  if (x.cols() != spec_.input_dim)
+    throw std::invalid_argument("the inputs have " + std::to_string(x.cols()) + " columns but the graph's input dimension is " +
+                                std::to_string(spec_.input_dim));
+  for (int e : examples)
+    if (e < 0 || static_cast<Eigen::Index>(e + 1) * S > x.rows()) throw std::invalid_argument("example index out of range (bug)");
   Eigen::MatrixXd& x0 = values_[0];
   x0.resize(B * S, x.cols());
   for (Eigen::Index b = 0; b < B; ++b) x0.middleRows(b * S, S) = x.middleRows(static_cast<Eigen::Index>(examples[b]) * S, S);
@@ -333,10 +338,20 @@ double GraphNet::forward(const Eigen::MatrixXd& x, const Eigen::MatrixXd& y, con
   y_.resize(0, 0);
   if (y.size() == 0) return 0;
   const bool class_index = spec_.training.loss == LossKind::cross_entropy && y.cols() == 1 && dout > 1;
+  if (!class_index && y.cols() != dout)
+    throw std::invalid_argument("the targets have " + std::to_string(y.cols()) + " columns but the readout has " +
+                                std::to_string(dout) + " outputs");
   y_ = Eigen::MatrixXd::Zero(B, dout);
   for (Eigen::Index b = 0; b < B; ++b) {
-    if (class_index) y_(b, static_cast<Eigen::Index>(y(examples[b], 0))) = 1;
-    else y_.row(b) = y.row(examples[b]);
+    if (class_index) {
+      const double c = y(examples[b], 0);
+      if (!(c >= 0 && c < static_cast<double>(dout) && c == std::floor(c)))
+        throw std::invalid_argument("target " + std::to_string(examples[b] + 1) + " is " + std::to_string(c) +
+                                    ", not a class index in 0.." + std::to_string(dout - 1));
+      y_(b, static_cast<Eigen::Index>(c)) = 1;
+    } else {
+      y_.row(b) = y.row(examples[b]);
+    }
   }
   double loss = 0;
   for (Eigen::Index b = 0; b < B; ++b) {
@@ -370,6 +385,7 @@ std::vector<Eigen::MatrixXd> GraphNet::gradient() {
     if (g.size() == 0) g = Eigen::MatrixXd::Zero(values_[static_cast<std::size_t>(node)].rows(), values_[static_cast<std::size_t>(node)].cols());
     return g;
   };
+  if (y_.rows() != B) throw std::invalid_argument("the gradient needs a forward pass with targets");
   // loss gradient ∂L/∂f
   {
     const Eigen::MatrixXd& f = values_.back();

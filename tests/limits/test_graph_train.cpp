@@ -191,6 +191,22 @@ TEST_CASE("train_graph refuses bad graphs and diverging runs with a named culpri
   huge.training.lr = 1e200;
   huge.training.optimizer = Optimizer::sgd;
   CHECK_THROWS_AS(limits::train_graph(huge, 32, 0), NumericalError);
+  GraphSpec bad_class = g;
+  bad_class.output_dim = 3;
+  for (auto& p : bad_class.params)
+    if (p.name == "readout") p.rows = 3;
+  bad_class.training.loss = LossKind::cross_entropy;
+  bad_class.train_y = Eigen::MatrixXd::Constant(4, 1, 1.0);
+  bad_class.train_y(2, 0) = 3.5;
+  CHECK_THROWS_WITH_AS(limits::train_graph(bad_class, 32, 0), doctest::Contains("target 3 is 3.5"), std::invalid_argument);
+  GraphSpec bad_y = g;
+  bad_y.train_y = Eigen::MatrixXd::Zero(4, 2);
+  CHECK_THROWS_WITH_AS(limits::train_graph(bad_y, 32, 0), doctest::Contains("the targets have 2 columns"), std::invalid_argument);
+  GraphSpec bad_x = g;
+  bad_x.input_dim = 5;
+  for (auto& p : bad_x.params)
+    if (p.name == "embed") p.cols = 5;
+  CHECK_THROWS_WITH_AS(limits::train_graph(bad_x, 32, 0), doctest::Contains("input dimension is 5"), std::invalid_argument);
   limits::GraphTrainOptions tiny;
   tiny.memory_budget_bytes = 1e5;
   CHECK_THROWS_AS(limits::train_graph(g, 64, 0, tiny), BudgetError);
@@ -207,4 +223,59 @@ TEST_CASE("top singular value: exact for small sides, Lanczos within 1e-3 on a 6
   const double exact = s2.singularValues()(0), lanczos = limits::top_singular_value(big);
   CHECK(lanczos <= exact * (1 + 1e-12));
   CHECK(lanczos >= exact * (1 - 1e-3));
+}
+
+TEST_CASE("optimizer updates: SignSGD and Adam's first step with decoupled weight decay, per-tensor exponents") {
+  limits::TransformerBlockOptions o;
+  o.training.weight_decay = 0.3;
+  GraphSpec g = limits::transformer_block(o);
+  for (auto& p : g.params) {
+    p.scaling.c = Rational(1, 2);
+    p.scaling.wd_exponent = Rational(-1, 2);  // λ n^{1/2}
+    p.scaling.d = 1;                          // ε n^{-1}
+  }
+  const std::size_t n = 16;
+  const std::vector<int> all{0, 1, 2, 3};
+  int fc1 = -1;
+  for (std::size_t p = 0; p < g.params.size(); ++p)
+    if (g.params[p].name == "fc1") fc1 = static_cast<int>(p);
+  const double lr = o.training.lr / 4, decay = 0.3 * 4;  // η n^{-1/2}, λ n^{1/2} at n = 16
+  for (Optimizer opt : {Optimizer::signsgd, Optimizer::adam, Optimizer::sgd}) {
+    g.training.optimizer = opt;
+    limits::GraphNet net(g, n, 5, 16);
+    net.forward(g.train_x, g.train_y, all);
+    const auto grads = net.gradient();
+    const Eigen::MatrixXd w0 = net.raw(fc1), gr = grads[static_cast<std::size_t>(fc1)];
+    net.update(grads, 1);
+    Eigen::MatrixXd q = gr;
+    if (opt == Optimizer::signsgd) q = gr.unaryExpr([](double v) { return double((v > 0) - (v < 0)); });
+    if (opt == Optimizer::adam)  // bias-corrected first step: g / (|g| + ε n^{-d})
+      q = gr.array() / (gr.array().abs() + g.training.eps / 16);
+    const Eigen::MatrixXd expect = w0 - lr * (q + decay * w0);
+    CHECK((net.raw(fc1) - expect).cwiseAbs().maxCoeff() <= 1e-12 * (1 + w0.cwiseAbs().maxCoeff()));
+  }
+}
+
+TEST_CASE("a minibatch of the whole training set trains exactly like full batch; per-sample and minibatch runs differ") {
+  limits::TransformerBlockOptions o;
+  GraphSpec full = limits::transformer_block(o);
+  GraphSpec mini = full;
+  mini.training.batch = BatchMode::minibatch;
+  mini.training.batch_size = 4;  // all 4 examples
+  const auto a = limits::train_graph(full, 32, 2), b = limits::train_graph(mini, 32, 2);
+  for (std::size_t t = 0; t < a.l1.size(); ++t)
+    for (std::size_t q = 0; q < a.l1[t].size(); ++q) CHECK(a.l1[t][q] == doctest::Approx(b.l1[t][q]).epsilon(1e-12));
+  GraphSpec two = full;
+  two.training.batch = BatchMode::minibatch;
+  two.training.batch_size = 2;
+  GraphSpec one = full;
+  one.training.batch = BatchMode::per_sample;
+  const auto c = limits::train_graph(two, 32, 2), d = limits::train_graph(one, 32, 2);
+  CHECK(c.l1[1].back() != doctest::Approx(a.l1[1].back()).epsilon(1e-6));
+  CHECK(d.l1[1].back() != doctest::Approx(c.l1[1].back()).epsilon(1e-6));
+  // an evaluation set is measured instead of the training set
+  GraphSpec ev = full;
+  ev.eval_x = full.train_x.topRows(2 * full.positions);
+  const auto e = limits::train_graph(ev, 32, 2);
+  CHECK(e.l1[0][0] != doctest::Approx(a.l1[0][0]).epsilon(1e-9));
 }
