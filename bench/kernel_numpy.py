@@ -32,23 +32,22 @@ def relu_kernels(K, depth, sw2, sb2):
     return K, T
 
 
-def trapezoid(h, cutoff=1e-25):
+def trapezoid(h):
     j = np.arange(-int(12 / h) - 1, int(12 / h) + 2)
     x = j * h
-    w = h * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-    return x, w
+    return x, h * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
 
 
 def tanh_kernels(K, depth, sw2, sb2, h):
     x, w = trapezoid(h)
     wmax = w.max()
-    rows = (w * wmax >= 1e-25) & (x >= 0)           # outer nodes x1 >= 0 (tanh is odd)
-    xp, wp = x[rows], np.where(x[rows] > 0, 2.0, 1.0) * w[rows]
-    keep = (wp[:, None] / np.where(xp > 0, 2.0, 1.0)[:, None]) * w[None, :] >= 1e-25
-    P, Q = np.nonzero(keep)                           # the kept 2-D nodes (x1, x2)
-    px, qx, wpq = xp[P], x[Q], wp[P] * w[Q]
-    w1 = w[w * wmax >= 1e-25 * 0 + w.min()]           # 1-D rule for the diagonal
-    x1 = x[w >= w.min()]
+    rows = (w * wmax >= 1e-25) & (x >= 0)               # outer nodes x1 >= 0 (tanh is odd)
+    xp, wp = x[rows], w[rows]
+    keep = wp[:, None] * w[None, :] >= 1e-25              # product weights >= 1e-25 (a disc of radius ~10.6)
+    P, Q = np.nonzero(keep)
+    px, qx = xp[P], x[Q]
+    wpq = np.where(px > 0, 2.0, 1.0) * wp[P] * w[Q]       # x1 > 0 stands for its mirror image too
+    x1, w1 = x, w                                         # 1-D rule for the diagonal
     T = K.copy()
     n = K.shape[0]
     for _ in range(depth):

@@ -122,8 +122,9 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
   check_lengths("--sw2", sw2, a.depth);
   check_lengths("--sb2", sb2, a.depth);
   const int order = a.order;
-  if (order < 2 || 2 * order > limits::max_gauss_hermite_order)
-    throw KernelUserError{"--order must be between 2 and " + std::to_string(limits::max_gauss_hermite_order / 2) +
+  if (order != 0 && (order < 2 || 2 * order > limits::max_gauss_hermite_order))
+    throw KernelUserError{"--order must be 0 (the trapezoidal rule, refined to 1e-10) or a Gauss-Hermite order between 2 and " +
+                          std::to_string(limits::max_gauss_hermite_order / 2) +
                           " (the error estimate uses twice the order), got " + std::to_string(a.order)};
   if (!a.output.empty() && (a.output.size() < 5 || a.output.substr(a.output.size() - 4) != ".npz"))
     throw KernelUserError{"--output " + a.output + ": the file name must end in .npz (a NumPy archive, read with np.load)"};
@@ -162,12 +163,13 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
   }
   // 4b. the kernels, if they fit: the NNGP and NTK of the readout (of every layer with --all-layers), N x N
   // doubles each, and about 64 bytes per entry of working matrices (measured for the quadrature routes; the
-  // piecewise-linear route needs 24), the univariate caches of the quadrature route (about order^2/4 nodes x N,
+  // piecewise-linear route needs 24), the univariate caches of the quadrature route (about rows^2/4 nodes x N,
   // two of them) and the printed matrices (text or JSON: about 48 bytes per entry and layer; .npz: none).
   {
     const double N = static_cast<double>(inputs.values.rows()), gib = 1024.0 * 1024.0 * 1024.0;
     const double layers_kept = a.all_layers ? a.depth + 1 : 1;
-    const double need = (16.0 * layers_kept + 64.0) * N * N + 4.0 * order * order * N +
+    const double rows = std::max(order, 256);  // the trapezoidal rule: at most ~256 1-D nodes at its node budget
+    const double need = (16.0 * layers_kept + 64.0) * N * N + 4.0 * rows * rows * N +
                         (a.output.empty() ? 48.0 * layers_kept : 0.0) * N * N;
     if (need > a.budget_gib * gib)
       throw KernelUserError{std::to_string(inputs.values.rows()) + " inputs at depth " + std::to_string(a.depth) +
@@ -224,7 +226,10 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
            {"inputs", inputs.values.rows()},
            {"dimension", inputs.values.cols()},
            {"route", std::string(limits::route_name(r.route))},
-           {"order", r.route == limits::Route::quadrature ? json(r.order) : json(nullptr)},
+           {"order", r.route == limits::Route::quadrature && r.order > 0 ? json(r.order) : json(nullptr)},
+           {"spacing", r.spacing > 0 ? json(r.spacing) : json(nullptr)},
+           {"nodes", r.route == limits::Route::quadrature ? json(r.nodes) : json(nullptr)},
+           {"target_met", r.target_met},
            {"breakpoints", r.breakpoints},
            {"error", std::max(error_nngp, error_ntk)},
            {"error_nngp", error_nngp},
@@ -268,7 +273,10 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
   text += "route: " + std::string(limits::route_name(r.route));
   if (r.route == limits::Route::quadrature) {
     std::ostringstream q;
-    if (r.breakpoints.empty()) {
+    if (r.breakpoints.empty() && r.order == 0) {
+      q << " (trapezoidal rule, spacing h = " << format_number(r.spacing) << " in the whitened variables, " << r.nodes
+        << " nodes per entry; ";
+    } else if (r.breakpoints.empty()) {
       q << " (Gauss-Hermite, order " << r.order << " per direction; ";
     } else {
       q << " (Gauss-Legendre panels split at the kinks x =";
@@ -277,12 +285,18 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
     }
     if (r.error_sample_pairs == 0) q << "diagonal by adaptive quadrature)";
     else
-      q << "error estimate from " << (r.breakpoints.empty() ? "order " : "") << 2 * r.order
-        << (r.breakpoints.empty() ? "" : " nodes") << " on " << r.error_sample_pairs << " pair"
+      q << "error estimate from "
+        << (r.breakpoints.empty() && r.order == 0 ? "spacing h/1.5"
+            : r.breakpoints.empty()               ? "order " + std::to_string(2 * r.order)
+                                                  : std::to_string(2 * r.order) + " nodes")
+        << " on " << r.error_sample_pairs << " pair"
         << (r.error_sample_pairs == 1 ? "" : "s") << ")";
     text += q.str();
   }
   text += "; max-abs error estimate: nngp " + short_number(error_nngp) + ", ntk " + short_number(error_ntk) + "\n";
+  if (!r.target_met)
+    text += "warning: the trapezoidal rule reached its node budget before its error estimate fell to 1e-10 (the "
+            "variances are large); the estimate above is what it reached\n";
   if (!a.output.empty()) {
     text += "wrote " + a.output + ": nngp, ntk (" + std::to_string(n) + " x " + std::to_string(n) +
             ", the readout), error_nngp, error_ntk (per layer)" +
@@ -330,8 +344,11 @@ CLI::App* add_kernel_command(CLI::App& app, KernelArgs& args) {
   sub->add_option("--output", args.output,
                   "write the matrices to FILE.npz (NumPy archive: np.load(FILE)[\"nngp\"], [\"ntk\"], \"error_nngp\", "
                   "\"error_ntk\" per layer; with --all-layers also \"nngp_layer<l>\", \"ntk_layer<l>\") and print only a summary");
-  sub->add_option("--order", args.order, "Gauss-Hermite order per direction for smooth activations without a closed form (activations with kinks, e.g. relu(x - 1), use Gauss-Legendre panels split at the kinks)")
-      ->default_val(limits::default_mlp_quadrature_order);
+  sub->add_option("--order", args.order,
+                  "smooth activations without a closed form: 0 = a 2-D trapezoidal rule whose spacing is refined until "
+                  "the error estimate is at most 1e-10; K = the Gauss-Hermite rule of order K per direction "
+                  "(activations with kinks, e.g. relu(x - 1), use Gauss-Legendre panels split at the kinks)")
+      ->default_val(0);
   sub->add_flag("--no-closed-forms", args.no_closed_forms, "integrate by quadrature even when a closed form exists");
   sub->add_flag("--emit-program", args.emit_program,
                 "print the network as a Tensor Program (.tp) whose outputs are the NNGP kernel, instead of computing");

@@ -31,7 +31,7 @@ struct KernelArgs {
   std::string format = "text";
   std::string output;      ///< --output FILE.npz: the matrices go to a NumPy archive, stdout gets a summary
   bool all_layers = false;
-  int order = limits::default_mlp_quadrature_order;  ///< Gauss–Hermite order of the quadrature route
+  int order = 0;  ///< quadrature route: 0 = trapezoidal rule to 1e-10, K = Gauss–Hermite order K
   bool emit_program = false;
   bool no_closed_forms = false;
   unsigned threads = 0;

@@ -10,6 +10,7 @@
 #include "limits/mlp_kernel.h"
 
 #include <algorithm>
+#include <array>
 #include <cfloat>
 #include <cstdint>
 #include <cmath>
@@ -28,6 +29,8 @@
 #include "limits/piecewise_columns.h"
 #include "limits/piecewise_linear.h"
 #include "limits/split_normal_rule.h"
+#include "limits/trapezoid_rule.h"
+#include "limits/vector_math.h"
 #include "tp/compiled_expr.h"
 #include "tp/errors.h"
 
@@ -175,9 +178,10 @@ struct NodeSet {
 /// Keeps the points with w_p w_q ≥ max(cutoff, DBL_MIN) (weights are unimodal in q, so each row is a
 /// contiguous run). With `half`, only the rows x_p ≥ 0 are kept and those with x_p > 0 count twice: exact when
 /// φ(u)φ(v) and φ'(u)φ'(v) are even under (u, v) → (−u, −v), since the point set is symmetric under
-/// (x_p, x_q) → (−x_p, −x_q) (Gauss–Hermite nodes are exactly symmetric) and that map is v → −v, u → −u.
-NodeSet make_node_set(int order, double cutoff, bool half) {
-  const GaussHermiteRule& rule = gauss_hermite_rule(order);
+/// (x_p, x_q) → (−x_p, −x_q) (Gauss–Hermite and trapezoidal nodes are exactly symmetric) and that map is
+/// v → −v, u → −u.
+NodeSet make_node_set(const NormalRule& rule, double cutoff, bool half) {
+  const int order = static_cast<int>(rule.nodes.size());
   const double threshold = std::max(cutoff, DBL_MIN);
   const double w_max = *std::max_element(rule.weights.begin(), rule.weights.end());
   std::vector<int> rows;
@@ -213,6 +217,19 @@ NodeSet make_node_set(int order, double cutoff, bool half) {
   return s;
 }
 
+/// The Gauss–Hermite node set of order k.
+NodeSet gauss_hermite_nodes(int order, double cutoff, bool half) {
+  const GaussHermiteRule& gh = gauss_hermite_rule(order);
+  return make_node_set(NormalRule{gh.nodes, gh.weights}, cutoff, half);
+}
+
+/// The trapezoidal node set of spacing h (limits/trapezoid_rule.h): 1-D nodes down to weight cutoff/w_max, so
+/// that every product weight ≥ cutoff is kept.
+NodeSet trapezoid_nodes(double h, double cutoff, bool half) {
+  const double w_max = h / std::sqrt(2 * std::numbers::pi);
+  return make_node_set(trapezoid_normal_rule(h, std::max(cutoff, DBL_MIN) / w_max), cutoff, half);
+}
+
 /// Replaces every occurrence of the sub-tree `target` in e by `with`.
 ExprPtr replace_subtree(const ExprPtr& e, const ExprPtr& target, const ExprPtr& with) {
   if (equal(e, target)) return with;
@@ -236,15 +253,22 @@ class Activation {
  public:
   explicit Activation(const MlpKernelSpec& spec) : phi_(spec.activation, {true}), dphi_(spec.derivative, {true}) {
     const ExprPtr& f = spec.activation;
+    // tanh(x): the vectorized tanh of limits/vector_math.h (libm's is scalar), φ' = 1 − φ²
+    tanh_ = f->kind == ExprKind::Call && f->fn == Function::tanh && f->lhs->kind == ExprKind::Arg && f->lhs->arg == 0;
     if (f->kind != ExprKind::Arg && f->kind != ExprKind::Const) {
       const ExprPtr shared = replace_subtree(spec.derivative, f, argument(1));
       if (!equal(shared, spec.derivative)) dphi_shared_.emplace(shared, std::vector<bool>{true, true});
     }
   }
-  Eigen::ArrayXd phi(const Eigen::ArrayXd& x) const { return eval(phi_, x); }
-  Eigen::ArrayXd dphi(const Eigen::ArrayXd& x) const { return eval(dphi_, x); }
+  Eigen::ArrayXd phi(const Eigen::ArrayXd& x) const { return tanh_ ? tanh_array(x) : eval(phi_, x); }
+  Eigen::ArrayXd dphi(const Eigen::ArrayXd& x) const { return tanh_ ? Eigen::ArrayXd(1.0 - tanh_array(x).square()) : eval(dphi_, x); }
   /// φ(x) into f and φ'(x) into g.
   void both(const Eigen::ArrayXd& x, Eigen::ArrayXd& f, Eigen::ArrayXd& g) const {
+    if (tanh_) {
+      f = tanh_array(x);
+      g = 1.0 - f.square();
+      return;
+    }
     f = eval(phi_, x);
     if (dphi_shared_) {
       const ExprInput in[2] = {{0.0, &x}, {0.0, &f}};
@@ -259,6 +283,7 @@ class Activation {
     const ExprInput in{0.0, &x};
     return e.eval(std::span<const ExprInput>(&in, 1), x.size());
   }
+  bool tanh_ = false;
   CompiledExpr phi_;
   CompiledExpr dphi_;
   std::optional<CompiledExpr> dphi_shared_;
@@ -419,6 +444,112 @@ Diagonal diagonal_split(const Activation& act, const std::vector<double>& breaks
   return d;
 }
 
+/// The finer rule of the error estimates has spacing h / spacing_refinement (and the squared weight cutoff).
+constexpr double spacing_refinement = 1.5;
+
+/// E φ(u)² and E φ'(u)² for u ~ N(0, k) by the 1-D trapezoidal rule (trapezoid_rule.h), spacing h_0 = 1/2
+/// refined by 1.5 until consecutive values agree to 1e-15 relative or the rule exceeds 10^5 nodes; value: the
+/// finer rule, error: the difference plus 16 ε |value|. For the trapezoidal route, whose 2-D rule is accurate to
+/// 1e-10 where Gauss–Hermite's diagonal stalls (tanh at K = 4: ~1e-5 at order 512).
+Diagonal diagonal_trapezoid(const Activation& act, double k) {
+  const double root = std::sqrt(std::max(k, 0.0));
+  auto moments = [&](double h) {
+    const NormalRule rule = trapezoid_normal_rule(h, 1e-40);
+    const Eigen::ArrayXd u = root * Eigen::Map<const Eigen::ArrayXd>(rule.nodes.data(), static_cast<Eigen::Index>(rule.nodes.size()));
+    const Eigen::Map<const Eigen::ArrayXd> w(rule.weights.data(), static_cast<Eigen::Index>(rule.weights.size()));
+    Eigen::ArrayXd f, g;
+    act.both(u, f, g);
+    return std::array<double, 3>{(w * f.square()).sum(), (w * g.square()).sum(), static_cast<double>(rule.nodes.size())};
+  };
+  auto prev = moments(0.5);
+  for (double h = 0.5 / spacing_refinement;; h /= spacing_refinement) {
+    const auto cur = moments(h);
+    const double ep = std::abs(cur[0] - prev[0]), ed = std::abs(cur[1] - prev[1]);
+    if ((ep <= 1e-15 * std::abs(cur[0]) && ed <= 1e-15 * std::abs(cur[1])) || cur[2] > 1e5 || !std::isfinite(ep + ed)) {
+      Diagonal d;
+      d.phi = {cur[0], ep + 16 * eps * std::abs(cur[0]), Route::quadrature};
+      d.dphi = {cur[1], ed + 16 * eps * std::abs(cur[1]), Route::quadrature};
+      return d;
+    }
+    prev = cur;
+  }
+}
+
+/// The adaptive 1-D integrals (which detect a divergent E φ², E φ'²), or the trapezoidal ones where they are
+/// more accurate.
+Diagonal best_diagonal(const Activation& act, double k, int layer, Eigen::Index input) {
+  Diagonal d = diagonal_integrals(act, k, layer, input);
+  const Diagonal t = diagonal_trapezoid(act, k);
+  if (t.phi.error < d.phi.error) d.phi = t.phi;
+  if (t.dphi.error < d.dphi.error) d.dphi = t.dphi;
+  return d;
+}
+
+// ---- the trapezoidal rule's spacing ----
+
+std::vector<std::pair<Eigen::Index, Eigen::Index>> error_sample(const Eigen::MatrixXd& k1, std::size_t wanted);
+
+
+/// K^l(x, x) for l = 1..depth+1 (index l − 1) of one input with K^1(x, x) = k11, by the adaptive 1-D integrals
+/// (the diagonal's recursion needs no off-diagonal entry).
+std::vector<double> diagonal_path(const MlpKernelSpec& spec, const Activation& act, double k11, Eigen::Index input) {
+  std::vector<double> path{k11};
+  for (int l = 1; l <= spec.depth; ++l)
+    path.push_back(spec.sw2_at(l) * best_diagonal(act, path.back(), l, input).phi.value + spec.sb2_at(l));
+  return path;
+}
+
+/// The spacing h of the trapezoidal rule (mlp_kernel.h): h_0 = 1/2, h_{j+1} = h_j/1.5, until the sampled pairs'
+/// whole recursions at h and h/1.5 (squared cutoff) differ by at most target_error in every layer, nngp and ntk;
+/// or until the finer rule would exceed max_nodes (met = false).
+double choose_spacing(const MlpKernelSpec& spec, const Activation& act, const Eigen::MatrixXd& k1,
+                      const MlpKernelOptions& options, bool half, bool& met) {
+  met = true;
+  const auto pairs = error_sample(k1, std::max<std::size_t>(options.error_sample_pairs, 1));
+  if (pairs.empty()) return 0.5;  // one input: no off-diagonal entry uses the rule
+  std::vector<Eigen::Index> inputs;
+  for (const auto& [i, j] : pairs) inputs.insert(inputs.end(), {i, j});
+  std::sort(inputs.begin(), inputs.end());
+  inputs.erase(std::unique(inputs.begin(), inputs.end()), inputs.end());
+  std::vector<std::vector<double>> diag(static_cast<std::size_t>(k1.rows()));
+  parallel_for(inputs.size(), options.threads, [&](std::size_t s) {
+    const Eigen::Index i = inputs[s];
+    diag[static_cast<std::size_t>(i)] = diagonal_path(spec, act, k1(i, i), i);
+  });
+  // per pair: the largest |difference| of K^l and Θ^l between the two rules
+  auto largest_change = [&](const NodeSet& coarse, const NodeSet& fine) {
+    std::vector<double> change(pairs.size(), 0.0);
+    parallel_for(pairs.size(), options.threads, [&](std::size_t s) {
+      const auto [i, j] = pairs[s];
+      const auto& di = diag[static_cast<std::size_t>(i)];
+      const auto& dj = diag[static_cast<std::size_t>(j)];
+      double k_c = k1(i, j), t_c = k_c, k_f = k_c, t_f = k_c;
+      for (int l = 1; l <= spec.depth; ++l) {
+        const auto li = static_cast<std::size_t>(l) - 1;
+        const double sw2 = spec.sw2_at(l), sb2 = spec.sb2_at(l);
+        const Transforms c = entry_naive(act, coarse, mixture(di[li], k_c, dj[li]));
+        const Transforms f = entry_naive(act, fine, mixture(di[li], k_f, dj[li]));
+        k_c = sw2 * c.phi + sb2;
+        t_c = k_c + sw2 * c.dphi * t_c;
+        k_f = sw2 * f.phi + sb2;
+        t_f = k_f + sw2 * f.dphi * t_f;
+        change[s] = std::max({change[s], std::abs(k_c - k_f), std::abs(t_c - t_f)});
+        if (!std::isfinite(change[s])) change[s] = std::numeric_limits<double>::infinity();
+      }
+    });
+    return *std::max_element(change.begin(), change.end());
+  };
+  const double cutoff2 = options.weight_cutoff * options.weight_cutoff;
+  for (double h = 0.5;; h /= spacing_refinement) {
+    const NodeSet fine = trapezoid_nodes(h / spacing_refinement, cutoff2, half);
+    if (largest_change(trapezoid_nodes(h, options.weight_cutoff, half), fine) <= options.target_error) return h;
+    if (static_cast<double>(fine.points()) * spacing_refinement * spacing_refinement > options.max_nodes) {
+      met = false;
+      return h / spacing_refinement;
+    }
+  }
+}
+
 // ---- driver ----
 
 void check_finite(const Eigen::MatrixXd& m, const char* what, int layer) {
@@ -453,6 +584,20 @@ void scale_own_terms(const MlpKernelSpec& spec, int l, const Eigen::MatrixXd& k,
 void mirror(Eigen::MatrixXd& m) {
   for (Eigen::Index j = 0; j < m.cols(); ++j)
     for (Eigen::Index i = j + 1; i < m.rows(); ++i) m(i, j) = m(j, i);
+}
+
+/// mirror() in 64 × 64 tiles on the worker threads (a transposing copy is cache-bound: tiles keep both sides in cache).
+void mirror_parallel(Eigen::MatrixXd& m, unsigned threads) {
+  constexpr Eigen::Index tile = 64;
+  const Eigen::Index n = m.cols(), tiles = (n + tile - 1) / tile;
+  parallel_for(static_cast<std::size_t>(tiles), threads, [&](std::size_t job) {
+    const Eigen::Index j0 = static_cast<Eigen::Index>(job) * tile, j1 = std::min(n, j0 + tile);
+    for (Eigen::Index i0 = j0; i0 < n; i0 += tile) {  // the tile rows i0.. of the lower triangle in columns j0..j1
+      const Eigen::Index i1 = std::min(n, i0 + tile);
+      for (Eigen::Index j = j0; j < j1; ++j)
+        for (Eigen::Index i = std::max(i0, j + 1); i < i1; ++i) m(i, j) = m(j, i);
+    }
+  });
 }
 
 /// Calls entry(i, j) for every i ≤ j (i < j when strict) on the worker threads, one column j per job (the
@@ -632,8 +777,8 @@ void homogeneous_piecewise_route(const MlpKernelSpec& spec, const PiecewisePair&
     }
     finish_layer(l, max_k, max_theta);
   }
-  mirror(k);
-  mirror(theta);
+  mirror_parallel(k, threads);
+  mirror_parallel(theta, threads);
   result.nngp.push_back(std::move(k));
   result.ntk.push_back(std::move(theta));
 }
@@ -700,9 +845,10 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
       if (!std::isfinite(inputs(i, c)))
         throw MlpKernelError("input " + std::to_string(i + 1) + ", coordinate " + std::to_string(c + 1) +
                              " is not finite: " + number(inputs(i, c)));
-  if (options.order < 2 || 2 * options.order > max_gauss_hermite_order)
-    throw MlpKernelError("the quadrature order must be between 2 and " + std::to_string(max_gauss_hermite_order / 2) +
-                         ", got " + std::to_string(options.order));
+  if (options.order != 0 && (options.order < 2 || 2 * options.order > max_gauss_hermite_order))
+    throw MlpKernelError("the quadrature order must be 0 (the trapezoidal rule) or between 2 and " +
+                         std::to_string(max_gauss_hermite_order / 2) + ", got " + std::to_string(options.order));
+  if (!(options.target_error > 0)) throw MlpKernelError("target_error must be > 0, got " + number(options.target_error));
   if (!(options.weight_cutoff >= 0) || options.weight_cutoff > 1e-12)
     throw MlpKernelError("weight_cutoff must be in [0, 1e-12], got " + number(options.weight_cutoff));
 
@@ -772,7 +918,12 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
       }
     }
     half = options.use_parity && symmetric_products(spec);
-    if (!split) nodes = make_node_set(options.order, options.weight_cutoff, half);
+    if (!split && options.order > 0) nodes = gauss_hermite_nodes(options.order, options.weight_cutoff, half);
+    if (!split && options.order == 0) {
+      result.spacing = choose_spacing(spec, *act, k1, options, half, result.target_met);
+      nodes = trapezoid_nodes(result.spacing, options.weight_cutoff, half);
+    }
+    result.nodes = static_cast<std::size_t>(nodes.points());
   }
   std::vector<double> diag_error_phi, diag_error_dphi;  // per transition: max adaptive error
   for (int l = 1; l <= depth; ++l) {
@@ -833,7 +984,7 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
       std::vector<Diagonal> diag(static_cast<std::size_t>(n));
       parallel_for(static_cast<std::size_t>(n), options.threads, [&](std::size_t row) {
         const auto i = static_cast<Eigen::Index>(row);
-        diag[row] = diagonal_integrals(*act, k(i, i), l, i);
+        diag[row] = !split && options.order == 0 ? best_diagonal(*act, k(i, i), l, i) : diagonal_integrals(*act, k(i, i), l, i);
         if (split) diag[row] = diagonal_split(*act, *split, options.split_order, k(i, i));
       });
       double ep = 0.0, ed = 0.0;
@@ -892,8 +1043,10 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
   const auto pairs = error_sample(k1, options.error_sample_pairs);
   result.error_sample_pairs = pairs.size();
   if (!pairs.empty()) {
-    const NodeSet reference =
-        split ? NodeSet{} : make_node_set(2 * options.order, options.weight_cutoff * options.weight_cutoff, half);
+    const double cutoff2 = options.weight_cutoff * options.weight_cutoff;
+    const NodeSet reference = split                ? NodeSet{}
+                              : options.order > 0 ? gauss_hermite_nodes(2 * options.order, cutoff2, half)
+                                                  : trapezoid_nodes(result.spacing / spacing_refinement, cutoff2, half);
     // per pair and layer: |K_k − K_2k| and |Θ_k − Θ_2k|
     std::vector<std::vector<double>> dk(pairs.size()), dt(pairs.size());
     parallel_for(pairs.size(), options.threads, [&](std::size_t s) {
@@ -916,8 +1069,8 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
       for (int l = 1; l <= depth; ++l) {
         const auto li = static_cast<std::size_t>(l);
         if (!std::isfinite(dk[s][li]) || !std::isfinite(dt[s][li]))
-          throw NumericalError("the order-" + std::to_string(2 * result.order) +
-                               " reference for the error estimate is not finite at layer " + std::to_string(l + 1));
+          throw NumericalError("the finer rule (order " + std::to_string(2 * result.order) + ", or spacing h/1.5)" +
+                               " for the error estimate is not finite at layer " + std::to_string(l + 1));
         result.nngp_error[li] = std::max(result.nngp_error[li], dk[s][li]);
         result.ntk_error[li] = std::max(result.ntk_error[li], dt[s][li]);
       }

@@ -117,7 +117,11 @@ inline constexpr int default_mlp_quadrature_order = 160;
 
 struct MlpKernelOptions {
   bool use_closed_forms = true;      ///< off: every φ by quadrature (cross-checks)
-  int order = default_mlp_quadrature_order;  ///< k, 2 ≤ k ≤ 256 (the error estimate uses 2k)
+  /// 0: the trapezoidal rule with its spacing chosen for target_error (the default); k with 2 ≤ k ≤ 256: the
+  /// Gauss–Hermite rule of order k (the error estimate uses 2k), e.g. default_mlp_quadrature_order
+  int order = 0;
+  double target_error = 1e-10;       ///< trapezoidal rule: refine the spacing until the estimate is at most this
+  double max_nodes = 4e6;            ///< trapezoidal rule: largest 2-D node set per entry the refinement may use
   MlpQuadratureScheme scheme = MlpQuadratureScheme::cached;
   double weight_cutoff = 1e-25;      ///< skip 2-D nodes whose product weight is below this (0 ≤ cutoff ≤ 1e−12)
   bool use_parity = true;            ///< halve the nodes when φ is provably odd or even (tanh, erf, sin, x^3, ...)
@@ -134,7 +138,11 @@ struct MlpKernelOptions {
 /// hold every layer).
 struct MlpKernelResult {
   Route route = Route::closed_form;       ///< closed_form or quadrature
-  int order = 0;                          ///< quadrature: Gauss–Hermite order k, or split scheme: nodes per panel
+  int order = 0;                          ///< quadrature: Gauss–Hermite order k, or split scheme: nodes per panel (0:
+                                          ///< the trapezoidal rule)
+  double spacing = 0.0;                   ///< trapezoidal rule: its spacing h in the whitened variables
+  std::size_t nodes = 0;                  ///< quadrature: 2-D nodes per off-diagonal entry (after cutoff and parity)
+  bool target_met = true;                 ///< trapezoidal rule: the refinement reached target_error
   std::vector<double> breakpoints;        ///< split scheme: the kinks/jumps of φ and φ' it splits at (else empty)
   std::vector<Eigen::MatrixXd> nngp;      ///< K^l
   std::vector<Eigen::MatrixXd> ntk;       ///< Θ^l

@@ -1,5 +1,6 @@
 // See mup1_limit.h.
 #include "limits/mup1_limit.h"
+#include "limits/trapezoid_rule.h"
 
 #include <algorithm>
 #include <cfloat>
@@ -35,21 +36,10 @@ Rule1d gauss_hermite(int order) {
   return {r.nodes, r.weights};
 }
 
-// The truncated trapezoidal rule: nodes jh, weights h e^{−x²/2}/√(2π), for the j with weight ≥ threshold.
-// For integrands analytic in the strip |Im z| < a its error is about e^{−2πa/h} plus the dropped tails
-// (Trefethen & Weideman, "The exponentially convergent trapezoidal rule", SIAM Review 56 (2014), §5), where
-// Gauss–Hermite of order k errs by about e^{−2a√k} and stops at order 512.
+// The truncated trapezoidal rule (limits/trapezoid_rule.h, shared with the MLP kernels).
 Rule1d trapezoid(double h, double threshold) {
-  const double c = h / std::sqrt(2 * std::numbers::pi);
-  auto weight = [&](long j) { return c * std::exp(-0.5 * (j * h) * (j * h)); };
-  long J = 0;  // nodes −J..J
-  while (weight(J + 1) >= threshold) ++J;
-  Rule1d r;
-  for (long j = -J; j <= J; ++j) {
-    r.nodes.push_back(static_cast<double>(j) * h);
-    r.weights.push_back(weight(j));
-  }
-  return r;
+  NormalRule r = trapezoid_normal_rule(h, threshold);
+  return {std::move(r.nodes), std::move(r.weights)};
 }
 
 // A tensor rule on (u_0, v_0) ∈ R^{d+1}: rule u in each of the d u-dimensions, rule v in the last.
