@@ -32,16 +32,7 @@ Y = rng.standard_normal((200, 10)); Y *= np.sqrt(10) / np.linalg.norm(Y, axis=1,
 np.savetxt(f"{w}/x200.csv", Y, delimiter=",", fmt="%.17g")
 PY
 
-# time_run LABEL CMD...: appends "LABEL wall_seconds max_rss_kib" to $work/times
-time_run() {
-  local label=$1
-  shift
-  /usr/bin/time -v -o "$work/time.txt" "$@" > "$work/$label.out" 2>&1 || { echo "error: $label failed:" >&2; tail "$work/$label.out" >&2; exit 1; }
-  local wall rss
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$work/time.txt")
-  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
-  echo "$label $wall $rss" >> "$work/times"
-}
+source "$here/bench/time_run.sh"
 
 report() {  # report CASE
   awk -v c="$1" '
@@ -54,8 +45,7 @@ report() {  # report CASE
       printf "%s: tpc wall %.3f s, numpy wall %.3f s (medians of %d); numpy/tpc per pair: median %.2fx (min %.2fx); peak RSS tpc %.0f MiB, numpy %.0f MiB\n",
              c, median(tw, nt), median(pw, np), nt, median(ratio, nt), min_r(ratio, nt), median(tr, nt) / 1024, median(pr, np) / 1024
     }
-    function min_r(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] < m) m = a[i]; return m }'
-    "$work/times"
+    function min_r(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] < m) m = a[i]; return m }' "$work/times"
 }
 
 compare() {  # compare A.npz B.npz

@@ -43,16 +43,7 @@ vocab_size() { awk '{ for (i = 1; i <= NF; i++) c[$i]++ } END { for (w in c) if 
 common_tp4="-window 8 -negative 25 -sample 1e-4 -min-count 5 -alpha 0.05 -wd 0.001 -binary 1 -iter $epochs -threads $threads"
 common_tpc="--window 8 --negatives 25 --sample 1e-4 --min-count 5 --lr 0.05 --weight-decay 0.001 --binary --epochs $epochs --threads $threads --quiet"
 
-# time_run LABEL CMD...: appends "LABEL wall_seconds max_rss_kib" to $work/times
-time_run() {
-  local label=$1
-  shift
-  /usr/bin/time -v -o "$work/time.txt" "$@" > "$work/$label.out" 2>&1 || { echo "error: $label failed:" >&2; tail "$work/$label.out" >&2; exit 1; }
-  local wall rss
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$work/time.txt")
-  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
-  echo "$label $wall $rss" >> "$work/times"
-}
+source "$here/bench/time_run.sh"
 
 report() {  # report MODE WORDS
   awk -v mode="$1" -v words="$2" -v epochs="$epochs" '

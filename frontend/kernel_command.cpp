@@ -163,13 +163,13 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
   }
   // 4b. the kernels, if they fit: the NNGP and NTK of the readout (of every layer with --all-layers), N x N
   // doubles each, and about 64 bytes per entry of working matrices (measured for the quadrature routes; the
-  // piecewise-linear route needs 24), the univariate caches of the quadrature route (about rows^2/4 nodes x N,
+  // piecewise-linear route needs 24), the univariate caches of the quadrature route (about order^2/4 nodes x N,
   // two of them) and the printed matrices (text or JSON: about 48 bytes per entry and layer; .npz: none).
   {
     const double N = static_cast<double>(inputs.values.rows()), gib = 1024.0 * 1024.0 * 1024.0;
     const double layers_kept = a.all_layers ? a.depth + 1 : 1;
-    const double rows = std::max(order, 256);  // the trapezoidal rule: at most ~256 1-D nodes at its node budget
-    const double need = (16.0 * layers_kept + 64.0) * N * N + 4.0 * rows * rows * N +
+    const double k = order > 0 ? order : limits::default_mlp_quadrature_order;  // the trapezoidal rule: comparable
+    const double need = (16.0 * layers_kept + 64.0) * N * N + 4.0 * k * k * N +
                         (a.output.empty() ? 48.0 * layers_kept : 0.0) * N * N;
     if (need > a.budget_gib * gib)
       throw KernelUserError{std::to_string(inputs.values.rows()) + " inputs at depth " + std::to_string(a.depth) +

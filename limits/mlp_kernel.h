@@ -27,22 +27,28 @@
 //    (limits/split_normal_rule.h), MlpKernelOptions::split_order nodes per panel, estimate from twice as many.
 //    Gauss–Hermite converges only like k^{−1} on kinked integrands and its |Q_k − Q_2k| understated the error
 //    2–3× (issue #13 item 1);
-//  * quadrature — every other φ: a 2-D Gauss–Hermite product rule of fixed order k over the whitened
-//    variables, u = √a ξ₁ and v = (c/√a) ξ₁ + √(b − c²/a) ξ₂ for the covariance [[a, c], [c, b]]. The
-//    univariate part is cached: φ(√K_ii x_p) and φ'(√K_ii x_p) are computed once per input i and layer; an
-//    entry (i, j) evaluates only φ and φ' of v at the nodes (vectorised with tp::CompiledExpr; when φ occurs in
-//    φ', as in tanh' = 1 − tanh², φ' reads the φ values instead of recomputing them). Nodes whose product
-//    weight w_p w_q is below MlpKernelOptions::weight_cutoff are skipped (they lie outside a disc of radius
-//    about 10.6 in the whitened variables; at order 160 this keeps 20% of the k² nodes, so the cost grows
-//    about linearly with k). When φ is provably odd or even (a symbolic parity analysis: tanh, x^3 − tanh(x),
-//    cos, ...), φ(u)φ(v) and φ'(u)φ'(v) are invariant under (u, v) → (−u, −v) and only the nodes with
+//  * quadrature — every other φ: a 2-D product rule over the whitened variables, u = √a ξ₁ and
+//    v = (c/√a) ξ₁ + √(b − c²/a) ξ₂ for the covariance [[a, c], [c, b]]: by default the trapezoidal rule of
+//    limits/trapezoid_rule.h (issue #13 item 5; the engine the µP quadrature route uses too), whose error for φ
+//    analytic in a strip, like tanh with poles at ±iπ/2, falls like e^{−2π·strip/h}, where Gauss–Hermite's falls
+//    like e^{−c√k} (tanh at σ_w² = 2 and |x|²/d = 2: order 160 is off by 1.1e-7 in the NTK). The spacing h is
+//    chosen before the matrices are computed: h_0 = 1/2, divided by 1.5 until the whole recursion of the sampled
+//    pairs (below) changes by at most target_error (1e-10) between h and h/1.5 in every layer, or until the node
+//    budget stops it (target_met = false). MlpKernelOptions::order = k > 0 selects Gauss–Hermite of order k
+//    instead. The univariate part is cached: φ(√K_ii x_p) and φ'(√K_ii x_p) are computed once per input i and
+//    layer; an entry (i, j) evaluates only φ and φ' of v at the nodes (vectorised with tp::CompiledExpr, and
+//    tanh by limits/vector_math.h; when φ occurs in φ', as in tanh' = 1 − tanh², φ' reads the φ values instead
+//    of recomputing them). Nodes whose product weight is below MlpKernelOptions::weight_cutoff are skipped (a
+//    disc of radius about 10.6). When φ is provably odd or even (a symbolic parity analysis: tanh,
+//    x^3 − tanh(x), cos, ...), φ(u)φ(v) and φ'(u)φ'(v) are invariant under (u, v) → (−u, −v) and only the nodes with
 //    ξ₁ ≥ 0 are used, those with ξ₁ > 0 at twice their weight. Diagonal entries are 1-D integrals computed by the adaptive
 //    limits::gaussian_expectation, which also detects a divergent E φ(u)² or E φ'(u)² (DivergentIntegral)
-//    before any 2-D work; a finite diagonal bounds every off-diagonal entry (Cauchy–Schwarz).
+//    before any 2-D work (a finite diagonal bounds every off-diagonal entry, Cauchy–Schwarz), and with the
+//    trapezoidal rule also by a 1-D trapezoidal rule refined to 1e-15 relative; the more accurate is used.
 //
 // Error estimate (per layer, separately for nngp and ntk; a max-abs over entries):
-//  * quadrature: the whole recursion is recomputed for a sample of off-diagonal pairs (i, j) at order 2k with
-//    the squared weight cutoff (so the cutoff's own error is seen too) — an entry of layer l+1 depends only on
+//  * quadrature: the whole recursion is recomputed for a sample of off-diagonal pairs (i, j) at spacing h/1.5
+//    (Gauss–Hermite: order 2k) with the squared weight cutoff (so the cutoff's own error is seen too) — an entry of layer l+1 depends only on
 //    the entries (i,i), (j,j), (i,j) of layer l, so a pair is a 2-input kernel of its own — and the estimate
 //    is max |K_k − K_2k| over the sample, plus the adaptive 1-D integrals' own error estimates. The sample is
 //    every pair when there are at most error_sample_pairs of them; otherwise the pairs among the 8 inputs of
@@ -108,7 +114,8 @@ enum class MlpQuadratureScheme {
   naive,   ///< per entry φ(u), φ(v), φ'(u), φ'(v) at all k² nodes
 };
 
-/// The default Gauss–Hermite order per direction of the quadrature route. With it the tanh, gelu and sigmoid
+/// The former default Gauss–Hermite order per direction of the quadrature route (MlpKernelOptions::order, now 0
+/// = the trapezoidal rule; `tpc kernel --order 160` still selects it). With it the tanh, gelu and sigmoid
 /// kernels (nngp and ntk) agree with an order-256 reference to 1e−10 while every variance K^l(x,x) ≤ 2
 /// (e.g. inputs with |x|²/d ≤ 1 and σ_w² + σ_b² ≤ 2; tested). tanh is the slowest of the three: the poles
 /// of tanh(√K ξ) at ξ = ±iπ/(2√K) make the error fall like exp(−c √(k/K)) (about 2e−12 at K = 2, 3e−11 at

@@ -34,7 +34,8 @@ constexpr auto h_series = [] {
   return t > 0.25 ? direct : series;
 }
 
-/// atan2(y, x) for y ≥ 0, branch-free (limits/vector_math.h atan2_upper, the same arithmetic).
+/// atan2(y, x) for y ≥ 0, in [0, π], branch-free: Cephes' atan on t = min/max (piecewise_columns.h), then the
+/// quadrant; π/4 and π/2 carry their rounding remainder (morebits).
 [[gnu::always_inline]] inline double atan2_upper(double y, double x) {
   constexpr double morebits = 6.123233995736765886130e-17;
   const double ax = std::abs(x), hi = std::max(ax, y), lo = std::min(ax, y);

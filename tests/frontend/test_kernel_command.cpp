@@ -5,12 +5,14 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <numbers>
 #include <sstream>
 
 #include "cli_runner.h"
 #include "frontend/cli.h"
+#include "frontend/npz_writer.h"
 #include "frontend/sema.h"
 
 namespace {
@@ -53,7 +55,8 @@ TEST_CASE("tpc kernel --format json has ok, route, N x N matrices and errors; --
   const auto j = nlohmann::json::parse(r.out);
   CHECK(j["ok"] == true);
   CHECK(j["route"] == "quadrature");
-  CHECK(j["order"] == 160);
+  CHECK(j["order"].is_null());  // the trapezoidal rule, refined to 1e-10
+  CHECK(j["spacing"].get<double>() > 0);
   CHECK(j["activation"] == "tanh(x)");
   CHECK(j["inputs"] == 4);
   CHECK(j["dimension"] == 3);
@@ -153,7 +156,7 @@ TEST_CASE("bad depth, variances and inputs exit 1 with a message naming the flag
   expect_user_error({"--act", "tanh", "--depth", "2", "--inputs", "/nonexistent/x.csv"},
                     "/nonexistent/x.csv: cannot read the file");
   expect_user_error({"--act", "tanh", "--depth", "2"}, "give the inputs either with --inputs");
-  expect_user_error({"--act", "tanh", "--depth", "2", "--x", "1", "--order", "1"}, "--order must be between 2 and 256");
+  expect_user_error({"--act", "tanh", "--depth", "2", "--x", "1", "--order", "1"}, "a Gauss-Hermite order between 2 and 256");
   const auto empty = std::filesystem::temp_directory_path() / "tpc_test_kernel_empty.csv";
   std::ofstream(empty) << "# nothing here\n";
   expect_user_error({"--act", "tanh", "--depth", "2", "--inputs", empty.string()}, "no data");
@@ -168,4 +171,34 @@ TEST_CASE("bad depth, variances and inputs exit 1 with a message naming the flag
   const Run no_act = tpc({"kernel", "--depth", "2", "--x", "1"});
   CHECK(no_act.code == 1);
   CHECK(no_act.err.find("--act") != std::string::npos);
+}
+
+TEST_CASE("npy_header: the NumPy 1.0 header of a float64 array, data aligned to 64 bytes") {
+  const std::string h = tp::frontend::npy_header({2, 3});
+  CHECK(h.rfind(std::string("\x93NUMPY\x01\x00", 8), 0) == 0);
+  CHECK(h.size() % 64 == 0);
+  CHECK(static_cast<unsigned char>(h[8]) + 256 * static_cast<unsigned char>(h[9]) == h.size() - 10);
+  CHECK(h.find("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }") == 10);
+  CHECK(h.back() == '\n');
+  CHECK(tp::frontend::npy_header({5}).find("'shape': (5,), }") != std::string::npos);
+  CHECK(tp::frontend::npy_header({}).find("'shape': (), }") != std::string::npos);
+}
+
+TEST_CASE("tpc kernel --output K.npz writes a zip of .npy arrays and prints a summary; other names are refused") {
+  const std::string path = std::filesystem::temp_directory_path() / "tpc_kernel_test_output.npz";
+  const Run r = tpc({"kernel", "--act", "relu", "--depth", "3", "--sw2", "2", "--sb2", "0.1", "--inputs", inputs_csv,
+                     "--output", path});
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("wrote " + path + ": nngp, ntk (4 x 4, the readout)") != std::string::npos);
+  CHECK(r.out.find("NNGP K^4") == std::string::npos);  // the matrices are in the file only
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(bytes.rfind("PK\x03\x04", 0) == 0);
+  for (const char* name : {"nngp.npy", "ntk.npy", "error_nngp.npy", "error_ntk.npy"})
+    CHECK(bytes.find(name) != std::string::npos);
+  CHECK(bytes.find("'shape': (4, 4), }") != std::string::npos);
+  CHECK(bytes.find("'shape': (4,), }") != std::string::npos);
+  std::filesystem::remove(path);
+  expect_user_error({"--act", "relu", "--depth", "2", "--x", "1", "--output", "K.txt"}, "must end in .npz");
+  expect_user_error({"--act", "relu", "--depth", "2", "--x", "1", "--output", "/nonexistent-dir/K.npz"}, "--output /nonexistent-dir/K.npz");
 }
