@@ -50,8 +50,9 @@ TEST_CASE("tpc limit net.tp: route choice, JSON shape and refusals") {
   CHECK(mj["route"] == "monte_carlo");
   CHECK(mj["f"][3][0]["error"].get<double>() > 0);
   // the output says what the error is (issue 13.3): replicas and degrees of freedom, and what it leaves out
-  CHECK(mj["error_meaning"].get<std::string>().find("8 replicas of 4096 particles (7 degrees of freedom)") !=
+  CHECK(mj["error_meaning"].get<std::string>().find("8 independent replicas of 4096 particles (7 degrees of freedom") !=
         std::string::npos);
+  CHECK(mj["error_meaning"].get<std::string>().find("bias is removed by the two-half jackknife") != std::string::npos);
   auto kernel = tpc({"limit", example("ntp_relu.tp")});
   CHECK(kernel.code == 0);
   CHECK(kernel.out.find("route: kernel") != std::string::npos);
