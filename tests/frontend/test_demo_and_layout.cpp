@@ -117,3 +117,12 @@ TEST_CASE("compare --mlp --format json includes the training data it drew") {
   CHECK(r.out.find("\"data\"") != std::string::npos);
   CHECK(r.out.find("\"x\"") != std::string::npos);
 }
+
+TEST_CASE("progress lines give the rate next to the time left") {
+  const std::string file = write("sp_c1_progress.tp", sp_c1);
+  const auto r = tpc({"compare", file, "--progress", "--widths", "16,32", "--seeds", "2", "--threads", "1"});
+  CAPTURE(r.err);
+  CHECK(r.code == 0);
+  CHECK(r.err.find("tpc: width n = 32: seed 2/2") != std::string::npos);
+  CHECK((r.err.find(" per s)") != std::string::npos || r.err.find(" s each)") != std::string::npos));
+}
