@@ -3,15 +3,21 @@
 #include "frontend/coordcheck_command.h"
 #include "frontend/flag_checks.h"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "frontend/activation.h"
+#include "frontend/graph_coordcheck_command.h"
+#include "frontend/graph_phase_command.h"
+#include "frontend/network_script.h"
+#include "frontend/source_loader.h"
 #include "frontend/network_commands.h"
 #include "frontend/number_format.h"
 #include "frontend/plot.h"
 #include "limits/coordcheck.h"
+#include "tp/graph_phase.h"
 #include "tp/errors.h"
 
 namespace tp::frontend {
@@ -22,15 +28,58 @@ using nlohmann::json;
 
 
 
+/// A graph script (`network graph`, issue #14): the phase compiler's predicted sizes (tp/graph_phase.h) beside
+/// the finite-width measurements of limits/graph_coordcheck; the script sets the network, data and steps.
+int graph_script_coordcheck(const CoordCheckArgs& args, std::ostream& out, std::ostream& err) {
+  const bool as_json = args.abc.format == "json";
+  auto fail = [&](const std::string& msg) {
+    if (as_json) out << json{{"ok", false}, {"error", msg}}.dump(2) << "\n";
+    else err << "tpc coordcheck: error: " << msg << "\n";
+    return 1;
+  };
+  const auto spec = load_graph_spec(args.abc.file, "coordcheck", as_json, out, err);
+  if (!spec) return 1;
+  try {
+    for (std::size_t n : parse_width_list(args.widths, 65536))
+      if (const std::string problem = width_problem(*spec, static_cast<long long>(n)); !problem.empty())
+        return fail("--widths: " + problem);
+  } catch (const FlagError& e) {
+    return fail(e.message);
+  }
+  GraphPhase phase;
+  try {
+    phase = graph_phase(*spec);
+  } catch (const std::invalid_argument& e) {
+    return fail(std::string("no prediction to compare with: ") + e.what());
+  }
+  // The trainer measures every node but the input, and each attention's logits (limits/graph_train.h); the
+  // phase also predicts attention's q, k, v, which are not measured, so those predictions are left out.
+  std::vector<PredictedSize> measured;
+  for (const PredictedSize& p : phase.sizes) {
+    const bool kept = std::any_of(spec->nodes.begin() + 1, spec->nodes.end(), [&](const GraphNode& n) {
+      return p.node == n.name || (n.op == GraphOp::attention && p.node == n.name + ".logits");
+    });
+    if (kept) measured.push_back(p);
+  }
+  GraphCoordCheckArgs g;
+  g.widths = args.widths;
+  g.seeds = args.seeds;
+  g.threads = args.threads;
+  g.plot = args.plot;
+  g.format = args.abc.format;
+  return run_graph_coordcheck(*spec, measured, g, out, err);
+}
+
 }  // namespace
 
 CLI::App* add_coordcheck_command(CLI::App& app, CoordCheckArgs& args) {
   auto* sub = app.add_subcommand("coordcheck",
-                                 "train an MLP at several widths and compare the fitted size exponents of h^l, f, "
-                                 "dh^l_t, df_t with the TP4 predictions (the coordinate check)");
+                                 "train a network at several widths and compare the fitted size exponents of its values and their "
+                                 "changes with the predictions of tpc phase (the coordinate check): an MLP (h^l, f, dh^l_t, "
+                                 "df_t against TP4) or a graph script (every node, attention logits and top singular values)");
   sub->add_option("file", args.abc.file,
-                  "a network script (level 2): its network, parametrization, data and steps replace --mlp, --preset, "
-                  "--a/--b/--c, --act, --lr, --steps, --inputs, --dim");
+                  "a network script (level 2, `network mlp` or `network graph`): its network, parametrization, data "
+                  "and steps replace --mlp, --preset, --a/--b/--c, --act, --lr, --steps, --inputs, --dim");
   add_parametrization_flags(sub, args.abc);
   sub->add_option("--act", args.act, "activation: a name (relu, tanh, ...) or an expression in x")->default_val("relu");
   sub->add_option("--widths", args.widths, "comma-separated increasing widths")->default_val("256,512,1024,2048");
@@ -56,6 +105,11 @@ int run_coordcheck_command(const CoordCheckArgs& args, std::ostream& out, std::o
     else err << "tpc coordcheck: error: " << msg << "\n";
     return 1;
   };
+  if (!args.abc.file.empty()) {
+    std::string problem;
+    const auto file = load_source(args.abc.file, problem);
+    if (file && is_graph_network_script(file->text)) return graph_script_coordcheck(args, out, err);
+  }
   limits::MlpTraining spec;
   limits::CoordCheckOptions opt;
   std::optional<NetworkScript> script;

@@ -167,19 +167,29 @@ int check_graph_script(const std::string& path, const SourceFile& file, bool as_
   return 0;
 }
 
-int run_graph_phase(const std::string& path, const std::string& format, std::ostream& out, std::ostream& err) {
-  const bool as_json = format == "json";
+std::optional<GraphSpec> load_graph_spec(const std::string& path, const std::string& command, bool as_json,
+                                         std::ostream& out, std::ostream& err) {
   std::string problem;
   const auto file = load_source(path, problem);
   if (!file) {
     if (as_json) out << json{{"ok", false}, {"error", problem}}.dump(2) << "\n";
-    else err << "tpc phase: error: " << problem << "\n";
-    return 1;
+    else err << "tpc " << command << ": error: " << problem << "\n";
+    return std::nullopt;
   }
   DiagnosticEngine diags;
   auto script = compile_graph_network(file->text, std::filesystem::path(path).parent_path().string(), diags);
-  if (!script) return report(diags, *file, as_json, out, err);
-  const GraphSpec& g = script->spec;
+  if (!script) {
+    report(diags, *file, as_json, out, err);
+    return std::nullopt;
+  }
+  return std::move(script->spec);
+}
+
+int run_graph_phase(const std::string& path, const std::string& format, std::ostream& out, std::ostream& err) {
+  const bool as_json = format == "json";
+  const auto spec = load_graph_spec(path, "phase", as_json, out, err);
+  if (!spec) return 1;
+  const GraphSpec& g = *spec;
   GraphPhase ph;
   try {
     ph = graph_phase(g);

@@ -5,7 +5,10 @@
 #pragma once
 
 #include <ostream>
+#include <optional>
 #include <string>
+
+#include "tp/graph.h"
 
 #include "frontend/diagnostics.h"
 
@@ -17,6 +20,11 @@ int check_graph_script(const std::string& path, const SourceFile& file, bool as_
 
 /// Runs the analysis of the graph script at path; format "text" or "json". Returns 0, or 1 after printing
 /// the script's errors (file:line:col) or the reason the graph cannot be analysed.
+/// Loads and lowers the graph script at path for `command` ("phase", "coordcheck"): on failure prints the
+/// load problem or the script's errors (file:line:col, or JSON diagnostics) and returns nullopt.
+std::optional<GraphSpec> load_graph_spec(const std::string& path, const std::string& command, bool as_json,
+                                         std::ostream& out, std::ostream& err);
+
 int run_graph_phase(const std::string& path, const std::string& format, std::ostream& out, std::ostream& err);
 
 }  // namespace tp::frontend

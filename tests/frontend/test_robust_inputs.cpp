@@ -365,8 +365,8 @@ TEST_CASE("issue 12.7: limit and compare estimate their time before starting (12
   const auto limit = tpc({"limit", deep, "--estimate"});
   INFO(limit.err << limit.out);
   CHECK(limit.code == 0);
-  CHECK(has(limit.out, "the limit by Monte Carlo: 8 replicas x 32768 particles x 2470 expression nodes: about"));
-  CHECK(has(limit.out, "total: about"));
+  CHECK(has(limit.out, "the limit by Monte Carlo: 8 replicas x 4096 particles x 2470 expression nodes: "));
+  CHECK(has(limit.out, "total: "));
   const auto compare = tpc({"compare", deep, "--estimate", "--format", "json"});
   CHECK(compare.code == 0);
   CHECK(has(compare.out, "\"work\": \"the finite widths: 3 widths x 16 seeds x 99 MatMuls\""));
@@ -376,7 +376,7 @@ TEST_CASE("issue 12.7: limit and compare estimate their time before starting (12
   const auto n = tpc({"limit", nested, "--estimate"});
   INFO(n.out);
   CHECK(n.code == 0);
-  CHECK(has(n.out, "the limit by quadrature: up to 4000000 particles x 3 points x 1 steps: at most"));
+  CHECK(has(n.out, "the limit by quadrature: up to 12000000 particles x 3 points x 1 steps: at most"));
   CHECK(tpc({"limit", temp_file("level1.tp", "input x ~ N(0, 1)\noutput m = avg(x*x)\n"), "--estimate"}).code == 1);
 }
 
@@ -392,5 +392,5 @@ TEST_CASE("issue 12.3: compare --mlp 1 --inputs 1000 --dim 1000 is refused with 
   INFO(e.err << e.out);
   CHECK(e.code == 0);
   CHECK(has(e.out, "the finite widths: 3 widths x 16 seeds x about 0 MatMuls"));
-  CHECK(has(e.out, "the limit by quadrature: up to 4000000 particles x 1000 points x 3 steps: at most"));
+  CHECK(has(e.out, "the limit by quadrature: up to 12000000 particles x 1000 points x 3 steps: at most"));
 }

@@ -1,5 +1,6 @@
 // Every example in examples/ runs end to end at a small width, and where it is a NETSOR program its
 // limit is computed and lies within 6 standard errors of a moderate-width run.
+#include <cmath>
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -8,6 +9,7 @@
 
 #include "frontend/network_script.h"
 #include "frontend/sema.h"
+#include "limits/graph_train.h"
 #include "limits/finite.h"
 #include "limits/gaussian_limit.h"
 #include "limits/linear_limit.h"
@@ -26,6 +28,17 @@ TEST_CASE("every example runs at finite width and agrees with its limit when it 
     std::ifstream in(entry.path());
     std::ostringstream ss;
     ss << in.rdbuf();
+    if (tp::frontend::is_graph_network_script(ss.str())) {
+      // A graph network (issue #14): its finite-width training at a small width (the phase and the
+      // coordinate check are tested in tests/tp/test_graph_phase.cpp, tests/limits/test_graph_coordcheck.cpp).
+      tp::frontend::DiagnosticEngine diags;
+      auto script = tp::frontend::compile_graph_network(ss.str(), entry.path().parent_path().string(), diags);
+      REQUIRE(script);
+      const auto trace = tp::limits::train_graph(script->spec, 64, 0);
+      REQUIRE(trace.loss.size() >= 1);
+      for (double l : trace.loss) CHECK(std::isfinite(l));
+      continue;
+    }
     if (tp::frontend::is_network_script(ss.str())) {
       // Level 2: the unrolled training at finite width against the network's limit (any route), or a
       // refusal that names the reason (unstable parametrizations, Adam).
