@@ -15,6 +15,26 @@ const std::vector<std::string> kGraphLayers{"input",     "embedding", "dense",  
                                             "rmsnorm",   "attention", "add",       "readout", "repeat"};
 const std::vector<std::string> kKinds{"input_like", "hidden", "output_like", "vector_like", "scalar_like"};
 
+std::string list_of(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+void collect_names(const std::vector<AstItem>& body, std::map<std::string, SourceRange>& out) {
+  for (const AstItem& it : body) {
+    for (std::size_t i = 0; i + 1 < it.words.size(); ++i)
+      if (it.words[i].kind == AstWord::Name && it.words[i].text == "as" && it.words[i + 1].kind == AstWord::Name &&
+          !out.count(it.words[i + 1].text))
+        out[it.words[i + 1].text] = it.words[i + 1].range;
+    collect_names(it.items, out);
+  }
+}
+
+bool before(const SourceRange& a, const SourceRange& b) { return a.begin.offset < b.begin.offset; }
+
+}  // namespace
+
 std::optional<Rational> rational_of(const AstExpr& e) {
   switch (e.kind) {
     case AstExprKind::Number: return parse_rational(e.text);
@@ -37,25 +57,6 @@ std::optional<Rational> rational_of(const AstExpr& e) {
   }
 }
 
-std::string list_of(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-  return s;
-}
-
-void collect_names(const std::vector<AstItem>& body, std::map<std::string, SourceRange>& out) {
-  for (const AstItem& it : body) {
-    for (std::size_t i = 0; i + 1 < it.words.size(); ++i)
-      if (it.words[i].kind == AstWord::Name && it.words[i].text == "as" && it.words[i + 1].kind == AstWord::Name &&
-          !out.count(it.words[i + 1].text))
-        out[it.words[i + 1].text] = it.words[i + 1].range;
-    collect_names(it.items, out);
-  }
-}
-
-bool before(const SourceRange& a, const SourceRange& b) { return a.begin.offset < b.begin.offset; }
-
-}  // namespace
 
 std::optional<Rational> GraphLowering::exponent(const AstWord& w, const std::string& what) {
   std::optional<Rational> r;

@@ -15,6 +15,10 @@
 
 namespace tp::frontend {
 
+/// An exact rational exponent written in a script: a NUMBER read exactly (0.25 = 1/4), or + - * / of such;
+/// nullopt for anything else (a name, a call, a division by 0).
+std::optional<Rational> rational_of(const AstExpr& e);
+
 /// The helpers of network_script.cpp's lowering that read words (each reports its own errors).
 struct WordReaders {
   std::function<std::optional<long long>(const AstWord&, const std::string&)> integer;

@@ -219,27 +219,7 @@ class Lowering {
   }
 
   // An exact rational exponent: a NUMBER read exactly (0.25 = 1/4), or + - * / of such; or a free symbol.
-  static std::optional<Rational> rational(const AstExpr& e) {
-    switch (e.kind) {
-      case AstExprKind::Number: return parse_rational(e.text);
-      case AstExprKind::Neg: {
-        auto v = rational(*e.args[0]);
-        return v ? std::optional<Rational>(-*v) : std::nullopt;
-      }
-      case AstExprKind::Binary: {
-        auto l = rational(*e.args[0]), r = rational(*e.args[1]);
-        if (!l || !r) return std::nullopt;
-        switch (e.op) {
-          case '+': return *l + *r;
-          case '-': return *l - *r;
-          case '*': return *l * *r;
-          case '/': return *r == 0 ? std::nullopt : std::optional<Rational>(*l / *r);
-          default: return std::nullopt;
-        }
-      }
-      default: return std::nullopt;
-    }
-  }
+  static std::optional<Rational> rational(const AstExpr& e) { return rational_of(e); }
   // Reads one exponent into out; a name is a free symbol. Returns false after reporting.
   bool exponent(const AstExpr& e, char which, int layer, Rational& out) {
     if (e.kind == AstExprKind::Name && e.text != "n") {
