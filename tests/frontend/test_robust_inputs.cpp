@@ -280,7 +280,10 @@ TEST_CASE("issue 12.7: limit and compare report progress with the time left (--p
   const auto limit = tpc({"limit", file, "--progress", "--particles", "256", "--threads", "1"});
   INFO(limit.err);
   CHECK(limit.code == 0);
-  CHECK(has(limit.err, "tpc: Monte Carlo replica 1/8, 0 s so far, about 0 s left"));
+  // the figures depend on the machine's speed and load; only the form is checked
+  CHECK(has(limit.err, "tpc: Monte Carlo replica 1/8, "));
+  CHECK(has(limit.err, " s so far, about "));
+  CHECK(has(limit.err, " s left ("));
   CHECK(has(limit.err, "tpc: Monte Carlo replica 8/8"));
   const auto compare = tpc({"compare", file, "--progress", "--particles", "256", "--widths", "16,32", "--seeds", "2"});
   INFO(compare.err);
