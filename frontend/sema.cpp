@@ -58,8 +58,10 @@ class Sema {
         diags_.error(s.range, std::string("internal: ") + e.what());
       }
     }
-    if (!diags_.has_errors() && !any_output_)
-      diags_.warning({}, "the program has no 'output' statement, so there is nothing to compute");
+    if (!diags_.has_errors() && !any_output_)  // issue #13 item 11: nothing to compute is an error, not a success
+      diags_.error(ast.statements.empty() ? start_of_file() : ast.statements.back().range,
+                   "the program has no 'output' statement, so there is nothing to compute; end it with e.g. "
+                   "'output avg(x * x)'");
     if (diags_.has_errors()) return std::nullopt;
     return builder_.finish();
   }

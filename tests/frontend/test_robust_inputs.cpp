@@ -397,3 +397,13 @@ TEST_CASE("issue 12.3: compare --mlp 1 --inputs 1000 --dim 1000 is refused with 
   CHECK(has(e.out, "the finite widths: 3 widths x 16 seeds x about 0 MatMuls"));
   CHECK(has(e.out, "the limit by quadrature: up to 12000000 particles x 1000 points x 3 steps: at most"));
 }
+
+TEST_CASE("issue 13.11: a program without outputs is an error at its last statement, not a silent success") {
+  const std::string file = temp_file("no_output.tp", "input x ~ N(0, 1)\nh = tanh(x)\n");
+  for (const char* command : {"check", "run", "limit"}) {
+    CAPTURE(command);
+    const auto r = tpc({command, file});
+    CHECK(r.code == 1);
+    CHECK(has(r.err, "no_output.tp:2:1: error: the program has no 'output' statement, so there is nothing to compute"));
+  }
+}
