@@ -318,6 +318,7 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
     std::vector<PlotPanel> panels(lim && !rms_dev.empty() ? 2 : 1);
     panels[0].title = "f_t(" + labels[0] + ") during training";
     panels[0].xlabel = "step t";
+    panels[0].integer_x = true;
     panels[0].ylabel = "f_t";
     std::vector<double> ts;
     for (int t = 0; t <= T; ++t) ts.push_back(t);
@@ -332,9 +333,14 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
       panels[0].series.push_back({"n = " + std::to_string(o.widths[wi]) + " (mean of " + std::to_string(S) + " seeds)", ts, ys, false});
     }
     if (lim) {
-      std::vector<double> lv;
-      for (int t = 0; t <= T; ++t) lv.push_back(lim->f[static_cast<std::size_t>(t)][0].value);
-      panels[0].series.push_back({"infinite-width limit", ts, lv, true});
+      std::vector<double> lv, le;
+      for (int t = 0; t <= T; ++t) {
+        lv.push_back(lim->f[static_cast<std::size_t>(t)][0].value);
+        le.push_back(lim->f[static_cast<std::size_t>(t)][0].error);
+      }
+      PlotSeries limit_series{"infinite-width limit", ts, lv, true};
+      limit_series.error = le;
+      panels[0].series.push_back(std::move(limit_series));
     }
     if (panels.size() == 2) {
       panels[1].title = "distance to the limit at step " + std::to_string(T);

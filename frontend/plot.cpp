@@ -27,12 +27,10 @@ void write_png(const std::string& path, const std::vector<PlotPanel>& panels) {
   write_png(path, panels, static_cast<int>(panels.size()));
 }
 
-void write_png(const std::string& path, const std::vector<PlotPanel>& panels, int columns) {
+std::string gnuplot_script(const std::string& path, const std::vector<PlotPanel>& panels, int columns) {
   if (panels.empty()) throw PlotError("nothing to plot");
   columns = std::max(1, std::min(columns, static_cast<int>(panels.size())));
   const int rows = (static_cast<int>(panels.size()) + columns - 1) / columns;
-  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0)
-    throw PlotError("gnuplot is not installed; install it with 'apt-get install gnuplot-nox' (scripts/install-deps.sh does)");
   std::ostringstream g;
   g.precision(17);
   int block = 0;
@@ -40,7 +38,11 @@ void write_png(const std::string& path, const std::vector<PlotPanel>& panels, in
     for (const auto& s : panel.series) {
       g << "$d" << block++ << " << EOD\n";
       for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
-        if (std::isfinite(s.x[i]) && std::isfinite(s.y[i]) && (!panel.logy || s.y[i] > 0)) g << s.x[i] << " " << s.y[i] << "\n";
+        if (std::isfinite(s.x[i]) && std::isfinite(s.y[i]) && (!panel.logy || s.y[i] > 0)) {
+          g << s.x[i] << " " << s.y[i];
+          if (!s.error.empty()) g << " " << (i < s.error.size() && std::isfinite(s.error[i]) ? s.error[i] : 0.0);
+          g << "\n";
+        }
       g << "EOD\n";
     }
   bool outside = false;
@@ -58,17 +60,38 @@ void write_png(const std::string& path, const std::vector<PlotPanel>& panels, in
     g << (panel.key_outside ? "set key outside right top font ',8'\n" : "set key inside top left font ',8'\n");
     g << (panel.logx ? "set logscale x 2\n" : "unset logscale x\n");
     g << (panel.logy ? "set logscale y\n" : "unset logscale y\n");
+    if (panel.integer_x) {  // ticks at whole numbers, at most about ten of them
+      double xmax = 1;
+      for (const auto& s : panel.series)
+        for (double x : s.x)
+          if (std::isfinite(x)) xmax = std::max(xmax, x);
+      g << "set xtics " << std::max(1.0, std::ceil(xmax / 10)) << "\n";
+    } else {
+      g << "set xtics autofreq\n";
+    }
     g << "set title " << quoted(panel.title) << "\nset xlabel " << quoted(panel.xlabel) << "\nset ylabel "
       << quoted(panel.ylabel) << "\nplot ";
     for (std::size_t k = 0; k < panel.series.size(); ++k) {
       const auto& s = panel.series[k];
-      g << (k ? ", " : "") << "$d" << block++ << " using 1:2 with " << (s.dashed ? "lines dt 2" : "linespoints");
+      if (!s.error.empty()) {  // the band first, so the line is drawn over it
+        g << (k ? ", " : "") << "$d" << block << " using 1:($2-$3):($2+$3) with filledcurves fs transparent solid 0.25 noborder";
+        if (s.color >= 0) g << " lt " << s.color + 1;
+        g << " title " << quoted(s.name + " ± error");
+      }
+      g << (k || !s.error.empty() ? ", " : "") << "$d" << block++ << " using 1:2 with " << (s.dashed ? "lines dt 2" : "linespoints");
       if (s.color >= 0) g << " lt " << s.color + 1;
       g << " lw 2 " << (s.in_key ? "title " + quoted(s.name) : std::string("notitle"));
     }
     g << "\n";
   }
   g << "unset multiplot\n";
+  return g.str();
+}
+
+void write_png(const std::string& path, const std::vector<PlotPanel>& panels, int columns) {
+  const std::string script = gnuplot_script(path, panels, columns);
+  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0)
+    throw PlotError("gnuplot is not installed; install it with 'apt-get install gnuplot-nox' (scripts/install-deps.sh does)");
   if (FILE* probe = std::fopen(path.c_str(), "wb")) {
     std::fclose(probe);
   } else {
@@ -76,7 +99,6 @@ void write_png(const std::string& path, const std::vector<PlotPanel>& panels, in
   }
   FILE* pipe = ::popen("gnuplot", "w");  // gnuplot's own messages go to our stderr
   if (!pipe) throw PlotError("cannot start gnuplot");
-  const std::string script = g.str();
   std::fwrite(script.data(), 1, script.size(), pipe);
   const int status = ::pclose(pipe);
   if (status != 0) throw PlotError("gnuplot failed writing '" + path + "' (see its messages above)");
