@@ -1,5 +1,6 @@
 // `tpc coordcheck net.tp` on a graph script (issue #14): the phase compiler's predicted sizes beside the
 // finite-width measurements, end to end from the command line.
+#include <unistd.h>
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -12,7 +13,7 @@ using tp::testing::tpc;
 namespace {
 
 std::string write_script(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / ("tpc_graph_cc_" + name);
+  const auto path = std::filesystem::temp_directory_path() / ("tpc_graph_cc_" + std::to_string(::getpid()) + "_" + name);
   std::ofstream(path) << text;
   return path.string();
 }

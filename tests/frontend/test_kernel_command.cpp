@@ -1,5 +1,6 @@
 // `tpc kernel` in process: text and JSON output on examples/kernel_inputs.csv, --emit-program, and one test
 // per bad input (exit 1, one clear message, no result printed).
+#include <unistd.h>
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -157,13 +158,13 @@ TEST_CASE("bad depth, variances and inputs exit 1 with a message naming the flag
                     "/nonexistent/x.csv: cannot read the file");
   expect_user_error({"--act", "tanh", "--depth", "2"}, "give the inputs either with --inputs");
   expect_user_error({"--act", "tanh", "--depth", "2", "--x", "1", "--order", "1"}, "a Gauss-Hermite order between 2 and 256");
-  const auto empty = std::filesystem::temp_directory_path() / "tpc_test_kernel_empty.csv";
+  const auto empty = std::filesystem::temp_directory_path() / ("tpc_test_kernel_empty_" + std::to_string(::getpid()) + ".csv");
   std::ofstream(empty) << "# nothing here\n";
   expect_user_error({"--act", "tanh", "--depth", "2", "--inputs", empty.string()}, "no data");
-  const auto ragged = std::filesystem::temp_directory_path() / "tpc_test_kernel_ragged.csv";
+  const auto ragged = std::filesystem::temp_directory_path() / ("tpc_test_kernel_ragged_" + std::to_string(::getpid()) + ".csv");
   std::ofstream(ragged) << "1,2\n3,4\n5\n";
   expect_user_error({"--act", "tanh", "--depth", "2", "--inputs", ragged.string()},
-                    "tpc_test_kernel_ragged.csv:3: expected 2 columns (as in line 1) but found 1");
+                    ragged.filename().string() + ":3: expected 2 columns (as in line 1) but found 1");
   std::filesystem::remove(empty);
   std::filesystem::remove(ragged);
   const Run both = tpc({"kernel", "--act", "tanh", "--depth", "2", "--x", "1", "--inputs", inputs_csv});
@@ -185,7 +186,7 @@ TEST_CASE("npy_header: the NumPy 1.0 header of a float64 array, data aligned to 
 }
 
 TEST_CASE("tpc kernel --output K.npz writes a zip of .npy arrays and prints a summary; other names are refused") {
-  const std::string path = std::filesystem::temp_directory_path() / "tpc_kernel_test_output.npz";
+  const std::string path = std::filesystem::temp_directory_path() / ("tpc_kernel_test_output_" + std::to_string(::getpid()) + ".npz");
   const Run r = tpc({"kernel", "--act", "relu", "--depth", "3", "--sw2", "2", "--sb2", "0.1", "--inputs", inputs_csv,
                      "--output", path});
   REQUIRE(r.code == 0);

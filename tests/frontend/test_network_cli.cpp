@@ -1,5 +1,6 @@
 // The network commands end to end on the README examples: tpc phase / limit / compare / coordcheck / dump / run
 // of level-2 scripts, their JSON, and the refusals (unstable, Adam) with reasons.
+#include <unistd.h>
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -86,7 +87,7 @@ TEST_CASE("tpc compare / coordcheck / dump / run accept network scripts") {
 }
 
 TEST_CASE("tpc limit: the quadrature route warns on stderr and in JSON when it misses its target (issue 13.4)") {
-  const auto path = std::filesystem::temp_directory_path() / "tpc_test_mup1_lr500.tp";
+  const auto path = std::filesystem::temp_directory_path() / ("tpc_test_mup1_lr500_" + std::to_string(::getpid()) + ".tp");
   std::ofstream(path) << "network mlp { input 2; dense n tanh; readout 1 }\nparametrization mup\n"
                          "optimizer sgd lr 500\nloss mse\ndata {\n  x = [[1, 0], [0, 1], [0.5, 0.5]]\n"
                          "  y = [1, -1, 0.5]\n}\ntrain steps 1 batch full\n";
@@ -106,7 +107,7 @@ TEST_CASE("tpc phase prog.tp on a level-1 program: exponents by propagation, gro
   REQUIRE(r.code == 0);
   CHECK(r.out.find("stable: no value grows with n") != std::string::npos);
   CHECK(r.out.find("xz (line 13): converges to a nonzero limit (n^0)") != std::string::npos);
-  const auto path = std::filesystem::temp_directory_path() / "tpc_test_growing.tp";
+  const auto path = std::filesystem::temp_directory_path() / ("tpc_test_growing_" + std::to_string(::getpid()) + ".tp");
   std::ofstream(path) << "input x, v ~ N(0, [[1, 0], [0, 1]])\nmatrix W ~ N(0, 1/n)\n"
                          "h = n^(1/2) * W tanh(x)\noutput f = avg(v * tanh(W x))\noutput g = avg(h * h)\n";
   auto g = tpc({"phase", path.string()});

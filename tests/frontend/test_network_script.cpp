@@ -1,6 +1,7 @@
 // Level-2 scripts (frontend/network_script.h): every field of the NetworkSpec they produce, presets equal to
 // tp::preset, abc lists and per-layer c_l, optimizer options, inline and CSV data, free exponents, errors
 // with their locations, `tpc check` on the examples, and level-1 scripts left untouched.
+#include <unistd.h>
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -207,7 +208,7 @@ TEST_CASE("an exponent written as a name is free: recorded with its place, 0 in 
 }
 
 TEST_CASE("CSV data: the last d_o columns are targets, the path is relative to the script's directory") {
-  const fs::path dir = fs::temp_directory_path() / "tpc_network_script_test";
+  const fs::path dir = fs::temp_directory_path() / ("tpc_network_script_test_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   {
     std::ofstream f(dir / "train.csv");
@@ -365,7 +366,7 @@ TEST_CASE("a syntax error inside a block is reported once, without follow-on err
 }
 
 TEST_CASE("tpc check shows a free exponent by its symbol") {
-  const fs::path dir = fs::temp_directory_path() / "tpc_network_free_test";
+  const fs::path dir = fs::temp_directory_path() / ("tpc_network_free_test_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   {
     std::ofstream f(dir / "free.tp");

@@ -1,5 +1,6 @@
 // `tpc phase --free x,y` and network scripts with two free symbols: the faces of the plane grouped by
 // verdict (text and JSON), and the errors (a name twice, three names, an unknown name, tied symbols).
+#include <unistd.h>
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -16,7 +17,7 @@ namespace fs = std::filesystem;
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 std::string write_script(const std::string& name, const std::string& parametrization) {
-  const fs::path dir = fs::temp_directory_path() / "tpc_phase_free2_test";
+  const fs::path dir = fs::temp_directory_path() / ("tpc_phase_free2_test_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   std::ofstream f(dir / name);
   f << "network mlp { input 1; dense n tanh; dense n tanh; readout 1 }\n"
@@ -110,7 +111,7 @@ TEST_CASE("tpc phase net.tp: a script with two free symbols uses both") {
   auto t = tpc({"phase", tied});
   CHECK(t.code == 1);
   CHECK(has(t.err, "one place only"));
-  fs::remove_all(fs::temp_directory_path() / "tpc_phase_free2_test");
+  fs::remove_all(fs::temp_directory_path() / ("tpc_phase_free2_test_" + std::to_string(::getpid())));
 }
 
 TEST_CASE("tpc phase --free c prints r and the size exponents as affine functions of c (issue 13.9)") {
