@@ -1,7 +1,7 @@
 // The coordinate check of a graph network (issue #14) for the CLI: runs limits/graph_coordcheck on a
 // GraphSpec beside the phase compiler's predictions, prints the table (node, step, predicted, measured ±
 // s.e., agreement, sizes per width) and the top singular values, and writes the mup-style plot. `tpc
-// coordcheck net.tp` calls it for graph scripts once the graph language lowers scripts to GraphSpecs.
+// coordcheck net.tp` calls it for graph scripts (frontend/coordcheck_command.cpp).
 #pragma once
 
 #include <ostream>
