@@ -1,5 +1,4 @@
 // CSV input matrices (limits/csv_matrix.h): the accepted format and one test per error message.
-#include <unistd.h>
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -24,7 +23,7 @@ std::string error_of(const std::string& text, CsvRows rows = CsvRows::lines) {
 }
 
 std::filesystem::path temp_file(const std::string& name, const std::string& content) {
-  const auto path = std::filesystem::temp_directory_path() / ("tpc_test_csv_" + std::to_string(::getpid()) + "_" + name);
+  const auto path = std::filesystem::temp_directory_path() / ("tpc_test_csv_" + name);
   std::ofstream(path, std::ios::binary) << content;
   return path;
 }
