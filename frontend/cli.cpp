@@ -371,6 +371,7 @@ struct LimitArgs {
   bool no_closed_forms = false;
   bool progress = false;
   bool estimate = false;
+  long long max_nodes = 12'000'000;  // the quadrature route's largest rule (NetworkLimitOptions::quadrature_max_nodes)
 };
 
 int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostream& err) {
@@ -392,6 +393,7 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
     o.limit.seed = a.seed;
     o.limit.threads = a.threads;
     o.limit.memory_budget_bytes = a.budget_gib * 1024.0 * 1024.0 * 1024.0;
+    o.limit.quadrature_max_nodes = a.max_nodes;
     o.limit.progress = progress;
     o.progress = a.progress;
     o.estimate_only = a.estimate;
@@ -586,6 +588,12 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       ->check(CLI::Range(2, 1000))
       ->default_val(8);
   limit->add_flag("--no-closed-forms", limit_args.no_closed_forms, "integrate every moment numerically");
+  limit->add_option("--max-nodes", limit_args.max_nodes,
+                    "network scripts, quadrature route (one hidden layer µP): the largest rule, in particles, it may "
+                    "refine to before it stops and reports the error it reached (12M particles are about 0.4 GiB at "
+                    "input dimension 2)")
+      ->check(CLI::Range(1000LL, 1LL << 30))
+      ->default_val(12'000'000);
   limit->add_flag("--progress", limit_args.progress,
                   "report Monte Carlo replicas done and the time left on stderr even when it is not a terminal "
                   "(and the estimate of the time before starting)");

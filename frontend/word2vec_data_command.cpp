@@ -20,7 +20,7 @@ struct AnalogyArgs {
   word2vec::AnalogyInputs inputs{TPC_DEFAULT_DATA_DIR "/word2vec/corpus.txt", "/usr/share/wordnet",
                                  TPC_DEFAULT_DATA_DIR "/word2vec/us-states-names.txt",
                                  TPC_DEFAULT_DATA_DIR "/word2vec/us-states-capitals.txt"};
-  word2vec::AnalogyOptions options;
+  word2vec::AnalogyBuildOptions options;
   std::string out = TPC_DEFAULT_DATA_DIR "/word2vec/questions-words.txt";
 };
 

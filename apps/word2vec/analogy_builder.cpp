@@ -134,7 +134,7 @@ bool closed_class(const std::string& w) {
 
 class Collector {
  public:
-  Collector(const Counts& counts, const AnalogyOptions& o) : counts_(counts), options_(o) {}
+  Collector(const Counts& counts, const AnalogyBuildOptions& o) : counts_(counts), options_(o) {}
 
   std::size_t count(const std::string& w) const {
     const auto it = counts_.find(w);
@@ -168,7 +168,7 @@ class Collector {
 
  private:
   const Counts& counts_;
-  AnalogyOptions options_;
+  AnalogyBuildOptions options_;
 };
 
 /// Regular inflection of every lemma not already covered by an exception.
@@ -220,7 +220,7 @@ std::vector<std::string> inflection_candidates(const std::string& b, const std::
   return out;
 }
 
-std::vector<AnalogySection> build_analogies(const AnalogyInputs& in, const AnalogyOptions& options) {
+std::vector<AnalogySection> build_analogies(const AnalogyInputs& in, const AnalogyBuildOptions& options) {
   if (options.min_count < 1) throw PrepareError("--min-count must be at least 1");
   if (options.max_pairs < 2) throw PrepareError("--max-pairs must be at least 2 (a question needs two pairs)");
   const Counts counts = count_words(in.corpus);

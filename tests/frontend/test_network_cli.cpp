@@ -91,10 +91,12 @@ TEST_CASE("tpc limit: the quadrature route warns on stderr and in JSON when it m
   std::ofstream(path) << "network mlp { input 2; dense n tanh; readout 1 }\nparametrization mup\n"
                          "optimizer sgd lr 500\nloss mse\ndata {\n  x = [[1, 0], [0, 1], [0.5, 0.5]]\n"
                          "  y = [1, -1, 0.5]\n}\ntrain steps 1 batch full\n";
-  auto r = tpc({"limit", path.string()});
+  // a small rule budget: the default (12M particles) reaches the same verdict after ~20 s
+  auto r = tpc({"limit", path.string(), "--max-nodes", "200000"});
   CHECK(r.code == 0);
   CHECK(r.err.find("tpc limit: warning: the quadrature route did not reach its target error") != std::string::npos);
-  auto j = tpc({"limit", path.string(), "--format", "json"});
+  CHECK(r.err.find("would exceed 200000 particles") != std::string::npos);
+  auto j = tpc({"limit", path.string(), "--format", "json", "--max-nodes", "200000"});
   REQUIRE(j.code == 0);
   CHECK(nlohmann::json::parse(j.out)["warnings"].size() == 1);
   std::filesystem::remove(path);

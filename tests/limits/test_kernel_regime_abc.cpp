@@ -139,7 +139,7 @@ TEST_CASE("SP with c = 1: finite widths converge to kernel GD without layer 1 at
   auto full_spec = s;
   full_spec.abc.c_l = {Rational(0), Rational(1), Rational(1)};
   const auto full = limits::kernel_gd_limit(full_spec);
-  const std::vector<std::size_t> widths{256, 1024, 4096};
+  const std::vector<std::size_t> widths{128, 512, 2048};
   const std::vector<int> seeds{96, 48, 24};
   // per width: the RMS over seeds, steps t ≥ 1 and points of (f_t − A_t f_0) − limit, which falls like
   // n^{-1/2} when the limit is right (fluctuation and bias alike), and the largest |mean − limit|
@@ -177,7 +177,7 @@ TEST_CASE("SP with c = 1: finite widths converge to kernel GD without layer 1 at
     MESSAGE("n = " << widths[wi] << ": RMS of (f_t - A_t f_0) - limit = " << rms.back()
                    << ", largest |mean - limit| = " << d);
   }
-  MESSAGE("full NTK at n = 4096: largest |mean - full-NTK GD| = " << full_gap << " (s.e. " << full_se << ")");
+  MESSAGE("full NTK at n = 2048: largest |mean - full-NTK GD| = " << full_gap << " (s.e. " << full_se << ")");
   MESSAGE("largest |f_t| of the limit: " << moved);
   CHECK(moved > 0.1);  // training moved f well beyond the deviations
   // The rate: 16× the width, 4× closer (n^{-1/2}); the band allows for the sampling error of the RMS (measured

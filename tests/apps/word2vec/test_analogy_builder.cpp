@@ -86,7 +86,7 @@ TEST_CASE("regular inflection candidates follow English spelling, with the doubl
 TEST_CASE("the sections keep pairs of frequent, well-formed words of the right part of speech") {
   const auto d = scratch("tiny");
   const auto in = tiny_inputs(d);
-  AnalogyOptions o;
+  AnalogyBuildOptions o;
   o.min_count = 3;
   const auto s = build_analogies(in, o);
   // 'ha' is too short, 'work' is mostly a verb, the New York pair is not one word.
@@ -112,7 +112,7 @@ TEST_CASE("max_pairs keeps the most frequent pairs; the file lists every ordered
   const auto d = scratch("file");
   const auto in = tiny_inputs(d);
   std::ofstream(in.corpus, std::ios::app) << corpus_of({"city", "cities", "dog", "dogs"}, 5);
-  AnalogyOptions o;
+  AnalogyBuildOptions o;
   o.min_count = 3;
   o.max_pairs = 2;
   const auto s = build_analogies(in, o);
