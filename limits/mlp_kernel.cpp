@@ -654,12 +654,24 @@ void for_upper_triangle(Eigen::Index n, bool strict, unsigned threads,
 /// blocks of t (limits/distributed.h block_of) hold about equal numbers of entries.
 std::size_t dealt_column(std::size_t t, std::size_t n) { return t % 2 == 0 ? t / 2 : n - 1 - t / 2; }
 
-/// distributed_rows, with the kernel's error types restored (distributed_rows keeps NumericalError and
-/// std::invalid_argument; MlpKernelError is an invalid_argument, DivergentIntegral a runtime_error).
-std::vector<std::vector<double>> distributed_mpi_rows(
-    std::size_t count, const std::function<std::vector<std::vector<double>>(IndexBlock)>& block_job) {
+/// MPI (limits/distributed.h): every process calls compute(owned) with owned[c] set for its block of dealt columns
+/// c, then pack(c, values) for each of them; the packed columns are all-gathered and every process calls
+/// unpack(c, values) for every column. distributed_rows' error handling, with the kernel's error types restored
+/// (it keeps NumericalError and std::invalid_argument: MlpKernelError is an invalid_argument, DivergentIntegral
+/// a runtime_error).
+void exchange_dealt_columns(std::size_t count, const std::function<void(const std::vector<char>&)>& compute,
+                            const std::function<void(std::size_t, std::vector<double>&)>& pack,
+                            const std::function<void(std::size_t, const double*)>& unpack) {
+  std::vector<std::vector<double>> rows;
   try {
-    return distributed_rows(count, block_job);
+    rows = distributed_rows(count, [&](IndexBlock mine) {
+      std::vector<char> owned(count, 0);
+      for (std::size_t t = mine.begin; t < mine.end; ++t) owned[dealt_column(t, count)] = 1;
+      compute(owned);
+      std::vector<std::vector<double>> out(mine.size());
+      for (std::size_t t = mine.begin; t < mine.end; ++t) pack(dealt_column(t, count), out[t - mine.begin]);
+      return out;
+    });
   } catch (const NumericalError&) {
     throw;
   } catch (const std::invalid_argument& e) {
@@ -667,6 +679,7 @@ std::vector<std::vector<double>> distributed_mpi_rows(
   } catch (const std::runtime_error& e) {
     throw DivergentIntegral(e.what(), std::numeric_limits<double>::quiet_NaN());
   }
+  for (std::size_t t = 0; t < count; ++t) unpack(dealt_column(t, count), rows[t].data());
 }
 
 /// The error-estimate sample of off-diagonal pairs (see the header comment).
@@ -830,40 +843,31 @@ void homogeneous_piecewise_route(const MlpKernelSpec& spec, const PiecewisePair&
   if (options.distribute && process_count() > 1) {
     // MPI (limits/distributed.h): each process computes its block of dealt columns through every layer; the kept
     // layers' columns and the per-layer column maxima are exchanged, so every process ends with the full result
-    const auto rows = distributed_mpi_rows(count, [&](IndexBlock mine) {
-      std::vector<char> owned(count, 0);
-      for (std::size_t t = mine.begin; t < mine.end; ++t) owned[dealt_column(t, count)] = 1;
-      run_layers(owned);
-      std::vector<std::vector<double>> out;
-      for (std::size_t t = mine.begin; t < mine.end; ++t) {
-        const std::size_t c = dealt_column(t, count);
-        const auto ci = static_cast<Eigen::Index>(c);
-        std::vector<double>& col = out.emplace_back();
-        for (std::size_t l = 1; l < layers; ++l) col.insert(col.end(), {col_max_k[l][c], col_max_t[l][c]});
-        for (std::size_t l = 0; l < kept_k.size(); ++l)
-          for (const Eigen::MatrixXd* m : {&kept_k[l], &kept_t[l]}) col.insert(col.end(), m->col(ci).data(), m->col(ci).data() + ci + 1);
-        for (const Eigen::MatrixXd* m : {&k, &theta}) col.insert(col.end(), m->col(ci).data(), m->col(ci).data() + ci + 1);
-      }
-      return out;
-    });
-    for (std::size_t t = 0; t < count; ++t) {
-      const std::size_t c = dealt_column(t, count);
-      const auto ci = static_cast<Eigen::Index>(c);
-      const double* at = rows[t].data();
-      for (std::size_t l = 1; l < layers; ++l) {
-        col_max_k[l][c] = *at++;
-        col_max_t[l][c] = *at++;
-      }
-      for (std::size_t l = 0; l < kept_k.size(); ++l)
-        for (Eigen::MatrixXd* m : {&kept_k[l], &kept_t[l]}) {
-          std::copy(at, at + ci + 1, m->col(ci).data());
-          at += ci + 1;
-        }
-      for (Eigen::MatrixXd* m : {&k, &theta}) {
-        std::copy(at, at + ci + 1, m->col(ci).data());
-        at += ci + 1;
-      }
-    }
+    exchange_dealt_columns(
+        count, run_layers,
+        [&](std::size_t c, std::vector<double>& col) {
+          const auto ci = static_cast<Eigen::Index>(c);
+          for (std::size_t l = 1; l < layers; ++l) col.insert(col.end(), {col_max_k[l][c], col_max_t[l][c]});
+          for (std::size_t l = 0; l < kept_k.size(); ++l)
+            for (const Eigen::MatrixXd* m : {&kept_k[l], &kept_t[l]}) col.insert(col.end(), m->col(ci).data(), m->col(ci).data() + ci + 1);
+          for (const Eigen::MatrixXd* m : {&k, &theta}) col.insert(col.end(), m->col(ci).data(), m->col(ci).data() + ci + 1);
+        },
+        [&](std::size_t c, const double* at) {
+          const auto ci = static_cast<Eigen::Index>(c);
+          for (std::size_t l = 1; l < layers; ++l) {
+            col_max_k[l][c] = *at++;
+            col_max_t[l][c] = *at++;
+          }
+          for (std::size_t l = 0; l < kept_k.size(); ++l)
+            for (Eigen::MatrixXd* m : {&kept_k[l], &kept_t[l]}) {
+              std::copy(at, at + ci + 1, m->col(ci).data());
+              at += ci + 1;
+            }
+          for (Eigen::MatrixXd* m : {&k, &theta}) {
+            std::copy(at, at + ci + 1, m->col(ci).data());
+            at += ci + 1;
+          }
+        });
   } else {
     run_layers({});
   }
@@ -1143,29 +1147,22 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
     // recursion needs only its own pair and the diagonals, which every process computes); the columns of every
     // layer are then exchanged, so every process continues with the full matrices, as one process would
     const auto count = static_cast<std::size_t>(n);
-    const auto rows = distributed_mpi_rows(count, [&](IndexBlock block) {
-      std::vector<char> owned(count, 0);
-      for (std::size_t t = block.begin; t < block.end; ++t) owned[dealt_column(t, count)] = 1;
-      layers(owned);
-      std::vector<std::vector<double>> columns;
-      for (std::size_t t = block.begin; t < block.end; ++t) {
-        const auto c = static_cast<Eigen::Index>(dealt_column(t, count));
-        std::vector<double>& col = columns.emplace_back();
-        for (int l = 1; l <= depth; ++l)
-          for (const auto* m : {&result.nngp[static_cast<std::size_t>(l)], &result.ntk[static_cast<std::size_t>(l)]})
-            col.insert(col.end(), m->col(c).data(), m->col(c).data() + c);
-      }
-      return columns;
-    });
-    for (std::size_t t = 0; t < count; ++t) {
-      const auto c = static_cast<Eigen::Index>(dealt_column(t, count));
-      const double* at = rows[t].data();
-      for (int l = 1; l <= depth; ++l)
-        for (auto* m : {&result.nngp[static_cast<std::size_t>(l)], &result.ntk[static_cast<std::size_t>(l)]}) {
-          std::copy(at, at + c, m->col(c).data());
-          at += c;
-        }
-    }
+    exchange_dealt_columns(
+        count, layers,
+        [&](std::size_t c, std::vector<double>& col) {
+          const auto ci = static_cast<Eigen::Index>(c);
+          for (int l = 1; l <= depth; ++l)
+            for (const auto* m : {&result.nngp[static_cast<std::size_t>(l)], &result.ntk[static_cast<std::size_t>(l)]})
+              col.insert(col.end(), m->col(ci).data(), m->col(ci).data() + ci);
+        },
+        [&](std::size_t c, const double* at) {
+          const auto ci = static_cast<Eigen::Index>(c);
+          for (int l = 1; l <= depth; ++l)
+            for (auto* m : {&result.nngp[static_cast<std::size_t>(l)], &result.ntk[static_cast<std::size_t>(l)]}) {
+              std::copy(at, at + ci, m->col(ci).data());
+              at += ci;
+            }
+        });
     for (int l = 1; l <= depth; ++l) {
       mirror(result.nngp[static_cast<std::size_t>(l)]);
       mirror(result.ntk[static_cast<std::size_t>(l)]);
