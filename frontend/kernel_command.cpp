@@ -183,6 +183,7 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
   options.order = order;
   options.threads = a.threads;
   options.keep_all_layers = a.all_layers;
+  options.distribute = true;  // every process of `mpirun -np K tpc kernel` runs this same call
   limits::MlpKernelResult r;
   try {
     r = limits::compute_mlp_kernel(spec, inputs.values, options);

@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 
 #include "limits/closed_forms.h"
+#include "limits/distributed.h"
 #include "limits/gauss_hermite.h"
 #include "limits/gaussian_expectation.h"
 #include "limits/parallel.h"
@@ -30,7 +31,7 @@
 #include "limits/piecewise_linear.h"
 #include "limits/split_normal_rule.h"
 #include "limits/trapezoid_rule.h"
-#include "limits/vector_math.h"
+#include "limits/mlp_kernel_tanh.h"
 #include "tp/compiled_expr.h"
 #include "tp/errors.h"
 
@@ -171,6 +172,8 @@ struct NodeSet {
   Eigen::ArrayXd wq;           ///< per point: w_q
   Eigen::ArrayXd wpq;          ///< per point: w_p w_q
   std::vector<Eigen::Index> row_begin;
+  std::vector<double> grid_x, grid_w;      ///< the 1-D rule
+  std::vector<std::size_t> row_first_q;    ///< per row: the 1-D index q of its first point
   Eigen::Index rows() const { return row_x.size(); }
   Eigen::Index points() const { return px.size(); }
 };
@@ -193,13 +196,17 @@ NodeSet make_node_set(const NormalRule& rule, double cutoff, bool half) {
   s.row_w.resize(static_cast<Eigen::Index>(rows.size()));
   std::vector<double> px, qx, wq, wpq;
   s.row_begin.push_back(0);
+  s.grid_x = rule.nodes;
+  s.grid_w = rule.weights;
   for (std::size_t r = 0; r < rows.size(); ++r) {
     const int p = rows[r];
     const double multiplicity = half && rule.nodes[p] > 0 ? 2.0 : 1.0;
     s.row_x(static_cast<Eigen::Index>(r)) = rule.nodes[p];
     s.row_w(static_cast<Eigen::Index>(r)) = multiplicity * rule.weights[p];
+    s.row_first_q.push_back(0);
     for (int q = 0; q < order; ++q) {
       if (rule.weights[p] * rule.weights[q] < threshold) continue;
+      if (static_cast<Eigen::Index>(px.size()) == s.row_begin.back()) s.row_first_q.back() = static_cast<std::size_t>(q);
       px.push_back(rule.nodes[p]);
       qx.push_back(rule.nodes[q]);
       wq.push_back(rule.weights[q]);
@@ -230,6 +237,21 @@ NodeSet trapezoid_nodes(double h, double cutoff, bool half) {
   return make_node_set(trapezoid_normal_rule(h, std::max(cutoff, DBL_MIN) / w_max), cutoff, half);
 }
 
+/// The node set's rows in the padded layout of tanh_cached_entry (mlp_kernel_tanh.h).
+TanhRows tanh_rows(const NodeSet& s) {
+  TanhRows t;
+  t.grid_x = s.grid_x;
+  t.grid_w = s.grid_w;
+  for (Eigen::Index r = 0; r < s.rows(); ++r) {
+    const auto ru = static_cast<std::size_t>(r);
+    t.row_x.push_back(s.row_x(r));
+    t.row_w.push_back(s.row_w(r));
+    t.row_first.push_back(s.row_first_q[ru]);
+    t.row_length.push_back(static_cast<std::size_t>(s.row_begin[ru + 1] - s.row_begin[ru]));
+  }
+  return t;
+}
+
 /// Replaces every occurrence of the sub-tree `target` in e by `with`.
 ExprPtr replace_subtree(const ExprPtr& e, const ExprPtr& target, const ExprPtr& with) {
   if (equal(e, target)) return with;
@@ -253,19 +275,21 @@ class Activation {
  public:
   explicit Activation(const MlpKernelSpec& spec) : phi_(spec.activation, {true}), dphi_(spec.derivative, {true}) {
     const ExprPtr& f = spec.activation;
-    // tanh(x): the vectorized tanh of limits/vector_math.h (libm's is scalar), φ' = 1 − φ²
+    // tanh(x): the vectorized tanh of limits/mlp_kernel_tanh.h (libm's is scalar), φ' = 1 − φ²
     tanh_ = f->kind == ExprKind::Call && f->fn == Function::tanh && f->lhs->kind == ExprKind::Arg && f->lhs->arg == 0;
     if (f->kind != ExprKind::Arg && f->kind != ExprKind::Const) {
       const ExprPtr shared = replace_subtree(spec.derivative, f, argument(1));
       if (!equal(shared, spec.derivative)) dphi_shared_.emplace(shared, std::vector<bool>{true, true});
     }
   }
-  Eigen::ArrayXd phi(const Eigen::ArrayXd& x) const { return tanh_ ? tanh_array(x) : eval(phi_, x); }
-  Eigen::ArrayXd dphi(const Eigen::ArrayXd& x) const { return tanh_ ? Eigen::ArrayXd(1.0 - tanh_array(x).square()) : eval(dphi_, x); }
+  Eigen::ArrayXd phi(const Eigen::ArrayXd& x) const { return tanh_ ? tanh_of(x) : eval(phi_, x); }
+  Eigen::ArrayXd dphi(const Eigen::ArrayXd& x) const { return tanh_ ? Eigen::ArrayXd(1.0 - tanh_of(x).square()) : eval(dphi_, x); }
+  /// φ = tanh(x): the quadrature route's entries go through tanh_cached_entry
+  bool is_tanh() const { return tanh_; }
   /// φ(x) into f and φ'(x) into g.
   void both(const Eigen::ArrayXd& x, Eigen::ArrayXd& f, Eigen::ArrayXd& g) const {
     if (tanh_) {
-      f = tanh_array(x);
+      f = tanh_of(x);
       g = 1.0 - f.square();
       return;
     }
@@ -279,6 +303,11 @@ class Activation {
   }
 
  private:
+  static Eigen::ArrayXd tanh_of(const Eigen::ArrayXd& x) {
+    Eigen::ArrayXd y(x.size());
+    tanh_values(x.data(), y.data(), static_cast<std::size_t>(x.size()));
+    return y;
+  }
   static Eigen::ArrayXd eval(const CompiledExpr& e, const Eigen::ArrayXd& x) {
     const ExprInput in{0.0, &x};
     return e.eval(std::span<const ExprInput>(&in, 1), x.size());
@@ -312,8 +341,12 @@ struct UnivariateCache {
 };
 
 /// Cached scheme: only φ(v), φ'(v) at the points; the u-part comes from the cache column of input i.
-Transforms entry_cached(const Activation& act, const NodeSet& nodes, const UnivariateCache& cache, Eigen::Index i,
-                        const Mixture& m) {
+Transforms entry_cached(const Activation& act, const NodeSet& nodes, const TanhRows* tanh, const UnivariateCache& cache,
+                        Eigen::Index i, const Mixture& m) {
+  if (tanh) {
+    const TanhSums t = tanh_cached_entry(*tanh, &cache.phi(0, i), &cache.dphi(0, i), m.alpha, m.s);
+    return {t.phi, t.dphi};
+  }
   const Eigen::ArrayXd v = m.alpha * nodes.px + m.s * nodes.qx;
   Eigen::ArrayXd f, g;
   act.both(v, f, g);
@@ -601,13 +634,52 @@ void mirror_parallel(Eigen::MatrixXd& m, unsigned threads) {
 }
 
 /// Calls entry(i, j) for every i ≤ j (i < j when strict) on the worker threads, one column j per job (the
-/// entries (0..j, j) are contiguous in column-major storage), longest columns first.
-void for_upper_triangle(Eigen::Index n, bool strict, unsigned threads,
+/// entries (0..j, j) are contiguous in column-major storage), longest columns first; only in the columns j with
+/// owned[j] when `owned` is not empty.
+void for_upper_triangle(Eigen::Index n, bool strict, unsigned threads, const std::vector<char>& owned,
                         const std::function<void(Eigen::Index, Eigen::Index)>& entry) {
   parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t job) {
     const Eigen::Index j = n - 1 - static_cast<Eigen::Index>(job);
+    if (!owned.empty() && !owned[static_cast<std::size_t>(j)]) return;
     for (Eigen::Index i = 0; i < (strict ? j : j + 1); ++i) entry(i, j);
   });
+}
+
+void for_upper_triangle(Eigen::Index n, bool strict, unsigned threads,
+                        const std::function<void(Eigen::Index, Eigen::Index)>& entry) {
+  for_upper_triangle(n, strict, threads, {}, entry);
+}
+
+/// The column of the upper triangle dealt t-th to the MPI processes: 0, n−1, 1, n−2, ..., so that contiguous
+/// blocks of t (limits/distributed.h block_of) hold about equal numbers of entries.
+std::size_t dealt_column(std::size_t t, std::size_t n) { return t % 2 == 0 ? t / 2 : n - 1 - t / 2; }
+
+/// MPI (limits/distributed.h): every process calls compute(owned) with owned[c] set for its block of dealt columns
+/// c, then pack(c, values) for each of them; the packed columns are all-gathered and every process calls
+/// unpack(c, values) for every column. distributed_rows' error handling, with the kernel's error types restored
+/// (it keeps NumericalError and std::invalid_argument: MlpKernelError is an invalid_argument, DivergentIntegral
+/// a runtime_error).
+void exchange_dealt_columns(std::size_t count, const std::function<void(const std::vector<char>&)>& compute,
+                            const std::function<void(std::size_t, std::vector<double>&)>& pack,
+                            const std::function<void(std::size_t, const double*)>& unpack) {
+  std::vector<std::vector<double>> rows;
+  try {
+    rows = distributed_rows(count, [&](IndexBlock mine) {
+      std::vector<char> owned(count, 0);
+      for (std::size_t t = mine.begin; t < mine.end; ++t) owned[dealt_column(t, count)] = 1;
+      compute(owned);
+      std::vector<std::vector<double>> out(mine.size());
+      for (std::size_t t = mine.begin; t < mine.end; ++t) pack(dealt_column(t, count), out[t - mine.begin]);
+      return out;
+    });
+  } catch (const NumericalError&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    throw MlpKernelError(e.what());
+  } catch (const std::runtime_error& e) {
+    throw DivergentIntegral(e.what(), std::numeric_limits<double>::quiet_NaN());
+  }
+  for (std::size_t t = 0; t < count; ++t) unpack(dealt_column(t, count), rows[t].data());
 }
 
 /// The error-estimate sample of off-diagonal pairs (see the header comment).
@@ -704,78 +776,115 @@ void homogeneous_piecewise_route(const MlpKernelSpec& spec, const PiecewisePair&
     const auto jj = static_cast<Eigen::Index>(j);
     theta.col(jj).head(jj + 1) = k.col(jj).head(jj + 1);
   });
-  auto upper_max = [&](const Eigen::MatrixXd& m) {
-    std::vector<double> col(static_cast<std::size_t>(n), 0.0);
-    parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t j) {
-      const auto jj = static_cast<Eigen::Index>(j);
-      col[j] = m.col(jj).head(jj + 1).cwiseAbs().maxCoeff();
-    });
-    return *std::max_element(col.begin(), col.end());
-  };
-  auto mirrored = [](const Eigen::MatrixXd& m) {
-    Eigen::MatrixXd full = m;
-    mirror(full);
-    return full;
-  };
-  result.nngp_error.assign(static_cast<std::size_t>(depth) + 1, 0.0);
-  result.ntk_error.assign(static_cast<std::size_t>(depth) + 1, 0.0);
-  auto finish_layer = [&](int l, double max_k, double max_theta) {  // l = 0..depth: rounding allowance, copies
-    const auto li = static_cast<std::size_t>(l);
-    result.nngp_error[li] = 16 * eps * (l + 1) * max_k;
-    result.ntk_error[li] = 16 * eps * (l + 1) * max_theta;
-    if (options.keep_all_layers && l < depth) {
-      result.nngp.push_back(mirrored(k));
-      result.ntk.push_back(mirrored(theta));
+  const auto count = static_cast<std::size_t>(n), layers = static_cast<std::size_t>(depth) + 1;
+  // per layer l = 0..depth and column j: max |K^{l+1}| and max |Θ^{l+1}| over the column's upper entries
+  std::vector<std::vector<double>> col_max_k(layers, std::vector<double>(count, 0.0)), col_max_t = col_max_k;
+  parallel_for(count, threads, [&](std::size_t j) {
+    const auto jj = static_cast<Eigen::Index>(j);
+    col_max_k[0][j] = col_max_t[0][j] = k.col(jj).head(jj + 1).cwiseAbs().maxCoeff();
+  });
+  std::vector<Eigen::MatrixXd> kept_k, kept_t;  // with keep_all_layers: layers 1..depth, upper triangles
+  // the layers in place, the off-diagonal entries only in the columns `owned` (empty: all; else those of this MPI
+  // process: the other columns get their diagonal entry only, which every column's entries need)
+  auto run_layers = [&](const std::vector<char>& owned) {
+    for (int l = 1; l <= depth; ++l) {
+      if (options.keep_all_layers) {
+        kept_k.push_back(k);
+        kept_t.push_back(theta);
+      }
+      const double sw2 = spec.sw2_at(l), sb2 = spec.sb2_at(l);
+      const Eigen::ArrayXd diag = k.diagonal().array();
+      const bool positive = diag.minCoeff() > 0;  // else the scalar formulas, whose special case is a zero variance
+      const Eigen::ArrayXd root_diag = diag.max(0.0).sqrt();
+      std::vector<ColumnSummary> columns(count);
+      parallel_for(count, threads, [&](std::size_t job) {
+        const auto j = static_cast<Eigen::Index>(n - 1 - static_cast<Eigen::Index>(job));
+        const bool full = owned.empty() || owned[static_cast<std::size_t>(j)];
+        const Eigen::Index first = full ? 0 : j, m = j + 1 - first;  // entries first..j of the column
+        double* kc = &k(first, j);
+        double* tc = &theta(first, j);
+        double* dc = &det(first, j);
+        ColumnSummary& summary = columns[static_cast<std::size_t>(j)];
+        if (positive) {
+          summary = piecewise_layer_column(pwl.phi, pwl.dphi, sw2, sb2, root_diag.data() + first, static_cast<std::size_t>(m), kc, tc, dc);
+          return;
+        }
+        for (Eigen::Index r = 0; r < m; ++r) {
+          const Eigen::Index i = first + r;
+          Gram2 g;
+          g.a = std::max(diag(i), 0.0);
+          g.b = std::max(diag(j), 0.0);
+          const double bound = std::sqrt(g.a * g.b);
+          g.c = std::clamp(kc[r], -bound, bound);
+          g.det = i == j ? 0.0 : std::max(dc[r], 0.0);
+          const PiecewiseTransform t = expect_piecewise(pwl.phi, g), td = expect_piecewise(pwl.dphi, g);
+          const double kn = sw2 * t.value + sb2;
+          tc[r] = kn + sw2 * td.value * tc[r];
+          kc[r] = kn;
+          dc[r] = i == j ? 0.0 : next_det(t, sw2, sb2);
+          summary.max_k = std::max(summary.max_k, std::abs(kn));
+          summary.max_theta = std::max(summary.max_theta, std::abs(tc[r]));
+          summary.finite = summary.finite && std::isfinite(kn) && std::isfinite(tc[r]);
+        }
+      });
+      for (std::size_t j = 0; j < count; ++j) {
+        const ColumnSummary& c = columns[j];
+        if (!c.finite) {  // names a non-finite entry (of a column this process computed)
+          mirror(k);
+          mirror(theta);
+          check_finite(k, "nngp", l + 1);
+          check_finite(theta, "ntk", l + 1);
+        }
+        col_max_k[static_cast<std::size_t>(l)][j] = c.max_k;
+        col_max_t[static_cast<std::size_t>(l)][j] = c.max_theta;
+      }
     }
   };
-  const double max_k1 = upper_max(k);
-  finish_layer(0, max_k1, max_k1);
-  for (int l = 1; l <= depth; ++l) {
-    const double sw2 = spec.sw2_at(l), sb2 = spec.sb2_at(l);
-    const Eigen::ArrayXd diag = k.diagonal().array();
-    const bool positive = diag.minCoeff() > 0;  // else the scalar formulas, whose special case is a zero variance
-    const Eigen::ArrayXd root_diag = diag.max(0.0).sqrt();
-    std::vector<ColumnSummary> columns(static_cast<std::size_t>(n));
-    parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t job) {
-      const auto j = static_cast<Eigen::Index>(n - 1 - static_cast<Eigen::Index>(job));
-      const Eigen::Index m = j + 1;
-      double* kc = &k(0, j);
-      double* tc = &theta(0, j);
-      double* dc = &det(0, j);
-      ColumnSummary& summary = columns[static_cast<std::size_t>(j)];
-      if (positive) {
-        summary = piecewise_layer_column(pwl.phi, pwl.dphi, sw2, sb2, root_diag.data(), static_cast<std::size_t>(m), kc, tc, dc);
-        return;
-      }
-      for (Eigen::Index i = 0; i < m; ++i) {
-        Gram2 g;
-        g.a = std::max(diag(i), 0.0);
-        g.b = std::max(diag(j), 0.0);
-        const double bound = std::sqrt(g.a * g.b);
-        g.c = std::clamp(kc[i], -bound, bound);
-        g.det = i == j ? 0.0 : std::max(dc[i], 0.0);
-        const PiecewiseTransform t = expect_piecewise(pwl.phi, g), td = expect_piecewise(pwl.dphi, g);
-        const double kn = sw2 * t.value + sb2;
-        tc[i] = kn + sw2 * td.value * tc[i];
-        kc[i] = kn;
-        dc[i] = i == j ? 0.0 : next_det(t, sw2, sb2);
-        summary.max_k = std::max(summary.max_k, std::abs(kn));
-        summary.max_theta = std::max(summary.max_theta, std::abs(tc[i]));
-        summary.finite = summary.finite && std::isfinite(kn) && std::isfinite(tc[i]);
-      }
-    });
-    double max_k = 0.0, max_theta = 0.0;
-    for (const ColumnSummary& c : columns) {
-      if (!c.finite) {
-        mirror(k);
-        mirror(theta);
-        check_finite(k, "nngp", l + 1);
-        check_finite(theta, "ntk", l + 1);
-      }
-      max_k = std::max(max_k, c.max_k);
-      max_theta = std::max(max_theta, c.max_theta);
-    }
-    finish_layer(l, max_k, max_theta);
+  if (options.distribute && process_count() > 1) {
+    // MPI (limits/distributed.h): each process computes its block of dealt columns through every layer; the kept
+    // layers' columns and the per-layer column maxima are exchanged, so every process ends with the full result
+    exchange_dealt_columns(
+        count, run_layers,
+        [&](std::size_t c, std::vector<double>& col) {
+          const auto ci = static_cast<Eigen::Index>(c);
+          for (std::size_t l = 1; l < layers; ++l) col.insert(col.end(), {col_max_k[l][c], col_max_t[l][c]});
+          for (std::size_t l = 0; l < kept_k.size(); ++l)
+            for (const Eigen::MatrixXd* m : {&kept_k[l], &kept_t[l]}) col.insert(col.end(), m->col(ci).data(), m->col(ci).data() + ci + 1);
+          for (const Eigen::MatrixXd* m : {&k, &theta}) col.insert(col.end(), m->col(ci).data(), m->col(ci).data() + ci + 1);
+        },
+        [&](std::size_t c, const double* at) {
+          const auto ci = static_cast<Eigen::Index>(c);
+          for (std::size_t l = 1; l < layers; ++l) {
+            col_max_k[l][c] = *at++;
+            col_max_t[l][c] = *at++;
+          }
+          for (std::size_t l = 0; l < kept_k.size(); ++l)
+            for (Eigen::MatrixXd* m : {&kept_k[l], &kept_t[l]}) {
+              std::copy(at, at + ci + 1, m->col(ci).data());
+              at += ci + 1;
+            }
+          for (Eigen::MatrixXd* m : {&k, &theta}) {
+            std::copy(at, at + ci + 1, m->col(ci).data());
+            at += ci + 1;
+          }
+        });
+  } else {
+    run_layers({});
+  }
+  // the rounding allowance of every layer; the matrices (every layer or the readout only), mirrored
+  result.nngp_error.assign(layers, 0.0);
+  result.ntk_error.assign(layers, 0.0);
+  for (std::size_t l = 0; l < layers; ++l) {
+    const double max_k = *std::max_element(col_max_k[l].begin(), col_max_k[l].end());
+    const double max_t = *std::max_element(col_max_t[l].begin(), col_max_t[l].end());
+    result.nngp_error[l] = 16 * eps * static_cast<double>(l + 1) * max_k;
+    result.ntk_error[l] = 16 * eps * static_cast<double>(l + 1) * max_t;
+  }
+  for (std::size_t l = 0; l < kept_k.size(); ++l) {
+    mirror_parallel(kept_k[l], threads);
+    mirror_parallel(kept_t[l], threads);
+    result.nngp.push_back(std::move(kept_k[l]));
+    result.ntk.push_back(std::move(kept_t[l]));
   }
   mirror_parallel(k, threads);
   mirror_parallel(theta, threads);
@@ -903,6 +1012,7 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
   std::optional<Activation> act;
   std::optional<std::vector<double>> split;  // breakpoints of φ and φ' when the split scheme is used
   NodeSet nodes;
+  std::optional<TanhRows> tanh;  // φ = tanh: the fused entry loop
   bool half = false;
   if (!closed) {
     act.emplace(spec);
@@ -924,13 +1034,17 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
       nodes = trapezoid_nodes(result.spacing, options.weight_cutoff, half);
     }
     result.nodes = static_cast<std::size_t>(nodes.points());
+    if (act->is_tanh() && !split && options.scheme == MlpQuadratureScheme::cached) tanh.emplace(tanh_rows(nodes));
   }
   std::vector<double> diag_error_phi, diag_error_dphi;  // per transition: max adaptive error
+  // the quadrature route's off-diagonal entries only in the columns `owned` (empty: all), e.g. those of this MPI
+  // process; the other columns' off-diagonal entries stay 0
+  auto layers = [&](const std::vector<char>& owned) {
   for (int l = 1; l <= depth; ++l) {
     const Eigen::MatrixXd& k = result.nngp.back();
     const Eigen::MatrixXd& theta = result.ntk.back();
     const double sw2 = spec.sw2_at(l), sb2 = spec.sb2_at(l);
-    Eigen::MatrixXd k_next(n, n), theta_next(n, n);
+    Eigen::MatrixXd k_next = Eigen::MatrixXd::Zero(n, n), theta_next = Eigen::MatrixXd::Zero(n, n);
     if (closed) {
       const Eigen::VectorXd diag = k.diagonal();
       for_upper_triangle(n, false, options.threads, [&](Eigen::Index i, Eigen::Index j) {
@@ -1011,10 +1125,10 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
         });
       }
       // 3c. the off-diagonal entries
-      for_upper_triangle(n, true, options.threads, [&](Eigen::Index i, Eigen::Index j) {
+      for_upper_triangle(n, true, options.threads, owned, [&](Eigen::Index i, Eigen::Index j) {
         const Mixture m = mixture(k(i, i), k(i, j), k(j, j));
         const Transforms t = split ? entry_split(*act, *split, options.split_order, m)
-                             : options.scheme == MlpQuadratureScheme::cached ? entry_cached(*act, nodes, cache, i, m)
+                             : options.scheme == MlpQuadratureScheme::cached ? entry_cached(*act, nodes, tanh ? &*tanh : nullptr, cache, i, m)
                                                                              : entry_naive(*act, nodes, m);
         combine(theta, i, j, t, sw2, sb2, k_next, theta_next);
       });
@@ -1026,6 +1140,35 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
     check_finite(theta_next, "ntk", l + 1);
     result.nngp.push_back(std::move(k_next));
     result.ntk.push_back(std::move(theta_next));
+  }
+  };
+  if (options.distribute && process_count() > 1 && !closed && !pwl) {
+    // MPI (limits/distributed.h): each process computes its block of dealt columns through every layer (an entry's
+    // recursion needs only its own pair and the diagonals, which every process computes); the columns of every
+    // layer are then exchanged, so every process continues with the full matrices, as one process would
+    const auto count = static_cast<std::size_t>(n);
+    exchange_dealt_columns(
+        count, layers,
+        [&](std::size_t c, std::vector<double>& col) {
+          const auto ci = static_cast<Eigen::Index>(c);
+          for (int l = 1; l <= depth; ++l)
+            for (const auto* m : {&result.nngp[static_cast<std::size_t>(l)], &result.ntk[static_cast<std::size_t>(l)]})
+              col.insert(col.end(), m->col(ci).data(), m->col(ci).data() + ci);
+        },
+        [&](std::size_t c, const double* at) {
+          const auto ci = static_cast<Eigen::Index>(c);
+          for (int l = 1; l <= depth; ++l)
+            for (auto* m : {&result.nngp[static_cast<std::size_t>(l)], &result.ntk[static_cast<std::size_t>(l)]}) {
+              std::copy(at, at + ci, m->col(ci).data());
+              at += ci;
+            }
+        });
+    for (int l = 1; l <= depth; ++l) {
+      mirror(result.nngp[static_cast<std::size_t>(l)]);
+      mirror(result.ntk[static_cast<std::size_t>(l)]);
+    }
+  } else {
+    layers({});
   }
 
   // 4. error estimates

@@ -37,7 +37,7 @@
 //    budget stops it (target_met = false). MlpKernelOptions::order = k > 0 selects Gauss–Hermite of order k
 //    instead. The univariate part is cached: φ(√K_ii x_p) and φ'(√K_ii x_p) are computed once per input i and
 //    layer; an entry (i, j) evaluates only φ and φ' of v at the nodes (vectorised with tp::CompiledExpr, and
-//    tanh by limits/vector_math.h; when φ occurs in φ', as in tanh' = 1 − tanh², φ' reads the φ values instead
+//    tanh by limits/mlp_kernel_tanh.h, fused per entry; when φ occurs in φ', as in tanh' = 1 − tanh², φ' reads the φ values instead
 //    of recomputing them). Nodes whose product weight is below MlpKernelOptions::weight_cutoff are skipped (a
 //    disc of radius about 10.6). When φ is provably odd or even (a symbolic parity analysis: tanh,
 //    x^3 − tanh(x), cos, ...), φ(u)φ(v) and φ'(u)φ'(v) are invariant under (u, v) → (−u, −v) and only the nodes with
@@ -137,6 +137,11 @@ struct MlpKernelOptions {
   int split_order = 48;              ///< split scheme: Gauss–Legendre nodes per panel (estimate: twice as many)
   unsigned threads = 0;              ///< 0 = all cores
   bool keep_all_layers = true;       ///< false: MlpKernelResult holds only the readout's matrices (less memory)
+  /// Under `mpirun -np K` (limits/distributed.h): split the columns of the upper triangle over the K processes,
+  /// every process then holds the same full result, bitwise equal to one process's. Only for the routes with
+  /// costly entries (the in-place piecewise-linear route and quadrature); the other closed forms are computed in
+  /// full by every process. Only callers that run the same call on every process may set it (tpc kernel does).
+  bool distribute = false;
 };
 
 /// Kernels of every layer l = 1..L+1 (index l − 1); the output layer is the last. Matrices are N × N and

@@ -1,5 +1,5 @@
 // The vectorized column transforms (limits/piecewise_columns.h) against the scalar arc-cosine formulas
-// (limits/piecewise_linear.h), and the vectorized tanh (limits/vector_math.h) against std::tanh.
+// (limits/piecewise_linear.h).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "limits/piecewise_columns.h"
-#include "limits/vector_math.h"
 
 using namespace tp::limits;
 
@@ -64,18 +63,4 @@ TEST_CASE("check: piecewise_layer_column is one layer of the recursion (relu, st
   CHECK(det[1] == 0.0);
   CHECK(s.finite);
   CHECK(s.max_k == doctest::Approx(2.1));
-}
-
-TEST_CASE("check: tanh_array is within 3e-16 of std::tanh") {
-  Eigen::ArrayXd x = Eigen::ArrayXd::LinSpaced(200001, -25.0, 25.0);
-  x(0) = 1e-300;
-  x(1) = -1e-20;
-  x(2) = 800.0;
-  const Eigen::ArrayXd t = tanh_array(x);
-  double worst = 0;
-  for (Eigen::Index i = 0; i < x.size(); ++i) worst = std::max(worst, std::abs(t(i) - std::tanh(x(i))));
-  CHECK(worst <= 3e-16);
-  CHECK(t(0) == 1e-300);  // tiny arguments keep their relative accuracy
-  CHECK(t(1) == -1e-20);
-  CHECK(t(2) == 1.0);
 }
