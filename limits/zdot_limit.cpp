@@ -12,6 +12,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "limits/distributed.h"
 #include "limits/parallel.h"
 #include "limits/rng.h"
 #include "limits/sobol_normals.h"
@@ -599,31 +600,42 @@ LimitResult zdot_limit(const Program& p, const ZDotOptions& options) {
   }
   std::vector<Eigen::MatrixXd> factors;
   for (const auto& g : p.input_groups()) factors.push_back(psd_factor(g.covariance));
-  // Jobs: per replica the whole point set, then (jackknife) its two halves; job 3r + part.
+  // Jobs: per replica the whole point set, then (jackknife) its two halves. Under mpirun the replicas are split
+  // in contiguous blocks over the processes (limits/distributed.h); each process runs its block's jobs on its
+  // threads and returns one row per replica (its jackknifed outputs), so the rows, and the means over them, are
+  // bitwise those of one process: replica r depends only on (seed, r).
   const std::size_t parts = options.jackknife ? 3 : 1;
   const auto replicas = static_cast<std::size_t>(options.replicas);
-  std::vector<std::vector<double>> per_job(replicas * parts);
-  std::vector<int> parts_left(replicas, static_cast<int>(parts));
-  std::mutex progress_mutex;
-  std::size_t done = 0;
-  parallel_for(per_job.size(), threads, [&](std::size_t job) {
-    const std::size_t r = job / parts, part = job % parts;
-    const long long half = particles / 2;
-    const long long first = part == 2 ? half : 0;
-    const long long count = part == 0 ? particles : half;
-    per_job[job] = Replica(plan, factors, options, r, first, static_cast<Eigen::Index>(count)).run();
-    if (!options.progress) return;
-    const std::lock_guard<std::mutex> lock(progress_mutex);
-    if (--parts_left[r] == 0) options.progress(++done, replicas);
+  const std::size_t outputs = p.outputs().size();
+  const std::vector<std::vector<double>> rows = distributed_rows(replicas, [&](IndexBlock block) {
+    std::vector<std::vector<double>> per_job(block.size() * parts);
+    std::vector<int> parts_left(block.size(), static_cast<int>(parts));
+    std::mutex progress_mutex;
+    std::size_t done = 0;
+    parallel_for(per_job.size(), threads, [&](std::size_t job) {
+      const std::size_t local = job / parts, part = job % parts;
+      const long long half = particles / 2;
+      const long long first = part == 2 ? half : 0;
+      const long long count = part == 0 ? particles : half;
+      per_job[job] = Replica(plan, factors, options, block.begin + local, first, static_cast<Eigen::Index>(count)).run();
+      if (!options.progress) return;
+      const std::lock_guard<std::mutex> lock(progress_mutex);
+      if (--parts_left[local] == 0) options.progress(++done, block.size());
+    });
+    std::vector<std::vector<double>> block_rows(block.size(), std::vector<double>(outputs));
+    for (std::size_t r = 0; r < block.size(); ++r)
+      for (std::size_t j = 0; j < outputs; ++j) {
+        const double whole = per_job[r * parts][j];
+        block_rows[r][j] =
+            parts == 1 ? whole : 2.0 * whole - 0.5 * (per_job[r * parts + 1][j] + per_job[r * parts + 2][j]);
+      }
+    return block_rows;
   });
   LimitResult out;
   for (std::size_t j = 0; j < p.outputs().size(); ++j) {
     out.names.push_back(p.outputs()[j].name);
     std::vector<double> xs;
-    for (std::size_t r = 0; r < replicas; ++r) {
-      const double whole = per_job[r * parts][j];
-      xs.push_back(parts == 1 ? whole : 2.0 * whole - 0.5 * (per_job[r * parts + 1][j] + per_job[r * parts + 2][j]));
-    }
+    for (std::size_t r = 0; r < replicas; ++r) xs.push_back(rows[r][j]);
     out.outputs.push_back(mean_with_error(xs, Route::monte_carlo));
   }
   return out;
