@@ -12,6 +12,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "limits/distributed.h"
 #include "limits/parallel.h"
 #include "limits/rng.h"
 #include "limits/sobol_normals.h"
@@ -261,41 +262,17 @@ struct Plan {
 
 constexpr long long kBlock = 4096;  // particles per pseudo-random stream block
 
-// A solution of G a = b for a PSD G of numerical rank r: Cholesky with diagonal pivoting (Golub & Van Loan §4.2.8)
-// stopped when the largest remaining pivot falls below 1e-10 of the largest diagonal; the unpivoted coordinates
-// get 0. For dependent Ẑ's any solution gives the same ZDot term (Σ a_i Z^{y_i} is the same vector); O(k²r).
-Eigen::VectorXd pivoted_cholesky_solve(Eigen::MatrixXd g, const Eigen::VectorXd& b) {
-  const Eigen::Index k = g.rows();
-  std::vector<Eigen::Index> perm(static_cast<std::size_t>(k));
-  for (Eigen::Index i = 0; i < k; ++i) perm[static_cast<std::size_t>(i)] = i;
-  const double cutoff = 1e-10 * std::max(g.diagonal().maxCoeff(), 0.0);
-  Eigen::MatrixXd l = Eigen::MatrixXd::Zero(k, k);  // rows/cols in pivot order
-  Eigen::VectorXd d = g.diagonal();
-  Eigen::Index r = 0;
-  for (; r < k; ++r) {
-    Eigen::Index best = r;
-    for (Eigen::Index i = r + 1; i < k; ++i)
-      if (d(perm[static_cast<std::size_t>(i)]) > d(perm[static_cast<std::size_t>(best)])) best = i;
-    if (!(d(perm[static_cast<std::size_t>(best)]) > cutoff)) break;
-    std::swap(perm[static_cast<std::size_t>(r)], perm[static_cast<std::size_t>(best)]);
-    l.row(r).swap(l.row(best));
-    const Eigen::Index pr = perm[static_cast<std::size_t>(r)];
-    const double piv = std::sqrt(d(pr));
-    l(r, r) = piv;
-    for (Eigen::Index i = r + 1; i < k; ++i) {
-      const Eigen::Index pi = perm[static_cast<std::size_t>(i)];
-      l(i, r) = (g(pi, pr) - l.row(i).head(r).dot(l.row(r).head(r))) / piv;
-      d(pi) -= l(i, r) * l(i, r);
-    }
-  }
-  Eigen::VectorXd pb(r);
-  for (Eigen::Index i = 0; i < r; ++i) pb(i) = b(perm[static_cast<std::size_t>(i)]);
-  const auto lr = l.topLeftCorner(r, r).triangularView<Eigen::Lower>();
-  const Eigen::VectorXd y = lr.transpose().solve(lr.solve(pb));
-  Eigen::VectorXd a = Eigen::VectorXd::Zero(k);
-  for (Eigen::Index i = 0; i < r; ++i) a(perm[static_cast<std::size_t>(i)]) = y(i);
-  return a;
-}
+// Factors filled row by row (ZHat rows, Stein rows) and read by rows: row-major.
+using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// The Cholesky factor of the Gram matrix G_TT of a ZDot's Stein terms (Replica::stein), in term order; a member
+// whose pivot vanished has a unit diagonal and zero row and column, so the triangular solves give it a = 0.
+struct SteinFactor {
+  std::vector<int> members;   // positions in the family, in term order
+  std::vector<bool> dropped;  // its Ẑ is a combination of the earlier members'
+  RowMatrix r;                // lower triangular; leading members.size() rows are valid
+  double largest = 0.0;       // largest diagonal of G so far (the pivot cutoff's scale)
+};
 
 // One replica's particles first..first+count-1 run through the program (steps 1-4 of zdot_limit.h).
 class Replica {
@@ -310,10 +287,11 @@ class Replica {
     tan_.assign(count, {});
     sca_.assign(count, 0.0);
     basis_.assign(plan_.families.size(), {});
+    stein_.assign(plan_.families.size(), {});
     chol_.clear();
     for (const Family& f : plan_.families) {
       const auto k = static_cast<Eigen::Index>(f.members.size());
-      chol_.push_back(Eigen::MatrixXd::Zero(k, k));
+      chol_.push_back(RowMatrix::Zero(k, k));
     }
     for (std::size_t i = 0; i < count; ++i) {
       const Value& v = p_.values()[i];
@@ -330,7 +308,7 @@ class Replica {
         vec_[dead] = Eigen::ArrayXd();
         tan_[dead].clear();
       }
-      for (int f : plan_.family_dies_at[i]) basis_[f].clear();
+      for (int f : plan_.family_dies_at[i]) basis_[f].clear(), stein_[f] = {};
     }
     std::vector<double> out;
     for (const Output& o : p_.outputs()) out.push_back(sca_[o.value]);
@@ -393,7 +371,7 @@ class Replica {
     const double s2 = fam.variance;
     const Eigen::ArrayXd& x = vec_[v.operands[1]];
     // ZHat: row k of the factor by forward substitution against the earlier members (conditional Gaussian).
-    Eigen::MatrixXd& c = chol_[f];
+    RowMatrix& c = chol_[f];
     for (int j = 0; j < k; ++j) {
       const double cov = s2 * mean_product(x, vec_[p_.value(fam.members[j]).operands[1]]);
       double r = cov;
@@ -444,52 +422,59 @@ class Replica {
     return a;
   }
 
-  // TP4 Remark F.2: a = G⁺ b with b_i = E[Z^x Ẑ^{g_i}] and G the covariance of the Ẑ^{g_i}, computed in the ξ's of
-  // the opposite family (Ẑ = L ξ over its first K members, K just past the last term) rather than by rebuilding the
-  // k Ẑ's and their particle Gram matrix (O(kKP) at every ZDot). Stein's lemma in the ξ's, with c_j = mean(Z^x ξ_j):
-  // c = L_Tᵀ a, where L_T holds the terms' rows; a is its least squares solution (the same normal equations
-  // L_T L_Tᵀ a = L_T c as G a = b). Split the terms into A, the longest prefix 0..K0−1 of members that are all terms,
-  // and the rest E (in the unrolled training: the current step's own point). A member of A whose diagonal is 0
-  // (its Ẑ, hence its y, is a combination of earlier ones; matmul() zeroes its whole column) gets a = 0, which
-  // leaves the ZDot term unchanged. Columns
-  // past K0 involve only E: a_E is the least squares solution of L_{E,B}ᵀ a_E ≈ c_B (|E| unknowns; pivoted
-  // Cholesky of the small normal matrix), then the prefix rows are met exactly: a_A = L_AA⁻ᵀ (c_A − L_{E,A}ᵀ a_E).
-  // Cost O(KP + K² + |E|²K) per ZDot.
-  std::vector<double> stein(ValueId h) const {
+  // TP4 Remark F.2: a = G⁺ b, the least squares regression of Z^x on the terms' Ẑ^{g_i}, with G_ij = Cov(Ẑ^{g_i},
+  // Ẑ^{g_j}) and b_i = E[Z^x Ẑ^{g_i}]. Both come from the opposite family's factor (Ẑ = L ξ over its members) without
+  // rebuilding the Ẑ's: G_ij = L_i · L_j (rows of L) and b_i = L_i · c with c_j = mean(Z^x ξ_j), O(KP) for the K
+  // normals the terms use. G_TT is factored incrementally (SteinFactor): consecutive ZDots of unrolled training
+  // share their terms up to the last few (the earlier steps' points), so only the rows past the common prefix are
+  // recomputed; a term whose Ẑ is a combination of the earlier terms' (pivot below 1e-10 of the largest diagonal)
+  // gets a = 0, which leaves the ZDot term Σ a_i Z^{y_i} unchanged (its y is the same combination of theirs).
+  // Cost per ZDot O(KP + |T|²) plus O(|T| K) per new row.
+  std::vector<double> stein(ValueId h) {
     const Eigen::ArrayXd& x = vec_[p_.value(h).operands[1]];
     const IdSet& terms = plan_.terms[h];
     const int opposite = plan_.families[plan_.family_of[h]].opposite;
-    const Eigen::MatrixXd& l = chol_[opposite];
+    const RowMatrix& l = chol_[opposite];
+    SteinFactor& fac = stein_[opposite];
     const auto k = static_cast<Eigen::Index>(terms.size());
+    std::vector<int> pos(terms.size());
     Eigen::Index big_k = 0;
-    for (ValueId g : terms) big_k = std::max<Eigen::Index>(big_k, plan_.position[g] + 1);
+    for (std::size_t t = 0; t < terms.size(); ++t) {
+      pos[t] = plan_.position[terms[t]];
+      big_k = std::max<Eigen::Index>(big_k, pos[t] + 1);
+    }
+    // The factor of G_TT: keep the common prefix with the previous ZDot's terms, append the rest.
+    std::size_t common = 0;
+    while (common < fac.members.size() && common < pos.size() && fac.members[common] == pos[common]) ++common;
+    fac.members.resize(common);
+    fac.dropped.resize(common);
+    if (fac.r.rows() < k) fac.r.conservativeResize(std::max<Eigen::Index>(k, 2 * fac.r.rows()), std::max<Eigen::Index>(k, 2 * fac.r.rows()));
+    for (std::size_t t = common; t < pos.size(); ++t) {
+      const auto q = static_cast<Eigen::Index>(t);
+      const int pt = pos[t];
+      Eigen::VectorXd g(q);
+      for (Eigen::Index j = 0; j < q; ++j) {
+        const int pj = fac.members[static_cast<std::size_t>(j)];
+        const Eigen::Index upto = std::min(pt, pj) + 1;
+        g(j) = fac.dropped[static_cast<std::size_t>(j)] ? 0.0 : l.row(pt).head(upto).dot(l.row(pj).head(upto));
+      }
+      const double diag = l.row(pt).head(pt + 1).squaredNorm();
+      fac.largest = common == 0 && t == 0 ? diag : std::max(fac.largest, diag);
+      if (q > 0) fac.r.row(q).head(q) = fac.r.topLeftCorner(q, q).triangularView<Eigen::Lower>().solve(g).transpose();
+      const double pivot = diag - (q > 0 ? fac.r.row(q).head(q).squaredNorm() : 0.0);
+      const bool drop = !(pivot > 1e-10 * fac.largest);
+      if (drop) fac.r.row(q).head(q).setZero();
+      fac.r(q, q) = drop ? 1.0 : std::sqrt(pivot);
+      fac.members.push_back(pt);
+      fac.dropped.push_back(drop);
+    }
     Eigen::VectorXd c(big_k);
     for (Eigen::Index j = 0; j < big_k; ++j) c(j) = mean_product(x, basis_[opposite][j]);
-    Eigen::Index k0 = 0;  // terms are sorted in program order, so positions increase
-    std::vector<Eigen::Index> regular;  // members of A with a nonzero diagonal
-    while (k0 < k && plan_.position[terms[static_cast<std::size_t>(k0)]] == k0) {
-      if (l(k0, k0) != 0.0) regular.push_back(k0);
-      ++k0;
-    }
-    const Eigen::Index ne = k - k0, nb = big_k - k0;
-    Eigen::MatrixXd le(ne, big_k);  // the rows of E
-    for (Eigen::Index i = 0; i < ne; ++i) le.row(i) = l.row(plan_.position[terms[static_cast<std::size_t>(k0 + i)]]).head(big_k);
-    Eigen::VectorXd a(k);
-    Eigen::VectorXd ae = Eigen::VectorXd::Zero(ne);
-    if (ne > 0) {
-      const Eigen::MatrixXd leb = le.rightCols(nb);
-      ae = pivoted_cholesky_solve(leb * leb.transpose(), leb * c.tail(nb));
-      a.tail(ne) = ae;
-    }
-    a.head(k0).setZero();
-    if (!regular.empty()) {
-      const auto nr = static_cast<Eigen::Index>(regular.size());
-      Eigen::VectorXd rhs = c(regular);
-      if (ne > 0) rhs -= le(Eigen::all, regular).transpose() * ae;
-      const Eigen::MatrixXd lr = l(regular, regular);
-      const Eigen::VectorXd ar = lr.triangularView<Eigen::Lower>().transpose().solve(rhs);
-      for (Eigen::Index i = 0; i < nr; ++i) a(regular[static_cast<std::size_t>(i)]) = ar(i);
-    }
+    Eigen::VectorXd b(k);
+    for (Eigen::Index t = 0; t < k; ++t)
+      b(t) = fac.dropped[static_cast<std::size_t>(t)] ? 0.0 : l.row(pos[t]).head(pos[t] + 1).dot(c.head(pos[t] + 1));
+    const auto r = fac.r.topLeftCorner(k, k).triangularView<Eigen::Lower>();
+    const Eigen::VectorXd a = r.transpose().solve(r.solve(b));
     return {a.data(), a.data() + k};
   }
 
@@ -547,7 +532,8 @@ class Replica {
   std::vector<std::vector<Eigen::ArrayXd>> tan_;   // per vector, aligned with plan_.need
   std::vector<double> sca_;
   std::vector<std::vector<Eigen::ArrayXd>> basis_;  // per family: the ZHat normals ξ_j
-  std::vector<Eigen::MatrixXd> chol_;                // per family: Cov(Ẑ) = L Lᵀ, rows filled as members run
+  std::vector<RowMatrix> chol_;                      // per family: Cov(Ẑ) = L Lᵀ, rows filled as members run
+  std::vector<SteinFactor> stein_;                   // per family: the factor of the last Stein ZDot's terms
 };
 
 long long particle_count(const ZDotOptions& o) {
@@ -599,31 +585,42 @@ LimitResult zdot_limit(const Program& p, const ZDotOptions& options) {
   }
   std::vector<Eigen::MatrixXd> factors;
   for (const auto& g : p.input_groups()) factors.push_back(psd_factor(g.covariance));
-  // Jobs: per replica the whole point set, then (jackknife) its two halves; job 3r + part.
+  // Jobs: per replica the whole point set, then (jackknife) its two halves. Under mpirun the replicas are split
+  // in contiguous blocks over the processes (limits/distributed.h); each process runs its block's jobs on its
+  // threads and returns one row per replica (its jackknifed outputs), so the rows, and the means over them, are
+  // bitwise those of one process: replica r depends only on (seed, r).
   const std::size_t parts = options.jackknife ? 3 : 1;
   const auto replicas = static_cast<std::size_t>(options.replicas);
-  std::vector<std::vector<double>> per_job(replicas * parts);
-  std::vector<int> parts_left(replicas, static_cast<int>(parts));
-  std::mutex progress_mutex;
-  std::size_t done = 0;
-  parallel_for(per_job.size(), threads, [&](std::size_t job) {
-    const std::size_t r = job / parts, part = job % parts;
-    const long long half = particles / 2;
-    const long long first = part == 2 ? half : 0;
-    const long long count = part == 0 ? particles : half;
-    per_job[job] = Replica(plan, factors, options, r, first, static_cast<Eigen::Index>(count)).run();
-    if (!options.progress) return;
-    const std::lock_guard<std::mutex> lock(progress_mutex);
-    if (--parts_left[r] == 0) options.progress(++done, replicas);
+  const std::size_t outputs = p.outputs().size();
+  const std::vector<std::vector<double>> rows = distributed_rows(replicas, [&](IndexBlock block) {
+    std::vector<std::vector<double>> per_job(block.size() * parts);
+    std::vector<int> parts_left(block.size(), static_cast<int>(parts));
+    std::mutex progress_mutex;
+    std::size_t done = 0;
+    parallel_for(per_job.size(), threads, [&](std::size_t job) {
+      const std::size_t local = job / parts, part = job % parts;
+      const long long half = particles / 2;
+      const long long first = part == 2 ? half : 0;
+      const long long count = part == 0 ? particles : half;
+      per_job[job] = Replica(plan, factors, options, block.begin + local, first, static_cast<Eigen::Index>(count)).run();
+      if (!options.progress) return;
+      const std::lock_guard<std::mutex> lock(progress_mutex);
+      if (--parts_left[local] == 0) options.progress(++done, block.size());
+    });
+    std::vector<std::vector<double>> block_rows(block.size(), std::vector<double>(outputs));
+    for (std::size_t r = 0; r < block.size(); ++r)
+      for (std::size_t j = 0; j < outputs; ++j) {
+        const double whole = per_job[r * parts][j];
+        block_rows[r][j] =
+            parts == 1 ? whole : 2.0 * whole - 0.5 * (per_job[r * parts + 1][j] + per_job[r * parts + 2][j]);
+      }
+    return block_rows;
   });
   LimitResult out;
   for (std::size_t j = 0; j < p.outputs().size(); ++j) {
     out.names.push_back(p.outputs()[j].name);
     std::vector<double> xs;
-    for (std::size_t r = 0; r < replicas; ++r) {
-      const double whole = per_job[r * parts][j];
-      xs.push_back(parts == 1 ? whole : 2.0 * whole - 0.5 * (per_job[r * parts + 1][j] + per_job[r * parts + 2][j]));
-    }
+    for (std::size_t r = 0; r < replicas; ++r) xs.push_back(rows[r][j]);
     out.outputs.push_back(mean_with_error(xs, Route::monte_carlo));
   }
   return out;

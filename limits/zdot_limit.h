@@ -36,7 +36,9 @@
 //    Cost: 2× a plain replica; the half runs share the full run's particles, so the variance barely grows.
 // 7. R replicas (independent randomizations, seedable by index: replica r depends only on (seed, r)) run in
 //    parallel; each output is the mean over replicas with the standard error over replicas, R − 1 degrees of
-//    freedom (the same seed gives bitwise the same result whatever the thread count).
+//    freedom (the same seed gives bitwise the same result whatever the thread count). Under `mpirun -np K`
+//    the replicas are split in contiguous blocks over the K processes (limits/distributed.h), each running
+//    its block on its threads; the result is bitwise that of one process.
 #pragma once
 
 #include <cstdint>
@@ -62,7 +64,8 @@ struct ZDotOptions {
   double memory_budget_bytes = 8.0 * (1ull << 30);  ///< refuse runs whose estimate is larger
   Sampling sampling = Sampling::sobol;
   bool jackknife = true;  ///< remove the O(1/P) bias with the two-half jackknife (step 6; costs 2×)
-  std::function<void(std::size_t done, std::size_t total)> progress;  ///< called after each replica
+  /// called after each replica this process runs (under mpirun: of its block; total = the block's size)
+  std::function<void(std::size_t done, std::size_t total)> progress;
 };
 
 /// The mode `automatic` resolves to for p: derivative, or stein when a Dirac delta would be missed;

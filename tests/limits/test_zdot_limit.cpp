@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <numbers>
+#include <random>
 #include <sstream>
 
 #include "frontend/sema.h"
@@ -327,5 +328,44 @@ output o = avg(z * x), s = a * a, q = avg(z * z)
     CHECK(std::abs(corrected.outputs[j].value - exact[j]) <= 3.0 * corrected.outputs[j].error);
     CHECK(std::abs(sobol.outputs[j].value - exact[j]) <= 3.0 * sobol.outputs[j].error);
     CHECK(sobol.outputs[j].error < corrected.outputs[j].error);
+  }
+}
+
+// The Stein form factors the Gram matrix of a ZDot's terms incrementally, keeping the prefix shared with the
+// previous ZDot (Replica::stein): terms interleaved with non-terms of the same family, a term whose Ẑ duplicates an
+// earlier one (its pivot vanishes: a = 0), and ZDots whose terms share a prefix or start afresh. Randomized
+// coefficients (printed on failure); the truth is the exact rational limit of the linear program.
+TEST_CASE("Stein ZDot with interleaved non-terms, a duplicated Ẑ and shared term prefixes: randomized vs exact and derivative") {
+  std::random_device device;
+  const unsigned seed = device();
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int> coef(-3, 3);
+  auto k = [&] {
+    int c = 0;
+    while (c == 0) c = coef(gen);
+    return std::to_string(c);
+  };
+  const std::string text = "input x ~ N(0, 1)\ninput u ~ N(0, 1)\nmatrix W ~ N(0, 1/n)\na = W x\ne = W u\n"
+                           "v = " + k() + " * x + " + k() + " * u\nb = W v\nd = W x\n"
+                           "c = " + k() + " * a + " + k() + " * b + " + k() + " * d\nz = W' c\n"
+                           "z2 = W' (c + " + k() + " * a)\nz3 = W' (" + k() + " * b + e)\n"
+                           "output xz = avg(x * z), uz = avg(u * z), zz = avg(z * z), z23 = avg(z2 * z3), uz3 = avg(u * z3)\n";
+  CAPTURE(seed);
+  CAPTURE(text);
+  const Program p = compile(text);
+  const auto truth = limits::linear_limit(p).limit;
+  const auto stein = limits::zdot_limit(p, small(ZDotMode::stein, 4096));
+  const auto der = limits::zdot_limit(p, small(ZDotMode::derivative, 4096));
+  REQUIRE(stein.outputs.size() == 5);
+  for (std::size_t j = 0; j < 5; ++j) {
+    CAPTURE(j);
+    CAPTURE(truth.outputs[j].value);
+    CAPTURE(stein.outputs[j].value);
+    CAPTURE(stein.outputs[j].error);
+    CAPTURE(der.outputs[j].value);
+    CAPTURE(der.outputs[j].error);
+    CHECK(agree(stein.outputs[j], truth.outputs[j].value));
+    CHECK(agree(der.outputs[j], truth.outputs[j].value));
+    CHECK(agree(stein.outputs[j], der.outputs[j]));
   }
 }
