@@ -199,12 +199,23 @@ Mup1Limit quadrature_limit(const ExprPtr& activation, double lr, const Eigen::Ma
   constexpr double refine = 1.5;    // Gauss–Hermite order × refine, trapezoid spacing ÷ refine
   Mup1Limit out;
   out.route = Route::quadrature;
+  const auto bound = static_cast<std::size_t>(6 * o.max_nodes) * static_cast<std::size_t>(std::max(steps, 1));
   auto run = [&](const TensorRule& rule, double cutoff) {
     Particles ps = quadrature_particles(rule, d, cutoff);
     out.total_nodes += ps.v.size();
     out.nodes = ps.v.size();
-    return evolve(std::move(ps), activation, lr, X, y, steps, E);
+    Evolution e = evolve(std::move(ps), activation, lr, X, y, steps, E);
+    if (o.progress && o.order == 0)
+      o.progress(std::min(bound - 1, static_cast<std::size_t>(out.total_nodes) * static_cast<std::size_t>(std::max(steps, 1))), bound);
+    return e;
   };
+  struct Finish {  // closes the progress line however the refinement ends
+    const Mup1Options& o;
+    std::size_t bound;
+    ~Finish() {
+      if (o.progress && o.order == 0) o.progress(bound, bound);
+    }
+  } finish{o, bound};
   // error = |Q_coarse − Q_fine| + a rounding allowance of 64 ε Σ_p w_p |v_p φ_p| (the sums and the T steps of
   // particle updates in double; measured rounding differences are a few ε times this)
   auto compare = [&](const Evolution& coarse, const Evolution& fine) {
