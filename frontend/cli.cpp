@@ -394,7 +394,7 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
     o.limit.memory_budget_bytes = a.budget_gib * 1024.0 * 1024.0 * 1024.0;
     o.limit.progress = progress;
     if (progress) {
-      o.limit.quadrature_progress = progress_reporter(err, "limit: quadrature, particle steps", true);
+      o.limit.quadrature_progress = progress_reporter(err, "limit: quadrature, particle steps");
       o.limit.kernel_progress = progress_reporter(err, "limit: kernel gradient descent, stage");
     }
     o.progress = a.progress;

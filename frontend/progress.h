@@ -16,17 +16,14 @@
 namespace tp::frontend {
 
 /// A callback for FiniteOptions::progress, ZDotOptions::progress and NetworkLimitOptions::progress (and its
-/// quadrature_progress and kernel_progress). total_is_bound: total is an upper bound on the work (an adaptive
-/// route that may stop early), so the time left is printed as "at most".
-inline std::function<void(std::size_t, std::size_t)> progress_reporter(std::ostream& err, std::string what,
-                                                                       bool total_is_bound = false) {
+/// quadrature_progress and kernel_progress; the quadrature's total is a forecast, so its time left may change).
+inline std::function<void(std::size_t, std::size_t)> progress_reporter(std::ostream& err, std::string what) {
   const auto start = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
-  return [&err, what = std::move(what), start, total_is_bound](std::size_t done, std::size_t total) {
+  return [&err, what = std::move(what), start](std::size_t done, std::size_t total) {
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - *start).count();
     err << "\rtpc: " << what << " " << done << "/" << total << ", " << std::lround(elapsed) << " s so far";
     if (done > 0 && done < total)
-      err << (total_is_bound ? ", at most " : ", about ")
-          << std::lround(elapsed / static_cast<double>(done) * static_cast<double>(total - done)) << " s left";
+      err << ", about " << std::lround(elapsed / static_cast<double>(done) * static_cast<double>(total - done)) << " s left";
     if (done > 0) {  // the rate: seconds per item, or items per second when they are fast
       const double each = elapsed / static_cast<double>(done);
       char rate[48];

@@ -11,7 +11,7 @@
 
 using tp::testing::tpc;
 
-TEST_CASE("tpc limit --progress: the quadrature route reports particle steps, time so far, a bound on time left") {
+TEST_CASE("tpc limit --progress: the quadrature route reports particle steps, the time so far and left, the rate") {
   const auto path = std::filesystem::temp_directory_path() / ("tpc_test_progress_" + std::to_string(::getpid()) + ".tp");
   std::ofstream(path) << "network mlp { input 1; dense n tanh; readout 1 }\nparametrization mup\n"
                          "optimizer sgd lr 0.5\nloss mse\ndata {\n  x = [[1], [-0.5]]\n  y = [1, -1]\n}\n"
@@ -20,8 +20,8 @@ TEST_CASE("tpc limit --progress: the quadrature route reports particle steps, ti
   std::filesystem::remove(path);
   REQUIRE(r.code == 0);
   CHECK(r.out.find("quadrature") != std::string::npos);
-  // e.g. "\rtpc: limit: quadrature, particle steps 52000/72000000, 0 s so far, at most 3 s left (2.1e+05 per s)"
-  const std::regex line(R"(tpc: limit: quadrature, particle steps \d+/\d+, \d+ s so far(, at most \d+ s left)? \(.* (each|per s)\))");
+  // e.g. "\rtpc: limit: quadrature, particle steps 52000/720000, 0 s so far, about 3 s left (2.1e+05 per s)"
+  const std::regex line(R"(tpc: limit: quadrature, particle steps \d+/\d+, \d+ s so far, about \d+ s left \(.* (each|per s)\))");
   CHECK(std::regex_search(r.err, line));
   // the last report closes the line: done = total
   const std::regex last(R"(particle steps (\d+)/\1, \d+ s so far \(.*\)\n)");
