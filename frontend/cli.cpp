@@ -395,6 +395,10 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
     o.limit.memory_budget_bytes = a.budget_gib * 1024.0 * 1024.0 * 1024.0;
     o.limit.quadrature_max_nodes = a.max_nodes;
     o.limit.progress = progress;
+    if (progress) {
+      o.limit.quadrature_progress = progress_reporter(err, "limit: quadrature, particle steps");
+      o.limit.kernel_progress = progress_reporter(err, "limit: kernel gradient descent, stage");
+    }
     o.progress = a.progress;
     o.estimate_only = a.estimate;
     return run_network_limit(script->spec, o, out, err);
@@ -595,7 +599,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       ->check(CLI::Range(1000LL, 1LL << 30))
       ->default_val(12'000'000);
   limit->add_flag("--progress", limit_args.progress,
-                  "report Monte Carlo replicas done and the time left on stderr even when it is not a terminal "
+                  "report progress on stderr even when it is not a terminal: Monte Carlo replicas, quadrature particle "
+                  "steps or kernel-route stages done, the rate and the time left "
                   "(and the estimate of the time before starting)");
   limit->add_flag("--estimate", limit_args.estimate,
                   "network scripts: print the estimated time of the limit (route, op counts) and stop; it is printed "

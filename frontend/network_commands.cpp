@@ -240,7 +240,11 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
   std::string no_limit;
   try {
     limits::NetworkLimitOptions lo = o.limit;
-    if (o.progress) lo.progress = progress_reporter(err, "limit: Monte Carlo replica");
+    if (o.progress) {
+      lo.progress = progress_reporter(err, "limit: Monte Carlo replica");
+      lo.quadrature_progress = progress_reporter(err, "limit: quadrature, particle steps");
+      lo.kernel_progress = progress_reporter(err, "limit: kernel gradient descent, stage");
+    }
     lim = limits::network_limit(s, lo);
   } catch (const limits::LimitUnavailable& e) {
     no_limit = e.what();

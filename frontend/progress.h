@@ -1,4 +1,5 @@
-// Progress on stderr for long runs (seeds of `run` and `compare`, Monte Carlo replicas of `limit`): one line
+// Progress on stderr for long runs (seeds of `run` and `compare`; Monte Carlo replicas, quadrature particle steps
+// and kernel-GD runs of `limit`): one line
 // rewritten in place, "tpc: <what> 3/8, 12 s so far, about 20 s left (4 s each)", with the estimate and the
 // rate from the pace so far.
 #pragma once
@@ -14,7 +15,8 @@
 
 namespace tp::frontend {
 
-/// A callback for FiniteOptions::progress, ZDotOptions::progress and NetworkLimitOptions::progress.
+/// A callback for FiniteOptions::progress, ZDotOptions::progress and NetworkLimitOptions::progress (and its
+/// quadrature_progress and kernel_progress; the quadrature's total is a forecast, so its time left may change).
 inline std::function<void(std::size_t, std::size_t)> progress_reporter(std::ostream& err, std::string what) {
   const auto start = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
   return [&err, what = std::move(what), start](std::size_t done, std::size_t total) {

@@ -1,16 +1,19 @@
 // Gaussian expectations by eigen-factored tensor Gauss–Hermite quadrature or antithetic Monte Carlo.
 #include "limits/gaussian_expectation.h"
 
+#include "limits/double_exponential_rule.h"
 #include "limits/gauss_hermite.h"
 #include "tp/singularity.h"
 
 #include <Eigen/Eigenvalues>
+#include <Eigen/QR>
 
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <utility>
@@ -250,6 +253,108 @@ Estimate quadrature_route(const BatchIntegrand& f, const Eigen::MatrixXd& factor
   return {coarse.value, last, Route::quadrature};
 }
 
+/// The kinked quadrature route (header comment): nullopt when the kinks are not parallel on the support of Z (or
+/// none crosses it), so that the caller keeps the plain Gauss–Hermite route.
+std::optional<Estimate> kinked_route(const BatchIntegrand& f, const Eigen::MatrixXd& factor,
+                                     const ExpectationOptions& options) {
+  const auto r = static_cast<int>(factor.cols());
+  if (r == 0 || options.kinks.empty()) return std::nullopt;
+  // 1. The hyperplanes a·z + c = 0 in whitened coordinates: (Lᵀa)·ξ + c = 0.
+  Eigen::VectorXd across;
+  std::vector<std::pair<Eigen::VectorXd, double>> crossing;
+  const double factor_norm = factor.norm();
+  for (const Hyperplane& k : options.kinks) {
+    if (k.normal.size() != factor.rows()) throw std::invalid_argument("kink hyperplane of the wrong dimension");
+    const Eigen::VectorXd n = factor.transpose() * k.normal;
+    if (n.norm() <= 1e-12 * k.normal.norm() * factor_norm) continue;  // constant on the support
+    if (across.size() == 0) across = n.normalized();
+    if (std::abs(n.dot(across)) < (1 - 1e-9) * n.norm()) return std::nullopt;
+    crossing.emplace_back(n, k.offset);
+  }
+  if (crossing.empty()) return std::nullopt;
+  std::vector<double> breakpoints;
+  for (const auto& [n, c] : crossing) breakpoints.push_back(-c / n.dot(across));
+  // 2. An orthonormal basis whose first vector runs across them; Z = (L Q) η.
+  Eigen::MatrixXd q = Eigen::MatrixXd::Identity(r, r);
+  if (r > 1) {
+    const Eigen::MatrixXd column = across;
+    const Eigen::HouseholderQR<Eigen::MatrixXd> qr(column);
+    q = qr.householderQ() * Eigen::MatrixXd::Identity(r, r);
+  }
+  if (q.col(0).dot(across) < 0) q.col(0) = -q.col(0);
+  const Eigen::MatrixXd rotated = factor * q;
+  // 3. Level ℓ of the double-exponential rule across, Gauss–Hermite order k along the other r − 1 directions.
+  constexpr double eps = std::numeric_limits<double>::epsilon();
+  constexpr int first_level = 2, last_level = 10;
+  const OrderPlan plan = plan_orders(std::max(r - 1, 1), options);
+  int order = r > 1 ? std::max(plan.initial, 2) : 1;
+  DoubleExponentialRule de;
+  Estimate result{0.0, std::numeric_limits<double>::infinity(), Route::quadrature};
+  double previous = 0.0, tail = 0.0, change = std::numeric_limits<double>::infinity();
+  for (int level = first_level; level <= last_level; ++level, order = r > 1 ? std::min(2 * order, plan.max) : 1) {
+    double_exponential_normal_rule(breakpoints, level, de);
+    std::vector<double> outer_x{0.0}, outer_w{1.0};
+    if (r > 1) {
+      const GaussHermiteRule& gh = gauss_hermite_rule(order);
+      outer_x.assign(gh.nodes.begin(), gh.nodes.end());
+      outer_w.assign(gh.weights.begin(), gh.weights.end());
+    }
+    const auto inner = static_cast<std::int64_t>(de.nodes.size());
+    if (level > first_level && inner * node_count(order, r - 1, options.max_quadrature_nodes) > options.max_quadrature_nodes)
+      break;
+    CompensatedSum sum, abs_sum;
+    std::vector<double> node_abs(de.nodes.size(), 0.0), node_sum(de.nodes.size(), 0.0);
+    std::vector<int> index(static_cast<std::size_t>(r - 1), 0);
+    const auto outer_count = static_cast<int>(outer_x.size());
+    Eigen::MatrixXd eta(r, inner);
+    for (;;) {
+      double w_outer = 1.0;
+      for (int a = 0; a + 1 < r; ++a) w_outer *= outer_w[index[a]];
+      if (w_outer >= DBL_MIN) {
+        for (Eigen::Index j = 0; j < inner; ++j) {
+          eta(0, j) = de.nodes[j];
+          for (int a = 0; a + 1 < r; ++a) eta(a + 1, j) = outer_x[index[a]];
+        }
+        for (Eigen::Index start = 0; start < inner; start += options.batch_size) {
+          const Eigen::Index m = std::min<Eigen::Index>(options.batch_size, inner - start);
+          const Eigen::ArrayXd values = call_integrand(f, rotated * eta.middleCols(start, m), "double-exponential rule");
+          for (Eigen::Index j = 0; j < m; ++j) {
+            const double w = w_outer * de.weights[start + j];
+            sum.add(w * values(j));
+            abs_sum.add(w * std::abs(values(j)));
+            node_abs[start + j] += w * std::abs(values(j));
+            node_sum[start + j] += w * values(j);
+          }
+        }
+      }
+      int a = 0;
+      while (a + 1 < r && ++index[a] == outer_count) index[a++] = 0;
+      if (a + 1 >= r) break;
+    }
+    tail = 0.0;
+    for (const auto& [last, second] : de.ends) {
+      if (last < 0) continue;
+      const double rest = truncation_estimate(node_abs[last], second >= 0 ? node_abs[second] : 0.0);
+      tail += rest;
+      if (std::isfinite(rest) && node_abs[last] > 0) sum.add(0.5 * rest * node_sum[last] / node_abs[last]);
+    }
+    const double value = sum.value(), scale = std::max(abs_sum.value(), std::abs(value));
+    if (level > first_level) change = std::abs(value - previous);
+    previous = value;
+    result = {value, std::max(change + tail, 16 * eps * scale), Route::quadrature};
+    if (level >= first_level + 2 && change + tail <= options.rel_tol * scale + options.abs_tol) return result;
+  }
+  if (std::isinf(tail)) {
+    std::ostringstream out;
+    out.precision(6);
+    out << "the Gaussian expectation is not finite: the integrand does not decay towards its singular point";
+    for (double s : breakpoints) out << ' ' << s;
+    out << " (in standard deviations along the direction across it): it is not integrable there";
+    throw DivergentIntegral(out.str(), result.value);
+  }
+  return result;
+}
+
 /// Standard normals by Box–Muller on 53-bit uniforms of mt19937_64 (the same stream on every platform,
 /// unlike std::normal_distribution).
 class NormalStream {
@@ -425,7 +530,10 @@ Estimate gaussian_expectation(const BatchIntegrand& f, const Eigen::MatrixXd& co
     case ExpectationMethod::quadrature: use_quadrature = true; break;
     case ExpectationMethod::monte_carlo: use_quadrature = false; break;
   }
-  if (use_quadrature) return quadrature_route(f, fac.factor, options);
+  if (use_quadrature) {
+    if (auto kinked = kinked_route(f, fac.factor, options)) return *kinked;
+    return quadrature_route(f, fac.factor, options);
+  }
   return monte_carlo_expectation(f, fac.factor, options.mc_pairs, options.seed, options.batch_size);
 }
 

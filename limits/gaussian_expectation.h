@@ -10,6 +10,14 @@
 //  * quadrature: the tensor product of Gauss–Hermite rules (limits/gauss_hermite.h) of order k in each of the
 //    r directions, with k doubled until |Q_k − Q_2k| ≤ rel_tol · Q_2k(|f|) + abs_tol; the value is Q_2k and
 //    the error |Q_k − Q_2k| (for analytic f a large over-estimate of Q_2k's own error);
+//    With `kinks` (hyperplanes where f has a kink or an integrable singularity, such as log|z|, |z|^−1/2) whose
+//    normals are parallel on the support of Z, the coordinates are rotated so that the first one runs across the
+//    hyperplanes, and the tensor rule is a split double-exponential rule in that coordinate (limits/
+//    double_exponential_rule.h, h = 2^−ℓ) times Gauss–Hermite of order k in the others; ℓ and k are refined
+//    together until the change plus the rule's truncation estimate is within the tolerance; the error reported is
+//    that sum (the double-exponential error falls like exp(−c/h), so one refinement's change bounds the finer
+//    rule's error). A summand that grows towards a hyperplane (a non-integrable singularity) is DivergentIntegral.
+//    Kinks in non-parallel directions keep the plain Gauss–Hermite route (its error is then not a bound).
 //  * monte_carlo: antithetic pairs (f(Lξ) + f(−Lξ))/2 with seeded ξ; the error is the standard error.
 // A Gaussian expectation that is infinite (E exp(z²), E exp(z²/2)) is reported as DivergentIntegral, either
 // because f is non-finite at a node or because Q_k keeps changing by ≥ 1% without shrinking as k doubles while
@@ -21,6 +29,7 @@
 #pragma once
 
 #include "limits/estimate.h"
+#include "limits/kink_hyperplanes.h"
 #include "tp/expr.h"
 #include "tp/ir.h"
 
@@ -30,6 +39,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace tp::limits {
 
@@ -80,6 +90,9 @@ struct ExpectationOptions {
   std::int64_t mc_pairs = std::int64_t{1} << 16;  ///< antithetic pairs (2 evaluations each)
   std::uint64_t seed = 0x7470636c696d6974;        ///< Monte Carlo seed; equal seeds give equal results
   std::int64_t batch_size = 8192;                 ///< points per call of the integrand
+  /// Hyperplanes of Z where f may have a kink or an integrable singularity (limits/kink_hyperplanes.h). When they
+  /// are parallel on the support of Z the quadrature route splits there (see the header comment).
+  std::vector<Hyperplane> kinks;
 };
 
 /// Σ = factor · factorᵀ over the kept eigen-directions.

@@ -233,7 +233,9 @@ class Pass {
       return ce.eval(in, pts.cols());
     };
     try {
-      Estimate e = gaussian_expectation(integrand, c, eo_);
+      ExpectationOptions eo = eo_;
+      if (auto kinks = kink_hyperplanes(g, static_cast<int>(d))) eo.kinks = std::move(*kinks);
+      Estimate e = gaussian_expectation(integrand, c, eo);
       if (e.route == Route::monte_carlo) used_mc = true;
       else if (perturb_) e.value += sign(integrals_++) * e.error;
       return e;

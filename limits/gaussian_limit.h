@@ -11,7 +11,9 @@
 //    the limits of scalars substituted as constants (θ̊, ZMoment).
 // 3. Each Moment is E φ over exactly the base variables its expression uses: a closed form when φ is
 //    f(a)·f(b) or f(a)² with f in {identity, relu, step, erf, sin, cos, exp} (limits/closed_forms.h),
-//    otherwise limits/gaussian_expectation.h (tensor Gauss–Hermite for rank ≤ 4, Monte Carlo above).
+//    otherwise limits/gaussian_expectation.h (tensor Gauss–Hermite for rank ≤ 4, Monte Carlo above); the
+//    hyperplanes where φ has kinks or integrable singularities (limits/kink_hyperplanes.h: log|x|, |x − a|^p,
+//    relu(x − 1)) are passed along, so that quadrature splits there with a double-exponential rule.
 // 4. Error estimate per output: the largest of (a) its own integral's error |Q_k − Q_2k|, (b) the change
 //    of the whole pipeline when every quadrature starts from another order (24), (c) the change of the
 //    whole pipeline when every quadrature value is moved by ± its own error estimate (three random sign

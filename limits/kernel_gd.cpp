@@ -141,10 +141,20 @@ KernelGdResult kernel_gd_limit(const NetworkSpec& s, const KernelGdOptions& opti
   std::vector<std::vector<Eigen::MatrixXd>> runs;  // runs[sample][t]
   std::vector<std::vector<Eigen::MatrixXd>> shifted;  // kernel moved by ± its error (mse, or f_0 = 0)
   const bool linear = s.loss == LossKind::mse || !kern.f0_gp;
+  const std::size_t stages = 1 + (linear ? 3 : static_cast<std::size_t>(std::max(options.f0_samples, 0LL)));
+  std::size_t done = 1;
+  auto report = [&](bool force) {
+    if (options.progress && (force || done % 64 == 0 || done == stages)) options.progress(done, stages);
+  };
+  report(true);
   if (linear) {
     runs.push_back(run_gd(s, theta, Eigen::MatrixXd::Zero(P, d_o)));
-    for (double sgn : {1.0, -1.0})
+    ++done;
+    for (double sgn : {1.0, -1.0}) {
       shifted.push_back(run_gd(s, theta + sgn * theta_err * Eigen::MatrixXd::Ones(P, P), Eigen::MatrixXd::Zero(P, d_o)));
+      ++done;
+      report(true);
+    }
   } else {
     // f_0 ~ N(0, K^{L+1}) independently per output coordinate.
     Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(nngp);
@@ -154,6 +164,8 @@ KernelGdResult kernel_gd_limit(const NetworkSpec& s, const KernelGdOptions& opti
     for (long long q = 0; q < options.f0_samples; ++q) {
       rng.fill_normal(z.data(), static_cast<std::size_t>(z.size()));
       runs.push_back(run_gd(s, theta, factor * z));
+      ++done;
+      report(false);
     }
   }
   for (int t = 0; t <= s.steps; ++t)

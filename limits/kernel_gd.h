@@ -27,6 +27,7 @@
 // default quadrature order, is far below it).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ namespace tp::limits {
 struct KernelGdOptions {
   long long f0_samples = 4096;  ///< cross-entropy: Monte Carlo draws of f_0
   std::uint64_t seed = 0;
+  /// Called with (stages done, stages): the kernels count 1, each kernel-GD run 1 (3 runs for mse, f0_samples
+  /// for cross-entropy; reported every 64). Empty: no calls.
+  std::function<void(std::size_t done, std::size_t total)> progress;
 };
 
 struct KernelGdResult {

@@ -199,11 +199,42 @@ Mup1Limit quadrature_limit(const ExprPtr& activation, double lr, const Eigen::Ma
   constexpr double refine = 1.5;    // Gauss–Hermite order × refine, trapezoid spacing ÷ refine
   Mup1Limit out;
   out.route = Route::quadrature;
+  // Progress in particle steps (particles × training steps evolved). The total is a forecast: the budget's
+  // bound (6 × max_nodes × steps: candidates growing 1.5× per refinement) before the first refinement, then the
+  // work done plus the refinements still needed to reach the target at the rate r at which the error fell over
+  // the last refinement (0.1 assumed after the first), each costing 1.5× the last (two candidates each),
+  // capped by the bound.
+  const std::size_t per_node = static_cast<std::size_t>(std::max(steps, 1));
+  const std::size_t bound = static_cast<std::size_t>(6 * o.max_nodes) * per_node;
+  std::size_t forecast = bound;
+  auto done = [&] { return static_cast<std::size_t>(out.total_nodes) * per_node; };
+  auto report = [&] {
+    if (o.progress && o.order == 0) o.progress(std::min(done(), forecast - 1), forecast);
+  };
   auto run = [&](const TensorRule& rule, double cutoff) {
     Particles ps = quadrature_particles(rule, d, cutoff);
     out.total_nodes += ps.v.size();
     out.nodes = ps.v.size();
-    return evolve(std::move(ps), activation, lr, X, y, steps, E);
+    Evolution e = evolve(std::move(ps), activation, lr, X, y, steps, E);
+    report();
+    return e;
+  };
+  struct Finish {  // closes the progress line however the refinement ends
+    const Mup1Options& o;
+    std::function<std::size_t()> done;
+    ~Finish() {
+      if (o.progress && o.order == 0) o.progress(done(), done());
+    }
+  } finish{o, done};
+  double previous_error = 0;
+  auto update_forecast = [&](double error, long long nodes) {
+    const double rate = previous_error > 0 ? error / previous_error : 0.1;  // a guess until two are known
+    previous_error = error;
+    if (!(rate > 0 && rate < 1) || !(error > o.target_error)) return;
+    const double refinements = std::ceil(std::log(o.target_error / error) / std::log(rate));
+    double future = 0, size = static_cast<double>(nodes);
+    for (int j = 0; j < refinements && future < static_cast<double>(bound); ++j) future += 2 * (size *= 1.5) * per_node;
+    forecast = std::min(bound, done() + static_cast<std::size_t>(future) + 1);
   };
   // error = |Q_coarse − Q_fine| + a rounding allowance of 64 ε Σ_p w_p |v_p φ_p| (the sums and the T steps of
   // particle updates in double; measured rounding differences are a few ε times this)
@@ -259,6 +290,7 @@ Mup1Limit quadrature_limit(const ExprPtr& activation, double lr, const Eigen::Ma
       }
     out.target_met = out.max_error <= o.target_error;
     out.nodes = along_u ? nodes_u : nodes_v;
+    update_forecast(out.max_error, out.nodes);
     out.coarse_spacing = along_u ? hu : hv;
     if (along_u) hu /= refine;
     else hv /= refine;

@@ -39,6 +39,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <functional>
 #include <vector>
 
 #include "limits/estimate.h"
@@ -56,6 +57,10 @@ struct Mup1Options {
   int max_quadrature_dim = 4;           ///< quadrature when d + 1 ≤ this, else Monte Carlo
   long long particles = 1 << 16;        ///< Monte Carlo particles per replica
   int replicas = 8;
+  /// automatic quadrature: called after each rule is evolved with (particle steps evolved so far, a forecast of
+  /// the total: from the rate at which the error has been falling, or the budget's bound 6 × max_nodes × steps
+  /// before the first refinement), and with (done, done) at the end. Empty: no calls.
+  std::function<void(std::size_t done, std::size_t total)> progress;
 };
 
 struct Mup1Limit {

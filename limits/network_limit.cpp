@@ -148,6 +148,7 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
     out.route = route;
     KernelGdOptions ko;
     ko.seed = o.seed;
+    ko.progress = o.kernel_progress;
     const KernelGdResult kr = kernel_gd_limit(s, ko);
     out.f = kr.f;
     if (!out.reason.empty()) out.reason += " with " + kr.kernel_layers;
@@ -184,6 +185,7 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
     mo.particles = o.quadrature_mc_particles;
     mo.replicas = o.replicas;
     mo.max_nodes = o.quadrature_max_nodes;
+    mo.progress = o.quadrature_progress;
     // TP4 Thm 6.1 is written for µP itself; an Eq. 5 equivalent has the same f_t.
     const Mup1Limit r = mup1_limit(s.activation, s.lr, s.train_x, s.train_y.col(0), s.steps, mo, s.eval_x);
     out.f = r.f;

@@ -47,6 +47,8 @@ struct NetworkLimitOptions {
   unsigned threads = 0;
   double memory_budget_bytes = 8.0 * (1ull << 30);
   std::function<void(std::size_t done, std::size_t total)> progress;  ///< Monte Carlo: after each replica
+  std::function<void(std::size_t done, std::size_t total)> quadrature_progress;  ///< Mup1Options::progress
+  std::function<void(std::size_t done, std::size_t total)> kernel_progress;      ///< KernelGdOptions::progress
   /// quadrature route: largest rule it may run (Mup1Options::max_nodes; 12M particles are about 0.4 GiB at d = 2)
   long long quadrature_max_nodes = 12'000'000;
 };
