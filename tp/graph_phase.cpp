@@ -43,6 +43,11 @@ struct Tracked {
   std::vector<std::vector<Term>> delta_terms;
 };
 
+// The change of softmax weights from a change of the logits of size n^e: n^e while it vanishes, Θ(1) at most.
+S softmax_change(const S& logits_change) {
+  return logits_change && *logits_change > 0 ? S(Rational(0)) : logits_change;
+}
+
 Term top(const std::vector<Term>& terms) {
   Term best{std::nullopt, "", -1};
   for (const auto& t : terms)
@@ -371,8 +376,9 @@ void Calculus::forward(int t) {
         }
         const S lsize = record(lg, t, std::move(lterms));
         // softmax over the S positions: Θ(1) weights (uniform when the logits vanish); over one position
-        // the weight is 1 and never moves.
-        const S dA = (t == 0 || s_.positions == 1) ? S() : lsize;
+        // the weight is 1 and never moves. The weights are a convex combination, so their change is at most
+        // Θ(1) however far the logits move (growing logits saturate the softmax; they are reported themselves).
+        const S dA = (t == 0 || s_.positions == 1) ? S() : softmax_change(lsize);
         const S v0 = qkv0[2], vd = t == 0 ? S() : qkvd[2];
         const S z0 = v0, zd = smax(vd, plus(dA, smax(v0, vd)));
         terms = matrix_terms(po, z0, zd, smax(z0, zd), t, true, false);
@@ -469,7 +475,7 @@ void Calculus::backward(int t) {
         const Rational dh = v.head_dim_width ? Rational(1) : Rational(0);
         const Rational sc = v.logit_scale == LogitScale::inverse_d ? -dh : -dh * kHalf;
         const S qt = tracked_now(v.name + ".q", t), kt = tracked_now(v.name + ".k", t), vt = tracked_now(v.name + ".v", t);
-        const S dA = t == 0 || s_.positions == 1 ? S() : tracked_[index_.at(v.name + ".logits")].delta[static_cast<std::size_t>(t)];
+        const S dA = t == 0 || s_.positions == 1 ? S() : softmax_change(tracked_[index_.at(v.name + ".logits")].delta[static_cast<std::size_t>(t)]);
         const S zt = smax(vt, plus(dA, vt));
         gradient(po, plus(plus(gy, -P(po).scaling.a), zt));
         const S gz = back_matrix(po, gy, true);
