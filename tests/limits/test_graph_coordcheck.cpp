@@ -129,7 +129,9 @@ TEST_CASE("SP + Adam against tpc's own predictions: agreement where widths 64-51
   const auto cc = run(o, ph.sizes);
   for (const auto& [node, t, delta] : std::vector<std::tuple<std::string, int, bool>>{
            {"embed", 0, false}, {"embed", 1, false}, {"ln1", 1, false}, {"ln2", 1, false},  // Θ(1)
-           {"fc1", 1, true}, {"act", 1, true}}) {       // Adam's Θ(1) entries summed over n inputs: n^1
+           // Adam's Θ(1) entries summed over n inputs, n^1: measured n^0.65 ± 0.10 here (within the check's
+           // 3 s.e. + 0.1; the Θ(1) term W_0 Δx still weighs at 64), n^0.92 ± 0.03 over 128–2048 (README)
+           {"fc1", 1, true}, {"act", 1, true}}) {
     const auto& r = row(cc, node, t, delta);
     CAPTURE(node);
     CAPTURE(t);
