@@ -15,6 +15,7 @@
 #include "frontend/source_loader.h"
 #include "frontend/network_commands.h"
 #include "frontend/number_format.h"
+#include "frontend/check_errors.h"
 #include "frontend/plot.h"
 #include "limits/coordcheck.h"
 #include "tp/graph_phase.h"
@@ -141,15 +142,9 @@ int run_coordcheck_command(const CoordCheckArgs& args, std::ostream& out, std::o
   opt.seeds = args.seeds;
   opt.threads = args.threads;
   limits::CoordCheck cc;
-  try {
-    cc = script ? limits::coordcheck(script->spec, opt) : limits::coordcheck(spec, opt);
-  } catch (const NumericalError& e) {
-    return fail(e.what());
-  } catch (const BudgetError& e) {
-    return fail(e.what());
-  } catch (const std::invalid_argument& e) {
-    return fail(e.what());
-  }
+  if (const std::string e = check_failure([&] { cc = script ? limits::coordcheck(script->spec, opt) : limits::coordcheck(spec, opt); });
+      !e.empty())
+    return fail(e);
   int disagreements = 0;
   for (const auto& r : cc.rows) disagreements += !r.agrees;
   if (!args.plot.empty()) {

@@ -1,13 +1,15 @@
 // See graph_coordcheck_command.h. Steps: 1. widths from the flag; 2. run the check; 3. the plot (a grid:
-// row 1 the sizes of x_t, one panel per step; row 2 the sizes of x_t − x_0 for t ≥ 1, and under
-// initialization the top singular values after the last step); 4. the table (text) or rows (JSON).
+// row 1 the sizes of x_t, one panel per step; row 2 the sizes of x_t − x_0 for t ≥ 1; one shared legend;
+// the top singular values are in the table only); 4. the table (text) or rows (JSON).
 #include "frontend/graph_coordcheck_command.h"
 
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "frontend/phase_command.h"
 #include "frontend/number_format.h"
+#include "frontend/check_errors.h"
 #include "frontend/plot.h"
 #include "limits/graph_coordcheck.h"
 #include "tp/errors.h"
@@ -38,40 +40,45 @@ std::string exponent_text(bool has, bool vanishes, double v) {
   return fixed(v, 2);
 }
 
-std::vector<PlotPanel> panels_of(const limits::GraphCoordCheck& cc, int steps) {
+// mup-style panels: one per step, coordinate size against width on log-log axes, one line per node in a
+// colour it keeps in every panel, its predicted slope dashed through its widest point. Row 1 holds x_t
+// (t = 0..T), row 2 the change x_t − x_0 under the same step (its t = 0 cell is empty). The legend (node →
+// colour) is shared and drawn once below; a panel's title names the nodes flagged DIFF in it.
+std::vector<PlotPanel> panels_of(const limits::GraphCoordCheck& cc, int steps, std::vector<PlotKey>& key) {
   std::vector<double> xs(cc.widths.begin(), cc.widths.end());
-  std::vector<PlotPanel> panels;
-  auto series = [&](PlotPanel& panel, const limits::GraphCoordRow& r) {
-    if (r.measured_vanishes) return;
-    int color = 0;
-    for (const auto& ps : panel.series) color += ps.in_key;
-    std::string name = label(r) + " n^" + fixed(r.measured, 2);
-    if (r.has_prediction && !r.predicted_vanishes) name += " (pred. " + fixed(r.predicted, 2) + (r.agrees ? ")" : ", DIFF)");
-    panel.series.push_back({name, xs, r.size_by_width, false, color, true});
-    if (r.has_prediction && !r.predicted_vanishes) {
-      std::vector<double> ys;
-      for (double x : xs) ys.push_back(r.size_by_width.back() * std::pow(x / xs.back(), r.predicted));
-      panel.series.push_back({"", xs, ys, true, color, false});
+  std::map<std::string, int> color;
+  for (const auto& r : cc.rows)
+    if (!color.count(r.node)) {
+      const int c = static_cast<int>(color.size());
+      color[r.node] = c;
+      key.push_back({r.node, c, false});
     }
-  };
+  key.push_back({"predicted slope", 9, true});
+  std::vector<PlotPanel> panels;
   for (int delta = 0; delta <= 1; ++delta)
     for (int t = 0; t <= steps; ++t) {
       PlotPanel panel;
       panel.xlabel = "width n";
       panel.logx = panel.logy = true;
-      panel.key_outside = true;
       if (delta && t == 0) {
-        panel.title = "top singular value after step " + std::to_string(steps);
-        panel.ylabel = "sigma_max(W)";
-        for (const auto& s : cc.singular)
-          if (s.step == steps && !s.vanishes)
-            panel.series.push_back({s.matrix + " n^" + fixed(s.measured, 2), xs, s.size_by_width, false, -1, true});
-      } else {
-        panel.title = (delta ? "change x_t - x_0" : "x_t") + std::string(t == 0 ? " at initialization" : " after step " + std::to_string(t));
-        panel.ylabel = "mean |coordinate|";
-        for (const auto& r : cc.rows)
-          if (r.step == t && r.delta == (delta != 0)) series(panel, r);
+        panels.push_back(std::move(panel));  // no change at initialization: an empty cell
+        continue;
       }
+      panel.ylabel = delta ? "mean |x_t - x_0|" : "mean |x_t|";
+      std::string diff;
+      for (const auto& r : cc.rows) {
+        if (r.step != t || r.delta != (delta != 0) || r.measured_vanishes) continue;
+        const int c = color.at(r.node);
+        panel.series.push_back({r.node, xs, r.size_by_width, false, c, false});
+        if (r.has_prediction && !r.predicted_vanishes) {
+          std::vector<double> ys;
+          for (double x : xs) ys.push_back(r.size_by_width.back() * std::pow(x / xs.back(), r.predicted));
+          panel.series.push_back({"", xs, ys, true, c, false});
+        }
+        if (!r.agrees) diff += (diff.empty() ? "" : ", ") + r.node;
+      }
+      panel.title = (delta ? "change x_t - x_0" : "x_t") + std::string(t == 0 ? " at initialization" : ", step " + std::to_string(t));
+      if (!diff.empty()) panel.title += "\nDIFF: " + (diff.size() > 60 ? diff.substr(0, 57) + "..." : diff);
       panels.push_back(std::move(panel));
     }
   return panels;
@@ -101,20 +108,15 @@ int run_graph_coordcheck(const GraphSpec& spec, const std::vector<PredictedSize>
   opt.tolerance = args.tolerance;
   // 2. the check
   limits::GraphCoordCheck cc;
-  try {
-    cc = limits::graph_coordcheck(spec, predicted, opt);
-  } catch (const NumericalError& e) {
-    return fail(e.what());
-  } catch (const BudgetError& e) {
-    return fail(e.what());
-  } catch (const std::invalid_argument& e) {
-    return fail(e.what());
-  }
+  if (const std::string e = check_failure([&] { cc = limits::graph_coordcheck(spec, predicted, opt); }); !e.empty())
+    return fail(e);
   const int T = spec.training.steps;
   // 3. the plot
   if (!args.plot.empty()) {
     try {
-      write_png(args.plot, panels_of(cc, T), T + 1);
+      std::vector<PlotKey> key;
+      const std::vector<PlotPanel> panels = panels_of(cc, T, key);
+      write_png(args.plot, panels, T + 1, key);
     } catch (const PlotError& e) {
       return fail(std::string("--plot: ") + e.what());
     }

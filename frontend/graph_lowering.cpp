@@ -658,7 +658,40 @@ bool GraphLowering::parametrization(const AstBlock& b, Optimizer o) {
   for (std::size_t p = 0; p < spec_.params.size(); ++p)
     if (!wd_given[p]) spec_.params[p].scaling.wd_exponent = decay_exponent(rule, spec_.params[p].kind, spec_.params[p].scaling);
   for (int p : zero_query_) spec_.params[static_cast<std::size_t>(p)].scaling.zero_init = true;
+  apply_tie();
   return diags_.error_count() == errors;
+}
+
+// A tied readout has no values of its own: it applies n^{-a} w_embᵀ, so w's init, learning rate, ε and weight
+// decay are the embedding's (TP5 Table 8 is the µP form in which they agree). Its own a stays; the other
+// exponents are copied from the embedding, with a warning when the parametrization gave different ones.
+void GraphLowering::apply_tie() {
+  if (tie_.first < 0) return;
+  GraphParameter& r = spec_.params[static_cast<std::size_t>(tie_.first)];
+  const GraphParameter& e = spec_.params[static_cast<std::size_t>(tie_.second)];
+  TensorScaling s = e.scaling;
+  s.a = r.scaling.a;
+  const TensorScaling& o = r.scaling;
+  std::string differ;
+  auto note = [&](bool same, const std::string& what) {
+    if (!same) differ += (differ.empty() ? "" : ", ") + what;
+  };
+  note(o.b == s.b, "b = " + to_string(o.b) + " (the embedding's " + to_string(s.b) + ")");
+  note(o.c == s.c, "c = " + to_string(o.c) + " (" + to_string(s.c) + ")");
+  note(o.wd_exponent == s.wd_exponent, "wd = " + to_string(o.wd_exponent) + " (" + to_string(s.wd_exponent) + ")");
+  note(o.eps_modelled == s.eps_modelled && (!s.eps_modelled || o.d == s.d), "d");
+  note(o.init_std == s.init_std, "std");
+  note(o.zero_init == s.zero_init, o.zero_init ? "zero_init" : "a random init");
+  if (!differ.empty()) {
+    Diagnostic& d = diags_.warning(spec_.nodes.back().range,
+                                   "the tied readout shares the embedding's w, so its " + differ +
+                                       " do not apply; it uses the embedding's init and learning rate and only its "
+                                       "multiplier n^-" + to_string(s.a) + " is its own");
+    d.notes.push_back("TP5's Table 8 form ties in µP ('parametrization mup form table8': output multiplier "
+                      "1/fan_in, input and output weights with the same init and learning rate); in Table 3's "
+                      "form the tied readout has multiplier 1 and its output grows with n");
+  }
+  r.scaling = s;
 }
 
 }  // namespace tp::frontend

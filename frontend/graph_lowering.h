@@ -64,6 +64,7 @@ class GraphLowering {
   bool seen_input_ = false, seen_readout_ = false;
   std::vector<int> zero_query_;         // query tensors of attentions marked zero_query
   std::vector<int> given_;              // per parameter: bits 1, 2, 4 = a, b, c given (for abc)
+  void apply_tie();
   std::pair<int, int> tie_{-1, -1};     // (readout weight, embedding weight) when 'tied'
 };
 

@@ -60,6 +60,10 @@ void print_text(const std::string& file, const GraphSpec& g, const GraphPhase& p
   }
   for (const TensorPhase& t : ph.tensors)
     if (!t.decay.empty()) out << "weight decay of " << t.name << ": " << t.decay << "\n";
+  for (std::size_t p = 0; p < g.tied.size(); ++p)
+    if (g.tied[p] >= 0)
+      out << g.params[p].name << " is tied to " << g.params[static_cast<std::size_t>(g.tied[p])].name
+          << ": it applies n^-a w^T with the embedding's w (init, learning rate and both gradients); a is its own\n";
   out << "\nverdict: " << verdict_line(ph) << "\n";
   const std::size_t shown = std::min<std::size_t>(ph.problems.size(), 4);
   for (std::size_t i = 1; i < shown; ++i) out << "  also: " << ph.problems[i] << "\n";
@@ -130,6 +134,7 @@ int check_graph_script(const std::string& path, const SourceFile& file, bool as_
   DiagnosticEngine diags;
   auto script = compile_graph_network(file.text, std::filesystem::path(path).parent_path().string(), diags);
   if (!script) return report(diags, file, as_json, out, err);
+  if (!as_json && !diags.diagnostics().empty()) err << render(diags.diagnostics(), file);  // warnings
   const GraphSpec& g = script->spec;
   if (as_json) {
     json nodes = json::array(), params = json::array();
@@ -182,6 +187,7 @@ std::optional<GraphSpec> load_graph_spec(const std::string& path, const std::str
     report(diags, *file, as_json, out, err);
     return std::nullopt;
   }
+  if (!as_json && !diags.diagnostics().empty()) err << render(diags.diagnostics(), *file);  // warnings
   return std::move(script->spec);
 }
 

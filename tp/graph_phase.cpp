@@ -43,6 +43,11 @@ struct Tracked {
   std::vector<std::vector<Term>> delta_terms;
 };
 
+// The change of softmax weights from a change of the logits of size n^e: n^e while it vanishes, Θ(1) at most.
+S softmax_change(const S& logits_change) {
+  return logits_change && *logits_change > 0 ? S(Rational(0)) : logits_change;
+}
+
 Term top(const std::vector<Term>& terms) {
   Term best{std::nullopt, "", -1};
   for (const auto& t : terms)
@@ -55,6 +60,10 @@ class Calculus {
   explicit Calculus(const GraphSpec& s) : s_(s), sgd_(s.training.optimizer == Optimizer::sgd) {
     const std::size_t P = s.params.size(), N = s.nodes.size();
     E_.assign(P, std::nullopt);
+    U_.assign(P, std::nullopt);
+    owner_.assign(P, -1);
+    for (std::size_t p = 0; p < P && p < s.tied.size(); ++p) owner_[p] = s.tied[p];
+    corr_.assign(N, std::nullopt);
     upd_.assign(P, std::nullopt);
     upd_step_.assign(P, 0);
     init_term_.assign(P, std::nullopt);
@@ -78,8 +87,13 @@ class Calculus {
 
  private:
   const GraphParameter& P(int p) const { return s_.params[static_cast<std::size_t>(p)]; }
-  Rational ab(int p) const { return P(p).scaling.a + P(p).scaling.b; }
-  bool zero(int p) const { return P(p).scaling.zero_init; }
+  // The parameter whose values w a tensor uses: itself, or the tensor it is tied to (the readout tied to the
+  // embedding: W_out = n^{-a_out} w_embᵀ). Init (b, σ, zero init), learning rate (c), ε (d) and weight decay
+  // are w's; only the multiplier n^{-a} is the tensor's own.
+  int w_of(int p) const { return owner_[static_cast<std::size_t>(p)] >= 0 ? owner_[static_cast<std::size_t>(p)] : p; }
+  const TensorScaling& Wsc(int p) const { return P(w_of(p)).scaling; }
+  Rational ab(int p) const { return P(p).scaling.a + Wsc(p).b; }
+  bool zero(int p) const { return Wsc(p).zero_init; }
 
   // The tracked quantity `name` (created at step 0).
   Tracked& track(const std::string& name, int node, bool width) {
@@ -131,7 +145,7 @@ class Calculus {
   // The relative per-step weight-decay shrink exponent −(c+e), or nullopt without weight decay.
   S decay_rate(int p) const {
     if (!(s_.training.weight_decay > 0)) return std::nullopt;
-    const auto& sc = P(p).scaling;
+    const auto& sc = Wsc(p);
     return -(sc.c + sc.wd_exponent);
   }
 
@@ -186,16 +200,20 @@ class Calculus {
   }
 
   void forward(int t);
+  S correlated_part(const GraphNode& v, std::size_t i, const S& x0, const S& size) const;
   void backward(int t);
   // The update of parameter p at step t+1 from its gradient entries n^{γ} at step t.
+  // γ is the exponent of the entries of ∂L/∂w through this use of w (it includes the use's n^{-a}); a tied w
+  // sums the gradients of its two uses, so its entries are the larger of the two (no cancellation). Adam's
+  // entrywise normalization acts on that sum.
   void gradient(int p, const S& gamma) {
-    const auto& sc = P(p).scaling;
+    const auto& sc = Wsc(p);
     S q;
     if (gamma) {
       if (sgd_) q = gamma;
       else q = sc.eps_modelled ? S(std::min(Rational(0), *gamma + sc.d)) : S(Rational(0));
     }
-    next_E_[static_cast<std::size_t>(p)] = smax(next_E_[static_cast<std::size_t>(p)], plus(q, -sc.a - sc.c));
+    next_U_[static_cast<std::size_t>(w_of(p))] = smax(next_U_[static_cast<std::size_t>(w_of(p))], plus(q, -sc.c));
   }
   // W_tᵀ dy for a matrix whose fan-out has n terms (fan_out_n) or finitely many.
   S back_matrix(int p, const S& gy, bool fan_out_n) const {
@@ -208,6 +226,12 @@ class Calculus {
   const GraphSpec& s_;
   bool sgd_;
   std::vector<S> E_, next_E_, upd_, init_term_, G_;
+  std::vector<S> U_, next_U_;  // per w: entries of its accumulated update Δw (E = U − a per tensor using w)
+  std::vector<int> owner_;     // per tensor: −1, or the tensor whose w it uses (GraphSpec::tied)
+  // Per node at init: the size of the part of its value that is a coordinatewise image of the embedding's
+  // output n^{-a} w_0 ξ (carried by the residual stream). A readout tied to the embedding applies w_0ᵀ to it:
+  // a sum of n correlated terms (LLN), where an untied readout's independent W_0 gives a CLT sum.
+  std::vector<S> corr_;
   std::vector<int> upd_step_;
   std::map<std::size_t, ActivationProfile> profile_, dprofile_;
   std::vector<bool> feeds_;
@@ -248,6 +272,13 @@ void Calculus::forward(int t) {
       case GraphOp::readout: {
         const bool fan_in_n = v.op != GraphOp::embedding;
         terms = matrix_terms(v.params[0], x0, dx, xt, t, fan_in_n, v.op == GraphOp::readout);
+        const int p = v.params[0];
+        if (t == 0 && v.op == GraphOp::readout && w_of(p) != p && !zero(p) && corr_[static_cast<std::size_t>(in)]) {
+          // tied: n^{-a_out} w_0ᵀ x sums n terms w_0[α]·(the embedding's w_0[α] ξ carried into x): LLN, +1
+          terms.push_back({plus(plus(S(-ab(p)), Rational(1)), corr_[static_cast<std::size_t>(in)]),
+                           "the tied " + P(p).name + " meeting the embedding it shares w with (w_0ᵀ w_0 ξ)", p});
+          init_term_[static_cast<std::size_t>(p)] = smax(init_term_[static_cast<std::size_t>(p)], terms.back().size);
+        }
         if (v.op == GraphOp::readout && v.params[1] >= 0) {
           const int b = v.params[1];
           if (t == 0) terms.push_back({vector_init(b), "the readout bias", b});
@@ -345,21 +376,53 @@ void Calculus::forward(int t) {
         }
         const S lsize = record(lg, t, std::move(lterms));
         // softmax over the S positions: Θ(1) weights (uniform when the logits vanish); over one position
-        // the weight is 1 and never moves.
-        const S dA = (t == 0 || s_.positions == 1) ? S() : lsize;
+        // the weight is 1 and never moves. The weights are a convex combination, so their change is at most
+        // Θ(1) however far the logits move (growing logits saturate the softmax; they are reported themselves).
+        const S dA = (t == 0 || s_.positions == 1) ? S() : softmax_change(lsize);
         const S v0 = qkv0[2], vd = t == 0 ? S() : qkvd[2];
         const S z0 = v0, zd = smax(vd, plus(dA, smax(v0, vd)));
         terms = matrix_terms(po, z0, zd, smax(z0, zd), t, true, false);
         break;
       }
     }
-    record(tracked_[qi], t, std::move(terms));
+    const S size = record(tracked_[qi], t, std::move(terms));
+    if (t == 0) corr_[i] = correlated_part(v, i, x0, size);
+  }
+}
+
+S Calculus::correlated_part(const GraphNode& v, std::size_t i, const S& x0, const S& size) const {
+  const int in = v.inputs.empty() ? -1 : v.inputs[0];
+  const S c = in >= 0 ? corr_[static_cast<std::size_t>(in)] : S();
+  switch (v.op) {
+    case GraphOp::embedding:
+      for (int o : owner_)
+        if (o == v.params[0]) return size;  // the embedding whose w a readout shares
+      return std::nullopt;
+    case GraphOp::bias: return c;
+    case GraphOp::activation: {  // φ(x) keeps a part φ'(x)·c along it (Stein's lemma; no cancellation assumed)
+      bool known = true;
+      S slope = activation_size(dprofile_.at(i), x0, known);
+      if (!known) slope = x0;
+      return plus(c, slope);
+    }
+    case GraphOp::layernorm:
+    case GraphOp::rmsnorm: {  // divided by the scale of the whole input, times the gain
+      const Rational scale = x0 ? std::max(*x0, Rational(0)) : Rational(0);
+      const S g0 = v.params[0] >= 0 ? vector_init(v.params[0]) : S(Rational(0));
+      return plus(plus(c, -scale), g0);
+    }
+    case GraphOp::add: {
+      const S m = v.branch_scale == 0 ? S() : S(Rational(0));
+      return smax(c, plus(corr_[static_cast<std::size_t>(v.inputs[1])], m));
+    }
+    default:  // an independent matrix (dense, attention) leaves only a CLT-small overlap, counted as untied
+      return std::nullopt;
   }
 }
 
 void Calculus::backward(int t) {
   std::fill(G_.begin(), G_.end(), std::nullopt);
-  next_E_ = E_;
+  next_U_ = U_;
   const int last = static_cast<int>(s_.nodes.size()) - 1;
   G_[static_cast<std::size_t>(last)] = Rational(0);  // ∂L/∂f = Θ(1)
   for (int i = last; i >= 1; --i) {
@@ -412,7 +475,7 @@ void Calculus::backward(int t) {
         const Rational dh = v.head_dim_width ? Rational(1) : Rational(0);
         const Rational sc = v.logit_scale == LogitScale::inverse_d ? -dh : -dh * kHalf;
         const S qt = tracked_now(v.name + ".q", t), kt = tracked_now(v.name + ".k", t), vt = tracked_now(v.name + ".v", t);
-        const S dA = t == 0 || s_.positions == 1 ? S() : tracked_[index_.at(v.name + ".logits")].delta[static_cast<std::size_t>(t)];
+        const S dA = t == 0 || s_.positions == 1 ? S() : softmax_change(tracked_[index_.at(v.name + ".logits")].delta[static_cast<std::size_t>(t)]);
         const S zt = smax(vt, plus(dA, vt));
         gradient(po, plus(plus(gy, -P(po).scaling.a), zt));
         const S gz = back_matrix(po, gy, true);
@@ -428,6 +491,9 @@ void Calculus::backward(int t) {
       }
     }
   }
+  next_E_.assign(E_.size(), std::nullopt);
+  for (std::size_t p = 0; p < E_.size(); ++p)
+    next_E_[p] = plus(next_U_[static_cast<std::size_t>(w_of(static_cast<int>(p)))], -P(static_cast<int>(p)).scaling.a);
 }
 
 GraphPhase Calculus::run() {
@@ -447,6 +513,7 @@ GraphPhase Calculus::run() {
     prevG = G_;
     prevE = next_E_;
     E_ = next_E_;
+    U_ = next_U_;
     forward(t + 1);
     bool same_d = t >= 1;
     for (const auto& q : tracked_)
@@ -572,10 +639,6 @@ GraphPhase Calculus::run() {
 
 GraphPhase graph_phase(const GraphSpec& spec) {
   if (const std::string p = graph_problem(spec); !p.empty()) throw std::invalid_argument(p);
-  for (int q : spec.tied)
-    if (q >= 0)
-      throw std::invalid_argument("the readout is tied to the embedding; the phase of tied weights is not analysed "
-                                  "(remove 'tied' to analyse the untied network)");
   // Memory: one PredictedSize (about 100 bytes) per quantity, step and kind (value, change).
   std::size_t quantities = spec.nodes.size();
   for (const auto& v : spec.nodes) quantities += v.op == GraphOp::attention ? 4 : 0;

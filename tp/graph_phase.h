@@ -65,9 +65,14 @@ struct GraphPhase {
   int fixed_point = 0;        ///< the step from which the exponents no longer change (the verdict holds for all t)
 };
 
-/// Analyses a valid graph (graph_problem(spec) == ""). Throws std::invalid_argument if it is not, if a
-/// readout is tied to the embedding (not analysed), or if the predicted sizes of T steps would exceed
-/// 2·10^6 entries (about 200 MiB).
+/// Analyses a valid graph (graph_problem(spec) == ""). Throws std::invalid_argument if it is not, or if the
+/// predicted sizes of T steps would exceed 2·10^6 entries (about 200 MiB).
+/// A readout tied to the embedding (GraphSpec::tied) uses the embedding's w: its init (b, σ, zero init),
+/// learning rate c, ε and weight decay are the embedding's, its multiplier n^{-a} its own; w's update is
+/// driven by the sum of both gradients; at init the readout's w_0ᵀ meets the embedding's w_0 ξ carried by
+/// the residual stream, a sum of n correlated terms (LLN) instead of the untied CLT sum. TP5's Table 8 form
+/// (output multiplier 1/fan_in, input and output weights with the same init and learning rate) is the µP
+/// form that ties; in Table 3's form a tied readout has multiplier 1 and its output blows up.
 GraphPhase graph_phase(const GraphSpec& spec);
 
 /// "n^(1/2)", "n^0", "0" (vanishes) for a size exponent.

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/frontend/cli_runner.h"
 
 using tp::testing::tpc;
@@ -52,4 +54,22 @@ TEST_CASE("tpc coordcheck on a graph script refuses a width the attention heads 
   const auto b = tpc({"coordcheck", bad, "--widths", "64,128"});
   CHECK(b.code == 1);
   CHECK(b.err.find("bad.tp:4:") != std::string::npos);
+}
+
+TEST_CASE("tpc coordcheck on a tied readout (TP5 Table 8 form): f_0 = Θ(1) as predicted, where an untied one is n^(-1/2)") {
+  const auto file = write_script(
+      "tied.tp",
+      "network graph {\n  input 4\n  embedding n as h\n  layernorm\n  add h\n  readout 4 tied\n}\n"
+      "parametrization mup form table8\noptimizer adam lr 0.01\n"
+      "data { x = [[1, 0, 0, 0], [0, 1, 0, 0]]; y = [[1, 0, 0, 0], [0, 1, 0, 0]] }\ntrain steps 2\n");
+  const auto r = tpc({"coordcheck", file, "--widths", "256,1024,4096", "--seeds", "6", "--format", "json"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["disagreements"] == 0);
+  for (const auto& row : j["rows"])
+    if (row["node"] == "readout" && row["step"] == 0 && !row["delta"]) {
+      CHECK(row["predicted"].get<double>() == 0.0);
+      CHECK(std::abs(row["measured"].get<double>()) < 0.2);
+    }
 }

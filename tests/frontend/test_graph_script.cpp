@@ -268,3 +268,40 @@ TEST_CASE("bad graph scripts: every error at its word, with line:col") {
   CHECK_FALSE(tp::frontend::compile_network(good, "", diags).has_value());
   CHECK(tp::frontend::render(diags.diagnostics(), {"net.tp", good}).find("analysed by 'tpc phase'") != std::string::npos);
 }
+
+TEST_CASE("a readout tied to the embedding: µP in TP5's Table 8 and 9 forms, unstable in Table 3's (multiplier 1)") {
+  // readout d_o = d = 4 shares the embedding's n x 4 matrix; the residual stream carries the embedding's
+  // w_0 ξ to the readout, so w_0ᵀ meets w_0: a sum of n correlated terms at init.
+  auto tied = [](const std::string& form, const std::string& opt) {
+    std::string s = replace(block("logit (1/d)", "parametrization mup form " + form, opt), "readout 1 bias", "readout 4 tied");
+    return replace(s, "y = [1]", "y = [[1, 0, 0, 0]]");
+  };
+  for (const char* opt : {"optimizer sgd lr 0.1", "optimizer adam lr 0.01"}) {
+    INFO(opt);
+    const tp::GraphSpec g8 = compile(tied("table8", opt));
+    REQUIRE(g8.tied.size() == g8.params.size());
+    const tp::GraphPhase p8 = tp::graph_phase(g8), p9 = tp::graph_phase(compile(tied("table9", opt)));
+    CHECK(exponents(p8) == exponents(p9));
+    CHECK(p8.regime == tp::Regime::feature_learning);
+    for (const auto& t : p8.tensors) {
+      INFO(t.name);
+      CHECK(t.updated_maximally);
+      if (t.name == "readout.W") CHECK(tp::size_text(t.init_output) == "n^0");  // untied: n^(-1/2)
+    }
+    const tp::GraphPhase p3 = tp::graph_phase(compile(tied("table3", opt)));
+    CHECK(p3.regime == tp::Regime::unstable);
+    CHECK(p3.first_step == 0);
+    CHECK(p3.first_tensor == "readout.W");
+    CHECK(p3.first_problem.find("grows like n^1, driven by the tied readout.W") != std::string::npos);
+  }
+  // Table 3 gives the readout its own init and learning rate, which a shared matrix cannot have: a warning.
+  DiagnosticEngine diags;
+  const std::string t3 = tied("table3", "optimizer adam lr 0.01");
+  REQUIRE(tp::frontend::compile_graph_network(t3, "", diags).has_value());
+  const std::string w = tp::frontend::render(diags.diagnostics(), {"net.tp", t3});
+  CHECK(w.find("warning: the tied readout shares the embedding's w, so its b = 1 (the embedding's 0), c = 1 (0) do not apply") !=
+        std::string::npos);
+  DiagnosticEngine quiet;
+  REQUIRE(tp::frontend::compile_graph_network(tied("table8", "optimizer adam lr 0.01"), "", quiet).has_value());
+  CHECK(quiet.diagnostics().empty());
+}

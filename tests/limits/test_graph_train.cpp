@@ -127,6 +127,8 @@ TEST_CASE("graph backward pass matches finite differences: tied embedding and re
   g.train_y = Eigen::MatrixXd(2, 1);
   g.train_y << 3, 1;
   check_gradient(g, 8);
+  g.params[static_cast<std::size_t>(readout)].scaling.a = 1;  // TP5 Table 8: the tied readout's own 1/fan_in
+  check_gradient(g, 8);
   // binary cross-entropy on one logit
   auto o1 = smooth_block();
   GraphSpec b = with_tanh(limits::transformer_block(o1));
