@@ -281,6 +281,11 @@ int cmd_check(const Common& c, std::ostream& out, std::ostream& err) {
 }
 
 int cmd_dump(const Common& c, std::ostream& out, std::ostream& err) {
+  {
+    std::string problem;
+    if (auto loaded = load_source(c.file, problem); loaded && is_graph_network_script(loaded->text))
+      return run_graph_dump(c.file, c.format == Format::Json, c.budget_gib * 1024.0 * 1024.0 * 1024.0, out, err);
+  }
   SourceFile file;
   auto p = load_program(c, out, err, file, budgeted_unroll(c.budget_gib));
   if (!p) return 1;

@@ -552,7 +552,7 @@ int run_phase_command(const PhaseArgs& args_in, std::ostream& out, std::ostream&
           else err << "tpc phase: error: " << msg << "\n";
           return 1;
         }
-        return run_graph_phase(args.file, args.format, out, err);
+        return run_graph_phase(args.file, args.format, out, err, args.budget_gib * 1024.0 * 1024.0 * 1024.0);
       }
       if (text && !is_network_script(text->text)) {
         if (!args.free.empty()) {
