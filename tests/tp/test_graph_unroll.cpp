@@ -129,11 +129,11 @@ TEST_CASE("the IR route (graph unrolled into a Tensor Program) agrees with the g
   std::mt19937_64 rng(1407);
   const char* presets[] = {"sp", "ntp", "mup", ""};
   int compared = 0, unstable = 0;
-  for (int trial = 0; trial < 300; ++trial) {
+  for (int trial = 0; trial < 240; ++trial) {
     Builder b{GraphSpec{}, rng};
     b.preset = presets[trial % 4];
     b.form = static_cast<PresetForm>(trial / 4 % 3);
-    const GraphSpec g = b.make(2);
+    const GraphSpec g = b.make(3);
     INFO(describe(g));
     REQUIRE(graph_problem(g).empty());
     const GraphPhase ph = graph_phase(g);
@@ -148,4 +148,5 @@ TEST_CASE("the IR route (graph unrolled into a Tensor Program) agrees with the g
   }
   MESSAGE("compared " << compared << " sizes; " << unstable << " unstable graphs");
   CHECK(unstable > 20);
+  CHECK(unstable < 200);
 }
