@@ -499,9 +499,10 @@ class GraphUnroller {
           if (H > 1) prod = mul(m.arg(masks[static_cast<std::size_t>(h)].id), prod);
           const S init = plus(plus(q.init, k.init), -kHalf);
           const S d = smax(plus(q.init, k.delta), plus(q.delta, k.now()));
-          const Val avg = moment("", prod, m, init, d);
+          const std::string hsr = "_h" + std::to_string(h + 1) + ps + "_r" + std::to_string(r + 1);
+          const Val avg = moment(base + "_qk" + hsr, prod, m, init, d);
           Args al;
-          lg.push_back(scalar(base + "_logit_h" + std::to_string(h + 1) + ps + "_r" + std::to_string(r + 1),
+          lg.push_back(scalar(base + "_logit" + hsr,
                               mul(mul(constant(kappa), al.arg(width(e))), al.arg(avg.id)), al, plus(init, e), plus(d, e)));
         }
         // softmax over positions 0..last: A_r = 1 / Σ_r' exp(ℓ_r' − ℓ_r); Θ(1), moving with the logits (bounded)
@@ -559,7 +560,7 @@ class GraphUnroller {
         Args m;
         const S ai = plus(plus(r.init, xs.init), -kHalf);
         const S ad = smax(plus(r.init, xs.delta), plus(r.delta, xs.now()));
-        const Val avg = moment("", mul(m.arg(r.id), m.arg(xs.id)), m, ai, ad);
+        const Val avg = moment(base + "_rx_k" + std::to_string(k + 1) + "_p" + std::to_string(s + 1), mul(m.arg(r.id), m.arg(xs.id)), m, ai, ad);
         es.push_back(mul(mul(constant(pi), af.arg(width(Rational(1)))), af.arg(avg.id)));
         init = smax(init, plus(ai, Rational(1)));
         delta = smax(delta, plus(ad, Rational(1)));
