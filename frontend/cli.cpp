@@ -548,7 +548,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       "with file:line:col, or summarise the program / the network, parametrization, optimizer, data and schedule");
   add_common(check, true);
   add_budget(check);
-  auto* dumpc = app.add_subcommand("dump", "print the lowered program (one op per line; parses back)");
+  auto* dumpc = app.add_subcommand("dump", "print the lowered program (one op per line; parses back); for a network script, its training "
+                                   "unrolled (a 'network graph' script: the graph and its T SGD steps on the script's data)");
   add_common(dumpc, true);
   add_budget(dumpc);
   auto* run = app.add_subcommand("run", "run a script at finite width over seeds; mean ± standard error per output");
