@@ -281,6 +281,11 @@ int cmd_check(const Common& c, std::ostream& out, std::ostream& err) {
 }
 
 int cmd_dump(const Common& c, std::ostream& out, std::ostream& err) {
+  {
+    std::string problem;
+    if (auto loaded = load_source(c.file, problem); loaded && is_graph_network_script(loaded->text))
+      return run_graph_dump(c.file, c.format == Format::Json, c.budget_gib * 1024.0 * 1024.0 * 1024.0, out, err);
+  }
   SourceFile file;
   auto p = load_program(c, out, err, file, budgeted_unroll(c.budget_gib));
   if (!p) return 1;
@@ -549,7 +554,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       "with file:line:col, or summarise the program / the network, parametrization, optimizer, data and schedule");
   add_common(check, true);
   add_budget(check);
-  auto* dumpc = app.add_subcommand("dump", "print the lowered program (one op per line; parses back)");
+  auto* dumpc = app.add_subcommand("dump", "print the lowered program (one op per line; parses back); for a network script, its training "
+                                   "unrolled (a 'network graph' script: the graph and its T SGD steps on the script's data)");
   add_common(dumpc, true);
   add_budget(dumpc);
   auto* run = app.add_subcommand("run", "run a script at finite width over seeds; mean ± standard error per output");

@@ -10,7 +10,10 @@
 
 #include "frontend/network_script.h"
 #include "frontend/source_loader.h"
+#include "tp/errors.h"
 #include "tp/graph_phase.h"
+#include "tp/graph_unroll.h"
+#include "tp/printer.h"
 
 namespace tp::frontend {
 
@@ -191,7 +194,70 @@ std::optional<GraphSpec> load_graph_spec(const std::string& path, const std::str
   return std::move(script->spec);
 }
 
-int run_graph_phase(const std::string& path, const std::string& format, std::ostream& out, std::ostream& err) {
+namespace {
+
+// The second route: the graph on one representative example unrolled into a level-1 program for up to 3 steps
+// (tp/graph_unroll.h), its sizes compared with the calculus's.
+struct IrRoute {
+  std::string unavailable;  ///< why the route did not run ("" if it did)
+  int steps = 0;
+  GraphRouteComparison cmp;
+};
+
+IrRoute ir_route(const GraphSpec& g, const GraphPhase& ph, double budget_bytes) {
+  IrRoute r;
+  if (const std::string why = graph_unroll_unsupported(g); !why.empty()) {
+    r.unavailable = why;
+    return r;
+  }
+  try {
+    GraphUnrollOptions o;
+    o.steps = std::min(g.training.steps, 3);
+    o.memory_budget_bytes = budget_bytes;
+    o.budget_flag = "--memory-budget";
+    const GraphUnrolled ir = unroll_graph(graph_representative_spec(g), o);
+    r.steps = ir.steps;
+    r.cmp = compare_graph_routes(g, ph, ir);
+  } catch (const std::exception& e) {
+    r.unavailable = e.what();
+  }
+  return r;
+}
+
+void print_ir_route(const IrRoute& r, std::ostream& out) {
+  if (!r.unavailable.empty()) {
+    out << "\nexponents through the unrolled program: not available (" << r.unavailable << ")\n";
+    return;
+  }
+  out << "\nthe two derivation routes (the graph size calculus above vs sizes propagated op by op through the "
+         "unrolled level-1 program, T = " << r.steps << ", on one representative example: 'tpc dump' prints the "
+         "program): " << r.cmp.compared << " sizes compared\n";
+  for (const auto& m : r.cmp.mismatches) out << "  DISAGREE " << m << "\n";
+  out << (r.cmp.agree ? "the routes agree\n" : "the routes DISAGREE (please report this script)\n");
+}
+
+}  // namespace
+
+int run_graph_dump(const std::string& path, bool as_json, double budget_bytes, std::ostream& out, std::ostream& err) {
+  const auto spec = load_graph_spec(path, "dump", as_json, out, err);
+  if (!spec) return 1;
+  try {
+    GraphUnrollOptions o;
+    o.memory_budget_bytes = budget_bytes;
+    o.budget_flag = "--memory-budget";
+    const GraphUnrolled ir = unroll_graph(*spec, o);
+    if (as_json) out << json{{"ok", true}, {"program", dump(ir.program)}}.dump(2) << "\n";
+    else out << dump(ir.program);
+  } catch (const std::exception& e) {
+    if (as_json) out << json{{"ok", false}, {"error", e.what()}}.dump(2) << "\n";
+    else err << "tpc dump: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int run_graph_phase(const std::string& path, const std::string& format, std::ostream& out, std::ostream& err,
+                    double budget_bytes) {
   const bool as_json = format == "json";
   const auto spec = load_graph_spec(path, "phase", as_json, out, err);
   if (!spec) return 1;
@@ -204,9 +270,20 @@ int run_graph_phase(const std::string& path, const std::string& format, std::ost
     else err << "tpc phase: error: " << e.what() << "\n";
     return 1;
   }
+  const IrRoute route = ir_route(g, ph, budget_bytes);
   if (!as_json) {
     print_text(path, g, ph, out);
+    print_ir_route(route, out);
     return 0;
+  }
+  json ir{{"available", route.unavailable.empty()}};
+  if (route.unavailable.empty()) {
+    ir["steps"] = route.steps;
+    ir["compared"] = route.cmp.compared;
+    ir["agree"] = route.cmp.agree;
+    ir["mismatches"] = route.cmp.mismatches;
+  } else {
+    ir["reason"] = route.unavailable;
   }
   json tensors = json::array(), sizes = json::array(), problems = json::array();
   for (const auto& t : ph.tensors) tensors.push_back(tensor_json(g, t));
@@ -228,7 +305,8 @@ int run_graph_phase(const std::string& path, const std::string& format, std::ost
               {"problems", problems},
               {"fixed_point_step", ph.fixed_point},
               {"tensors", tensors},
-              {"sizes", sizes}}
+              {"sizes", sizes},
+              {"ir_route", ir}}
              .dump(2)
       << "\n";
   return 0;

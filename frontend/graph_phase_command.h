@@ -25,6 +25,13 @@ int check_graph_script(const std::string& path, const SourceFile& file, bool as_
 std::optional<GraphSpec> load_graph_spec(const std::string& path, const std::string& command, bool as_json,
                                          std::ostream& out, std::ostream& err);
 
-int run_graph_phase(const std::string& path, const std::string& format, std::ostream& out, std::ostream& err);
+/// budget_bytes: the --memory-budget of the second route (the graph unrolled into a level-1 program,
+/// tp/graph_unroll.h), whose sizes are compared with the graph calculus ("the routes agree").
+int run_graph_phase(const std::string& path, const std::string& format, std::ostream& out, std::ostream& err,
+                    double budget_bytes = 8.0 * 1024 * 1024 * 1024);
+
+/// `tpc dump` of a graph script: the level-1 program of the graph and its T training steps on the script's data
+/// (tp::unroll_graph), one op per line, or refused over budget_bytes with the figure. Returns 0 or 1.
+int run_graph_dump(const std::string& path, bool as_json, double budget_bytes, std::ostream& out, std::ostream& err);
 
 }  // namespace tp::frontend

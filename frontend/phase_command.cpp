@@ -503,7 +503,8 @@ CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
                                  "embedding, layernorm, attention, residual add, readout; SGD or Adam), per parameter "
                                  "tensor its init output size, its update's effect, maximal update and feature "
                                  "learning, the verdict with the first tensor and step that blows up, and the "
-                                 "predicted coordinate sizes of every node at steps 0..T");
+                                 "predicted coordinate sizes of every node at steps 0..T, and for SGD whether they agree with "
+                                 "the sizes propagated op by op through the graph unrolled into a level-1 program");
   sub->add_option("file", args.file, "a network script (level 2) whose network, parametrization and optimizer to "
                   "classify (then --mlp/--preset/--a/--b/--c/--c-layers/--optimizer are not used), or a level-1 "
                   "program (e.g. from tpc dump): the width exponent of every value, the values that grow with n and "
@@ -523,7 +524,8 @@ CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
       ->default_val("text");
   sub->add_option("--memory-budget", args.budget_gib,
                   "refuse a propagation-route program (network scripts: two training steps on one representative "
-                  "point) needing more memory than this many GiB")
+                  "point; graph scripts: up to three steps on one representative example) needing more memory "
+                  "than this many GiB")
       ->check(positive_finite())
       ->default_val(8.0);
   return sub;
@@ -552,7 +554,7 @@ int run_phase_command(const PhaseArgs& args_in, std::ostream& out, std::ostream&
           else err << "tpc phase: error: " << msg << "\n";
           return 1;
         }
-        return run_graph_phase(args.file, args.format, out, err);
+        return run_graph_phase(args.file, args.format, out, err, args.budget_gib * 1024.0 * 1024.0 * 1024.0);
       }
       if (text && !is_network_script(text->text)) {
         if (!args.free.empty()) {
