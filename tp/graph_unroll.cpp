@@ -107,8 +107,8 @@ class GraphUnroller {
     };
     throw BudgetError("unrolling " + std::to_string(T_) + " training steps of the graph needs about " + gib(need) +
                       " for the program (each step's forward pass has a term per earlier update at every example "
-                      "and position: it grows like examples^2 x positions^2 x steps^2), over the memory budget of " +
-                      gib(o_.memory_budget_bytes) + "; use fewer steps, examples or positions" +
+                      "and position: it grows like examples^2 x positions^2 x steps^2, times the heads of an attention), over the memory budget of " +
+                      gib(o_.memory_budget_bytes) + "; use fewer steps, examples, positions or heads" +
                       (o_.budget_flag.empty() ? "" : ", or raise " + o_.budget_flag));
   }
 
@@ -1018,7 +1018,8 @@ double graph_unroll_memory_estimate(const GraphSpec& s, int steps) {
   constexpr double bytes_per_term = 400, saturated = 1e16;
   const double m = s.positions > 0 ? static_cast<double>(s.train_x.rows() / s.positions) : 0.0, S = s.positions;
   double nodes = 0;
-  for (const auto& v : s.nodes) nodes += v.op == GraphOp::attention ? 8.0 * S : 1.0;
+  for (const auto& v : s.nodes)  // attention: S logits, weights and their gradients per position and head
+    nodes += v.op == GraphOp::attention ? 8.0 * S * std::max(1, v.head_dim_width ? v.heads : 1) : 1.0;
   double terms = 0, updates = 0;  // updates: rank-one terms of a matrix so far (examples × positions per step)
   for (int t = 0; t <= steps && terms * bytes_per_term < saturated; ++t) {
     terms += m * S * nodes * (2 + 2 * updates + s.input_dim);
