@@ -334,7 +334,8 @@ std::optional<Estimate> kinked_route(const BatchIntegrand& f, const Eigen::Matri
     tail = 0.0;
     for (const auto& [last, second] : de.ends) {
       if (last < 0) continue;
-      const double rest = truncation_estimate(node_abs[last], second >= 0 ? node_abs[second] : 0.0);
+      // a side with one node (a panel narrower than ~1e4 ulps) has no ratio: its node's own size stands in
+      const double rest = second >= 0 ? truncation_estimate(node_abs[last], node_abs[second]) : node_abs[last];
       tail += rest;
       if (std::isfinite(rest) && node_abs[last] > 0) sum.add(0.5 * rest * node_sum[last] / node_abs[last]);
     }

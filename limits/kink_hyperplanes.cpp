@@ -111,7 +111,13 @@ bool collect(const ExprPtr& e, int d, std::vector<Hyperplane>& out) {
 std::optional<std::vector<Hyperplane>> kink_hyperplanes(const ExprPtr& e, int d) {
   std::vector<Hyperplane> out;
   if (!collect(e, d, out)) return std::nullopt;
-  return out;
+  std::vector<Hyperplane> unique;  // log(abs(x)) names x = 0 twice
+  for (const Hyperplane& h : out) {
+    bool seen = false;
+    for (const Hyperplane& u : unique) seen = seen || (u.offset == h.offset && u.normal == h.normal);
+    if (!seen) unique.push_back(h);
+  }
+  return unique;
 }
 
 }  // namespace tp::limits
