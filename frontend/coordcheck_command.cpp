@@ -92,7 +92,7 @@ CLI::App* add_coordcheck_command(CLI::App& app, CoordCheckArgs& args) {
       ->default_val(4);
   sub->add_option("--dim", args.dim, "input dimension d")->check(CLI::Range(1, 100000))->default_val(3);
   sub->add_option("--threads", args.threads, "worker threads (0 = all cores)")->check(non_negative_integer())->default_val(0);
-  sub->add_option("--plot", args.plot, "write a log-log PNG of size vs width, one panel per step (needs gnuplot)");
+  sub->add_option("--plot", args.plot, "write a log-log PNG of size vs width, one panel per step, predicted slopes dashed (graph scripts: one line per node, x_t and its change in two rows, one shared legend; needs gnuplot)");
   sub->add_option("--format", args.abc.format, "output format: text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->default_val("text");

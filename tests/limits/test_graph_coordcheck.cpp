@@ -145,6 +145,9 @@ TEST_CASE("SP + Adam against tpc's own predictions: agreement where widths 64-51
   // x_0 and the blown-up Δx_1 is generically incoherent with it (CLT: E + 1/2 + Δx_1, not E + 1 + Δx_1);
   // likewise Δq·Δk (signs of q_i k_i average to 0). Predicted n^2, n^2, n^3; the incoherent sums give
   // n^1.5, n^1.5, and the measurement is below the prediction (DESIGN.md "Graph networks at finite width").
+  // The softmax weights are convex: growing logits change them by Θ(1) at most, so Δz = Δ(A v) is the size of
+  // Δv and the attention output's change is ΔW_o z = n^2 (it was n^3 when ΔA took the logits' growth).
+  CHECK(row(cc, "attn", 1, true).predicted == doctest::Approx(2));
   for (const auto& [node, bound] : std::vector<std::pair<std::string, double>>{{"fc2", 2}, {"attn.logits", 2}, {"readout", 3}}) {
     const auto& r = row(cc, node, 1, true);
     CAPTURE(node);
