@@ -15,17 +15,12 @@
 #include "limits/finite.h"
 #include "reference_quadrature.h"
 #include "tp/errors.h"
+#include "tests/compile_text.h"
 
 using namespace tp;
+using tp::testing::compile;
 
 namespace {
-
-Program compile(const std::string& text) {
-  frontend::DiagnosticEngine diags;
-  auto p = frontend::compile_source(text, diags);
-  REQUIRE(p);
-  return std::move(*p);
-}
 
 limits::FiniteResult run(const Program& p, std::size_t n, std::size_t seeds, unsigned threads = 0) {
   limits::FiniteOptions o;

@@ -11,17 +11,12 @@
 #include "limits/gaussian_expectation.h"
 #include "limits/gaussian_limit.h"
 #include "reference_quadrature.h"
+#include "tests/compile_text.h"
 
 using namespace tp;
+using tp::testing::compile;
 
 namespace {
-
-Program compile(const std::string& text) {
-  frontend::DiagnosticEngine diags;
-  auto p = frontend::compile_source(text, diags);
-  REQUIRE(p);
-  return std::move(*p);
-}
 
 using tp::testing::simpson_gauss;
 

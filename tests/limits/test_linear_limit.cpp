@@ -14,17 +14,12 @@
 #include "limits/linear_limit.h"
 #include "tp/builder.h"
 #include "tp/errors.h"
+#include "tests/compile_text.h"
 
 using namespace tp;
+using tp::testing::compile;
 
 namespace {
-
-Program compile(const std::string& text) {
-  frontend::DiagnosticEngine diags;
-  auto p = frontend::compile_source(text, diags);
-  REQUIRE(p);
-  return std::move(*p);
-}
 
 std::string read_example(const char* name) {
   std::ifstream in(std::string(TPC_SOURCE_DIR) + "/examples/" + name);

@@ -21,17 +21,12 @@
 #include "limits/double_exponential_rule.h"
 #include "limits/gaussian_limit.h"
 #include "limits/kink_hyperplanes.h"
+#include "tests/compile_text.h"
 
 using namespace tp;
+using tp::testing::compile;
 
 namespace {
-
-Program compile(const std::string& text) {
-  frontend::DiagnosticEngine diags;
-  auto p = frontend::compile_source(text, diags);
-  REQUIRE(p);
-  return std::move(*p);
-}
 
 /// E|X|^p, X ~ N(mu, s²).
 double abs_moment(double p, double mu, double s) {

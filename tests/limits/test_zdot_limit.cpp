@@ -17,18 +17,13 @@
 #include "limits/zdot_limit.h"
 #include "reference_quadrature.h"
 #include "tp/errors.h"
+#include "tests/compile_text.h"
 
 using namespace tp;
+using tp::testing::compile;
 using limits::ZDotMode;
 
 namespace {
-
-Program compile(const std::string& text) {
-  frontend::DiagnosticEngine diags;
-  auto p = frontend::compile_source(text, diags);
-  REQUIRE(p);
-  return std::move(*p);
-}
 
 std::string read_example(const char* name) {
   std::ifstream in(std::string(TPC_SOURCE_DIR) + "/examples/" + name);

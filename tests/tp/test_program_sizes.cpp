@@ -11,17 +11,12 @@
 #include "tp/mlp_phase.h"
 #include "tp/program_sizes.h"
 #include "tp/unroll.h"
+#include "tests/compile_text.h"
 
 using namespace tp;
+using tp::testing::compile;
 
 namespace {
-
-Program compile(const std::string& text) {
-  frontend::DiagnosticEngine diags;
-  auto p = frontend::compile_source(text, diags);
-  REQUIRE(p);
-  return *p;
-}
 
 SizeExp size_of(const Program& p, const std::vector<ValueSize>& s, const std::string& name) {
   const ValueId id = p.find(name);
