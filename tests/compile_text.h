@@ -1,4 +1,5 @@
-// Tests: a level-1 Tensor Program from its text, failing the test case (REQUIRE) when it does not compile.
+// Tests: a level-1 Tensor Program, or a `network graph` script's GraphSpec, from its text, failing the test case
+// (REQUIRE, with the diagnostics) when it does not compile.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -6,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "frontend/diagnostics.h"
+#include "frontend/network_script.h"
 #include "frontend/sema.h"
 
 namespace tp::testing {
@@ -15,6 +18,14 @@ inline Program compile(const std::string& text) {
   auto p = frontend::compile_source(text, diags);
   REQUIRE(p);
   return std::move(*p);
+}
+
+inline GraphSpec compile_graph(const std::string& text) {
+  frontend::DiagnosticEngine diags;
+  auto s = frontend::compile_graph_network(text, "", diags);
+  INFO(frontend::render(diags.diagnostics(), {"net.tp", text}));
+  REQUIRE(s.has_value());
+  return s->spec;
 }
 
 }  // namespace tp::testing

@@ -16,18 +16,12 @@
 #include "tp/graph_unroll.h"
 #include "tp/printer.h"
 #include "tp/verify.h"
+#include "tests/compile_text.h"
 
 using tp::frontend::DiagnosticEngine;
+using tp::testing::compile_graph;
 
 namespace {
-
-tp::GraphSpec compile(const std::string& text) {
-  DiagnosticEngine diags;
-  auto s = tp::frontend::compile_graph_network(text, "", diags);
-  INFO(tp::frontend::render(diags.diagnostics(), {"net.tp", text}));
-  REQUIRE(s.has_value());
-  return s->spec;
-}
 
 std::string block(const std::string& attention, const std::string& param, const std::string& opt, int steps = 2) {
   return "network graph {\n"
@@ -86,7 +80,7 @@ TEST_CASE("TP5 Tables 3, 8, 9 (SGD) through the IR route: the forms agree, µP a
   for (const char* preset : {"mup", "sp", "ntp"}) {
     std::vector<std::string> seen;
     for (const char* form : {"table3", "table8", "table9"}) {
-      const tp::GraphSpec g = compile(block("logit (1/d)", std::string("parametrization ") + preset + " form " + form, "optimizer sgd lr 0.1"));
+      const tp::GraphSpec g = compile_graph(block("logit (1/d)", std::string("parametrization ") + preset + " form " + form, "optimizer sgd lr 0.1"));
       const tp::GraphUnrolled u = ir(g);
       const tp::GraphPhase ph = tp::graph_phase(g);
       const auto cmp = tp::compare_graph_routes(g, ph, u);
@@ -109,15 +103,15 @@ TEST_CASE("TP5 Tables 3, 8, 9 (SGD) through the IR route: the forms agree, µP a
 
 TEST_CASE("TP5 Def. 4.1 through the IR route: logits q·k/d are Θ(1) after an update, q·k/√d grow like n^(1/2)") {
   const std::string mup = "parametrization mup", sgd = "optimizer sgd lr 0.1";
-  const tp::GraphUnrolled d = ir(compile(block("logit (1/d)", mup, sgd)));
-  const tp::GraphUnrolled sqrt_d = ir(compile(block("logit (1/sqrt(d))", mup, sgd)));
+  const tp::GraphUnrolled d = ir(compile_graph(block("logit (1/d)", mup, sgd)));
+  const tp::GraphUnrolled sqrt_d = ir(compile_graph(block("logit (1/sqrt(d))", mup, sgd)));
   CHECK(size_of(d, "attention.logits", 0, false).exponent == tp::Rational(-1, 2));  // CLT over n/H at init
   CHECK(size_of(d, "attention.logits", 1, true).exponent == 0);                     // Δq correlated with k: LLN
   CHECK(size_of(sqrt_d, "attention.logits", 0, false).exponent == 0);
   CHECK(size_of(sqrt_d, "attention.logits", 1, true).exponent == tp::Rational(1, 2));
   // a zero-initialized query: logits exactly 0 at init; the first update of q is driven by ∂L/∂A, a CLT-sized
   // average at init (gradient independence), so Δℓ_1 = n^(-1/2); from step 2 on ∂L/∂A is an LLN average: Θ(1)
-  const tp::GraphUnrolled zq = ir(compile(block("logit (1/d) zero_query", mup, sgd)));
+  const tp::GraphUnrolled zq = ir(compile_graph(block("logit (1/d) zero_query", mup, sgd)));
   CHECK(size_of(zq, "attention.logits", 0, false).vanishes);
   CHECK(size_of(zq, "attention.logits", 1, true).exponent == tp::Rational(-1, 2));
   CHECK(size_of(zq, "attention.logits", 2, true).exponent == 0);

@@ -13,9 +13,11 @@
 #include "cli_runner.h"
 #include "frontend/network_script.h"
 #include "tp/graph_phase.h"
+#include "tests/compile_text.h"
 
 namespace fs = std::filesystem;
 using tp::frontend::DiagnosticEngine;
+using tp::testing::compile_graph;
 
 namespace {
 
@@ -27,14 +29,6 @@ std::string read(const fs::path& p) {
 }
 
 const fs::path kExample = fs::path(TPC_SOURCE_DIR) / "examples" / "transformer_block.tp";
-
-tp::GraphSpec compile(const std::string& text) {
-  DiagnosticEngine diags;
-  auto s = tp::frontend::compile_graph_network(text, "", diags);
-  INFO(tp::frontend::render(diags.diagnostics(), {"net.tp", text}));
-  REQUIRE(s.has_value());
-  return s->spec;
-}
 
 std::string errors(const std::string& text) {
   DiagnosticEngine diags;
@@ -79,7 +73,7 @@ std::string exponents(const tp::GraphPhase& ph) {
 }  // namespace
 
 TEST_CASE("the Transformer block example lowers to the graph it describes and is µP: feature learning, every tensor maximal") {
-  const tp::GraphSpec g = compile(read(kExample));
+  const tp::GraphSpec g = compile_graph(read(kExample));
   CHECK(g.positions == 3);
   CHECK(g.input_dim == 4);
   CHECK(g.depth == 2);
@@ -116,7 +110,7 @@ TEST_CASE("TP5 Tables 3, 8 and 9: the three forms give the same exponents and ve
       std::vector<std::string> seen;
       for (const char* form : {"table3", "table8", "table9"})
         seen.push_back(exponents(tp::graph_phase(
-            compile(block("logit (1/d)", std::string("parametrization ") + preset + " form " + form, opt)))));
+            compile_graph(block("logit (1/d)", std::string("parametrization ") + preset + " form " + form, opt)))));
       INFO(opt << " " << preset);
       CHECK(seen[0] == seen[1]);
       CHECK(seen[0] == seen[2]);
@@ -127,7 +121,7 @@ TEST_CASE("TP5 Tables 3, 8 and 9: the three forms give the same exponents and ve
 
 TEST_CASE("SP blows up under Adam at a width-independent learning rate, at step 1, and tpc names the tensor") {
   const tp::GraphPhase ph =
-      tp::graph_phase(compile(block("logit (1/sqrt(d))", "parametrization sp", "optimizer adam lr 0.001")));
+      tp::graph_phase(compile_graph(block("logit (1/sqrt(d))", "parametrization sp", "optimizer adam lr 0.001")));
   CHECK(ph.regime == tp::Regime::unstable);
   CHECK(ph.first_step == 1);
   // Θ(1) update entries summed over n inputs: the first hidden tensor's output grows like n.
@@ -141,8 +135,8 @@ TEST_CASE("SP blows up under Adam at a width-independent learning rate, at step 
 
 TEST_CASE("TP5 Def. 4.1: attention logits q·k/d are Θ(1) after updates in µP; with 1/√d they blow up like n^(1/2)") {
   const std::string param = "parametrization mup", adam = "optimizer adam lr 0.01";
-  const tp::GraphPhase d = tp::graph_phase(compile(block("logit (1/d)", param, adam)));
-  const tp::GraphPhase sqrt_d = tp::graph_phase(compile(block("logit (1/sqrt(d))", param, adam)));
+  const tp::GraphPhase d = tp::graph_phase(compile_graph(block("logit (1/d)", param, adam)));
+  const tp::GraphPhase sqrt_d = tp::graph_phase(compile_graph(block("logit (1/sqrt(d))", param, adam)));
   auto size = [](const tp::GraphPhase& ph, const std::string& node, int step, bool delta) {
     for (const auto& s : ph.sizes)
       if (s.node == node && s.step == step && s.delta == delta) return s;
@@ -156,11 +150,11 @@ TEST_CASE("TP5 Def. 4.1: attention logits q·k/d are Θ(1) after updates in µP;
   CHECK(size(sqrt_d, "attention.logits", 0, false).exponent == 0);
   CHECK(sqrt_d.first_problem.find("'attention.logits' after step 1 grows like n^(1/2)") != std::string::npos);
   // The same for SGD µP.
-  const tp::GraphPhase sgd = tp::graph_phase(compile(block("logit (1/sqrt(d))", param, "optimizer sgd lr 0.1")));
+  const tp::GraphPhase sgd = tp::graph_phase(compile_graph(block("logit (1/sqrt(d))", param, "optimizer sgd lr 0.1")));
   CHECK(sgd.regime == tp::Regime::unstable);
   CHECK(sgd.first_problem.find("attention.logits") != std::string::npos);
   // A fixed head dimension makes the scale a constant: no width growth either way.
-  const tp::GraphPhase fixed = tp::graph_phase(compile(
+  const tp::GraphPhase fixed = tp::graph_phase(compile_graph(
       replace(block("logit (1/sqrt(d))", param, adam), "attention heads 2", "attention head_dim 8")));
   CHECK(fixed.regime == tp::Regime::feature_learning);
 }
@@ -185,7 +179,7 @@ TEST_CASE("an MLP written as a graph gets the MLP script's verdict over random a
     const auto m = tp::frontend::compile_network(mlp, "", diags);
     REQUIRE(m.has_value());
     const tp::MlpPhase want = tp::classify_mlp(m->spec.abc);
-    const tp::GraphPhase got = tp::graph_phase(compile(graph));
+    const tp::GraphPhase got = tp::graph_phase(compile_graph(graph));
     INFO(graph);
     CHECK(got.regime == want.regime);
     ++regimes[static_cast<int>(want.regime)];
@@ -197,7 +191,7 @@ TEST_CASE("an MLP written as a graph gets the MLP script's verdict over random a
 TEST_CASE("per-tensor overrides, weight-decay rules and TP4b's d in the parametrization block") {
   const std::string base = block("logit (1/d)", "parametrization mup decay fan2025 { tensor \"attention.q\" zero_init; "
                                                 "hidden d 1 }", "optimizer adam lr 0.01 weight_decay 0.1");
-  const tp::GraphSpec g = compile(base);
+  const tp::GraphSpec g = compile_graph(base);
   for (const auto& w : g.params) {
     INFO(w.name);
     if (w.kind == tp::TensorKind::hidden) {
@@ -212,18 +206,18 @@ TEST_CASE("per-tensor overrides, weight-decay rules and TP4b's d in the parametr
   const auto q = std::find_if(ph.tensors.begin(), ph.tensors.end(), [](const auto& t) { return t.name == "attention.q"; });
   CHECK(q->decay.find("vanishes") != std::string::npos);
   // lr_invariant: c + e = 0 for every tensor.
-  const tp::GraphSpec inv = compile(replace(base, "decay fan2025", "decay lr_invariant"));
+  const tp::GraphSpec inv = compile_graph(replace(base, "decay fan2025", "decay lr_invariant"));
   for (const auto& w : inv.params) CHECK(w.scaling.c + w.scaling.wd_exponent == 0);
   // An ε that dominates µP's n^-1 hidden gradient entries with Adam (d = 0, ε fixed: gradient entries vanish
   // like n^-1/2 or faster): the update becomes SGD-like and smaller than maximal.
-  const tp::GraphPhase eps = tp::graph_phase(compile(replace(base, "hidden d 1", "hidden d 0")));
+  const tp::GraphPhase eps = tp::graph_phase(compile_graph(replace(base, "hidden d 1", "hidden d 0")));
   const auto o = std::find_if(eps.tensors.begin(), eps.tensors.end(), [](const auto& t) { return t.name == "dense_2.W"; });
   CHECK_FALSE(o->updated_maximally);
 }
 
 TEST_CASE("bad graph scripts: every error at its word, with line:col") {
   const std::string good = block("logit (1/d)", "parametrization mup", "optimizer adam lr 0.01");
-  compile(good);
+  compile_graph(good);
   // a forward reference is a cycle
   CHECK(errors(replace(good, "add h as h\n  layernorm", "add r as h\n  layernorm as r")).find(
             "net.tp:6:7: error: 'r' is defined later (line 7)") != std::string::npos);
@@ -278,9 +272,9 @@ TEST_CASE("a readout tied to the embedding: µP in TP5's Table 8 and 9 forms, un
   };
   for (const char* opt : {"optimizer sgd lr 0.1", "optimizer adam lr 0.01"}) {
     INFO(opt);
-    const tp::GraphSpec g8 = compile(tied("table8", opt));
+    const tp::GraphSpec g8 = compile_graph(tied("table8", opt));
     REQUIRE(g8.tied.size() == g8.params.size());
-    const tp::GraphPhase p8 = tp::graph_phase(g8), p9 = tp::graph_phase(compile(tied("table9", opt)));
+    const tp::GraphPhase p8 = tp::graph_phase(g8), p9 = tp::graph_phase(compile_graph(tied("table9", opt)));
     CHECK(exponents(p8) == exponents(p9));
     CHECK(p8.regime == tp::Regime::feature_learning);
     for (const auto& t : p8.tensors) {
@@ -288,7 +282,7 @@ TEST_CASE("a readout tied to the embedding: µP in TP5's Table 8 and 9 forms, un
       CHECK(t.updated_maximally);
       if (t.name == "readout.W") CHECK(tp::size_text(t.init_output) == "n^0");  // untied: n^(-1/2)
     }
-    const tp::GraphPhase p3 = tp::graph_phase(compile(tied("table3", opt)));
+    const tp::GraphPhase p3 = tp::graph_phase(compile_graph(tied("table3", opt)));
     CHECK(p3.regime == tp::Regime::unstable);
     CHECK(p3.first_step == 0);
     CHECK(p3.first_tensor == "readout.W");
