@@ -1,8 +1,9 @@
 """Do tpc's finite-width graph trainer and the PyTorch peer (bench/graph_block_torch.py) compute the same
 thing? They draw their weights from different generators, so the check is statistical: the same block
 (µP + Adam, TP5 Table 3; S = 8, 8 examples, 4 heads, causal 1/d attention with a zero query, relu MLP with a
-bias, last-position readout, mse, 3 Adam steps; gains start at 1 and biases at 0 as in the peer, hence
-`vector_like std 0`) on the same inputs, written as a tpc script, trained by
+bias, last-position readout, mse, 3 Adam steps; the mup preset starts norm gains at 1 and norm biases at 0
+as the peer does; the peer's MLP bias starts at 0, hence `tensor "bias.b" std 0`) on the same inputs,
+written as a tpc script, trained by
 `tpc coordcheck` over SEEDS seeds and by PyTorch over SEEDS seeds; per node and step, the RMS over seeds of
 mup's l1 size of x_t and of x_t − x_0, compared with z = difference / (√2 · the peer's standard error).
 Usage (repository root, after building tpc): /usr/bin/python3 bench/graph_block_same.py [WIDTH] [SEEDS]"""
@@ -29,7 +30,7 @@ def script(x, y):
     return ("network graph {\n  input 3 positions 8\n  embedding n as e\n  layernorm\n"
             "  attention heads 4 logit (1/d) causal zero_query\n  add e as r1\n  layernorm\n  dense n\n  bias\n"
             "  activation relu\n  dense n\n  add r1\n  readout 1 pool last\n}\n"
-            "parametrization mup form table3 { vector_like std 0 }\noptimizer adam lr 0.01\n"
+            "parametrization mup form table3 { tensor \"bias.b\" std 0 }\noptimizer adam lr 0.01\n"
             f"data {{\n  x = [{xs}]\n  y = [{ys}]\n}}\ntrain steps 3\n")
 
 

@@ -602,6 +602,14 @@ bool GraphLowering::parametrization(const AstBlock& b, Optimizer o) {
       spec_.params[p].scaling = tensor_preset(preset, form, o, spec_.params[p].kind);
       given_[p] = 7;
     }
+  // µP as practised (PyTorch's LayerNorm, the `mup` package): norm gains start at exactly 1 and norm biases
+  // at exactly 0, not 1 + N(0, 1) and N(0, 1) (TP5 Table 3's vector-like init read literally). A kind or
+  // tensor entry with `std` below still adds noise.
+  if (preset == "mup")
+    for (const GraphNode& v : spec_.nodes)
+      if (v.op == GraphOp::layernorm || v.op == GraphOp::rmsnorm)
+        for (int p : v.params)
+          if (p >= 0) spec_.params[static_cast<std::size_t>(p)].scaling.init_std = 0;
   for (const AstItem& it : b.items) {
     if (it.broken) continue;
     std::vector<int> targets;

@@ -215,6 +215,37 @@ TEST_CASE("per-tensor overrides, weight-decay rules and TP4b's d in the parametr
   CHECK_FALSE(o->updated_maximally);
 }
 
+TEST_CASE("the mup preset starts norm gains at exactly 1 and norm biases at 0; std adds noise when asked") {
+  auto net = [](const std::string& param) {
+    return "network graph {\n  input 2\n  embedding n\n  layernorm\n  dense n\n  bias\n  rmsnorm\n  readout 1\n}\n" +
+           param + "\noptimizer adam lr 0.01\ndata { x = [[1, 0]]; y = [1] }\ntrain steps 1\n";
+  };
+  auto std_of = [](const tp::GraphSpec& g, const std::string& name) {
+    for (const auto& w : g.params)
+      if (w.name == name) return w.scaling.init_std;
+    FAIL("no tensor " << name);
+    return -1.0;
+  };
+  for (const char* form : {"table3", "table8", "table9"}) {
+    INFO(form);
+    const tp::GraphSpec g = compile_graph(net(std::string("parametrization mup form ") + form));
+    CHECK(std_of(g, "layernorm.gain") == 0);
+    CHECK(std_of(g, "layernorm.bias") == 0);
+    CHECK(std_of(g, "rmsnorm.gain") == 0);
+    CHECK(std_of(g, "bias.b") == 1);  // a layer's bias keeps TP5 Table 3's vector-like init
+  }
+  // The gain's constant 1 is still there (only its noise is gone): the norm's output is Θ(1) at init.
+  const tp::GraphPhase ph = tp::graph_phase(compile_graph(net("parametrization mup")));
+  CHECK(ph.stable);
+  // Asked-for noise: a kind or tensor entry's std applies after the preset.
+  const tp::GraphSpec noisy = compile_graph(net("parametrization mup { vector_like std 0.5; tensor \"rmsnorm.gain\" std 2 }"));
+  CHECK(std_of(noisy, "layernorm.gain") == 0.5);
+  CHECK(std_of(noisy, "layernorm.bias") == 0.5);
+  CHECK(std_of(noisy, "rmsnorm.gain") == 2);
+  // Other presets are TP5's tables as written.
+  CHECK(std_of(compile_graph(net("parametrization sp")), "layernorm.gain") == 1);
+}
+
 TEST_CASE("bad graph scripts: every error at its word, with line:col") {
   const std::string good = block("logit (1/d)", "parametrization mup", "optimizer adam lr 0.01");
   compile_graph(good);
