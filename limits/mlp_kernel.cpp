@@ -795,7 +795,8 @@ void homogeneous_piecewise_route(const MlpKernelSpec& spec, const PiecewisePair&
       const double sw2 = spec.sw2_at(l), sb2 = spec.sb2_at(l);
       const Eigen::ArrayXd diag = k.diagonal().array();
       const bool positive = diag.minCoeff() > 0;  // else the scalar formulas, whose special case is a zero variance
-      const Eigen::ArrayXd root_diag = diag.max(0.0).sqrt();
+      const Eigen::ArrayXd root_diag = diag.max(0.0).sqrt(), inv_root_diag = root_diag.inverse();
+      const bool last = l == depth;  // no det after the readout
       std::vector<ColumnSummary> columns(count);
       parallel_for(count, threads, [&](std::size_t job) {
         const auto j = static_cast<Eigen::Index>(n - 1 - static_cast<Eigen::Index>(job));
@@ -806,7 +807,8 @@ void homogeneous_piecewise_route(const MlpKernelSpec& spec, const PiecewisePair&
         double* dc = &det(first, j);
         ColumnSummary& summary = columns[static_cast<std::size_t>(j)];
         if (positive) {
-          summary = piecewise_layer_column(pwl.phi, pwl.dphi, sw2, sb2, root_diag.data() + first, static_cast<std::size_t>(m), kc, tc, dc);
+          summary = piecewise_layer_column(pwl.phi, pwl.dphi, sw2, sb2, root_diag.data() + first,
+                                           inv_root_diag.data() + first, static_cast<std::size_t>(m), kc, tc, dc, !last);
           return;
         }
         for (Eigen::Index r = 0; r < m; ++r) {

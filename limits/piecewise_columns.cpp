@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include <Eigen/Core>
@@ -79,15 +80,19 @@ struct Angle {
   double sab, theta, cos, sin, h_rest, h_theta;
 };
 
-[[gnu::always_inline]] inline Angle angle(double root_a, double root_b, double c, double det) {
+/// cos θ = c/√(ab) and sin θ = √det/√(ab), with 1/√(ab) = (1/√a)(1/√b) from the per-layer reciprocals (in exact
+/// arithmetic det = ab − c², so √(ab) = √(c² + det); the tracked det and c each carry a relative error of a few
+/// ulps, so both normalizations agree to a few ulps).
+[[gnu::always_inline]] inline Angle angle(double root_a, double root_b, double inv_root_a, double inv_root_b, double c,
+                                          double det) {
   Angle g;
   g.sab = root_a * root_b;
   const double cc = std::min(std::max(c, -g.sab), g.sab);
   const double rd = std::sqrt(std::max(det, 0.0));
   g.theta = atan2_upper(rd, cc);
-  const double r = std::sqrt(cc * cc + rd * rd), inv_r = 1.0 / (r > 0 ? r : 1.0);
-  g.cos = r > 0 ? cc * inv_r : 1.0;
-  g.sin = rd * inv_r;
+  const double inv_sab = inv_root_a * inv_root_b;
+  g.cos = cc * inv_sab;
+  g.sin = rd * inv_sab;
   g.h_rest = h(pi - g.theta, g.sin, -g.cos);
   g.h_theta = h(g.theta, g.sin, g.cos);
   return g;
@@ -130,43 +135,86 @@ bool piecewise_homogeneous(const PiecewiseLinear& f) { return !(f.has_order0() &
 
 namespace {
 
-template <bool Order1, bool DOrder1>
+/// max |x| over x[0..m) and whether all are finite, in 8 independent lanes (so that GCC vectorizes it; Eigen's
+/// allFinite is a scalar loop).
+[[gnu::always_inline]] inline void column_max(const double* __restrict x, std::size_t m, double& max_abs, bool& finite) {
+  constexpr std::size_t lanes = 8;
+  std::array<double, lanes> top{}, bad{};
+  std::size_t i = 0;
+  for (; i + lanes <= m; i += lanes)
+    for (std::size_t l = 0; l < lanes; ++l) {
+      const double v = std::abs(x[i + l]);
+      top[l] = v > top[l] ? v : top[l];
+      bad[l] = v <= std::numeric_limits<double>::max() ? bad[l] : 1.0;  // inf or NaN
+    }
+  for (; i < m; ++i) {
+    const double v = std::abs(x[i]);
+    top[0] = v > top[0] ? v : top[0];
+    bad[0] = v <= std::numeric_limits<double>::max() ? bad[0] : 1.0;
+  }
+  for (std::size_t l = 0; l < lanes; ++l) {
+    max_abs = std::max(max_abs, top[l]);
+    finite = finite && bad[l] == 0.0;
+  }
+}
+
+/// One entry: K, Θ in place; the next det if Det (off-diagonal entries).
+template <bool Order1, bool DOrder1, bool Det>
+[[gnu::always_inline]] inline void layer_entry(const Coefficients& f, const Coefficients& fd, double sw2, double sb2,
+                                               double root_a, double root_b, double inv_root_a, double inv_root_b,
+                                               double& k, double& theta, double& det) {
+  const Angle g = angle(root_a, root_b, inv_root_a, inv_root_b, k, det);
+  const double kn = sw2 * value<Order1>(f, g) + sb2;
+  theta = kn + sw2 * value<DOrder1>(fd, g) * theta;
+  k = kn;
+  if constexpr (Det) det = next_det<Order1>(f, g, root_a, root_b, sw2, sb2);
+}
+
+template <bool Order1, bool DOrder1, bool Det>
 [[gnu::always_inline]] inline ColumnSummary layer_loop(const Coefficients& f, const Coefficients& fd, double sw2,
-                                                       double sb2, const double* __restrict root_a, std::size_t m,
+                                                       double sb2, const double* __restrict root_a,
+                                                       const double* __restrict inv_root_a, std::size_t m,
                                                        double* __restrict k, double* __restrict theta,
                                                        double* __restrict det) {
-  const double root_b = root_a[m - 1];
-  for (std::size_t i = 0; i < m; ++i) {
-    const Angle g = angle(root_a[i], root_b, k[i], det[i]);
-    const double kn = sw2 * value<Order1>(f, g) + sb2;
-    theta[i] = kn + sw2 * value<DOrder1>(fd, g) * theta[i];
-    k[i] = kn;
-    det[i] = next_det<Order1>(f, g, root_a[i], root_b, sw2, sb2);
-  }
-  det[m - 1] = 0.0;
+  const double root_b = root_a[m - 1], inv_root_b = inv_root_a[m - 1];
+  for (std::size_t i = 0; i + 1 < m; ++i)
+    layer_entry<Order1, DOrder1, Det>(f, fd, sw2, sb2, root_a[i], root_b, inv_root_a[i], inv_root_b, k[i], theta[i], det[i]);
+  double zero = 0.0;  // the diagonal entry: det = 0
+  layer_entry<Order1, DOrder1, false>(f, fd, sw2, sb2, root_b, root_b, inv_root_b, inv_root_b, k[m - 1], theta[m - 1], zero);
   // a second pass over the column while it is in cache (a reduction inside the loop would stop GCC vectorizing it)
-  const auto ks = Eigen::Map<const Eigen::ArrayXd>(k, static_cast<Eigen::Index>(m));
-  const auto ts = Eigen::Map<const Eigen::ArrayXd>(theta, static_cast<Eigen::Index>(m));
-  return {ks.abs().maxCoeff(), ts.abs().maxCoeff(), ks.allFinite() && ts.allFinite()};
+  ColumnSummary summary;
+  column_max(k, m, summary.max_k, summary.finite);
+  column_max(theta, m, summary.max_theta, summary.finite);
+  return summary;
+}
+
+template <bool Det>
+[[gnu::always_inline]] inline ColumnSummary layer_column(const Coefficients& f, const Coefficients& fd, double sw2,
+                                                         double sb2, const double* root_a, const double* inv_root_a,
+                                                         std::size_t m, double* k, double* theta, double* det) {
+  if (f.order1 && !fd.order1) return layer_loop<true, false, Det>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det);
+  if (f.order1) return layer_loop<true, true, Det>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det);
+  if (!fd.order1) return layer_loop<false, false, Det>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det);
+  return layer_loop<false, true, Det>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det);
 }
 
 }  // namespace
 
 __attribute__((target_clones("avx512f", "arch=haswell", "default")))
 ColumnSummary piecewise_layer_column(const PiecewiseLinear& phi, const PiecewiseLinear& dphi, double sw2, double sb2,
-                                     const double* root_a, std::size_t m, double* k, double* theta, double* det) {
+                                     const double* root_a, const double* inv_root_a, std::size_t m, double* k,
+                                     double* theta, double* det, bool update_det) {
   const Coefficients f = coefficients(phi), fd = coefficients(dphi);
-  if (f.order1 && !fd.order1) return layer_loop<true, false>(f, fd, sw2, sb2, root_a, m, k, theta, det);
-  if (f.order1) return layer_loop<true, true>(f, fd, sw2, sb2, root_a, m, k, theta, det);
-  if (!fd.order1) return layer_loop<false, false>(f, fd, sw2, sb2, root_a, m, k, theta, det);
-  return layer_loop<false, true>(f, fd, sw2, sb2, root_a, m, k, theta, det);
+  return update_det ? layer_column<true>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det)
+                    : layer_column<false>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det);
 }
 
 void expect_piecewise_column(const PiecewiseLinear& f, const double* a, double b, const double* c, const double* det,
                              std::size_t m, double* out) {
   const Coefficients co = coefficients(f);
   for (std::size_t i = 0; i < m; ++i) {
-    const Angle g = angle(std::sqrt(a[i]), std::sqrt(b), c[i], det[i]);
+    const double root_a = std::sqrt(a[i]), root_b = std::sqrt(b);
+    const Angle g = angle(root_a, root_b, 1.0 / root_a, 1.0 / root_b, c[i], det[i]);
     out[i] = co.order1 ? value<true>(co, g) : value<false>(co, g);
   }
 }
