@@ -27,6 +27,7 @@
 #include "limits/gauss_hermite.h"
 #include "limits/gaussian_expectation.h"
 #include "limits/parallel.h"
+#include "limits/gram_columns.h"
 #include "limits/piecewise_columns.h"
 #include "limits/piecewise_linear.h"
 #include "limits/split_normal_rule.h"
@@ -751,7 +752,8 @@ void homogeneous_piecewise_route(const MlpKernelSpec& spec, const PiecewisePair&
   const Eigen::Index blocks = (n + block - 1) / block;
   parallel_for(static_cast<std::size_t>(blocks), threads, [&](std::size_t job) {
     const Eigen::Index j0 = (blocks - 1 - static_cast<Eigen::Index>(job)) * block, w = std::min(block, n - j0);
-    k.block(0, j0, j0 + w, w).noalias() = inputs.topRows(j0 + w) * inputs.middleRows(j0, w).transpose();
+    gram_upper_columns(inputs.data(), static_cast<std::size_t>(n), static_cast<std::size_t>(inputs.cols()),
+                       static_cast<std::size_t>(j0), static_cast<std::size_t>(j0 + w), k.data(), static_cast<std::size_t>(n));
   });
   const Eigen::VectorXd gram_diag = k.diagonal();
   const double sw2_in = spec.sw2_at(0), sb2_in = spec.sb2_at(0), s2 = sw2_in / d;
