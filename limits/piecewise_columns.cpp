@@ -25,14 +25,12 @@ constexpr auto h_series = [] {
   return r;
 }();
 
-/// h(t) from sin t and cos t, by the series where t ≤ 0.25 and the difference would cancel.
-[[gnu::always_inline]] inline double h(double t, double sin_t, double cos_t) {
+/// The series of h(t) at min(t, 0.25) (used where t ≤ 0.25 and sin t − t cos t would cancel).
+[[gnu::always_inline]] inline double h_small(double t) {
   const double s = std::min(t, 0.25), s2 = s * s;
   double series = h_series[7];
   for (int k = 6; k >= 0; --k) series = series * s2 + h_series[static_cast<std::size_t>(k)];
-  series *= s2 * s;
-  const double direct = sin_t - t * cos_t;
-  return t > 0.25 ? direct : series;
+  return series * (s2 * s);
 }
 
 /// atan2(y, x) for y ≥ 0, in [0, π], branch-free: Cephes' atan on t = min/max (piecewise_columns.h), then the
@@ -93,8 +91,11 @@ struct Angle {
   const double inv_sab = inv_root_a * inv_root_b;
   g.cos = cc * inv_sab;
   g.sin = rd * inv_sab;
-  g.h_rest = h(pi - g.theta, g.sin, -g.cos);
-  g.h_theta = h(g.theta, g.sin, g.cos);
+  // h(θ) and h(π − θ): at most one of θ, π − θ is ≤ 0.25, so one series serves both
+  const double rest = pi - g.theta;
+  const double series = h_small(g.theta <= pi / 2 ? g.theta : rest);
+  g.h_rest = rest > 0.25 ? g.sin + rest * g.cos : series;
+  g.h_theta = g.theta > 0.25 ? g.sin - g.theta * g.cos : series;
   return g;
 }
 
