@@ -34,8 +34,10 @@ constexpr auto h_series = [] {
 }
 
 /// atan2(y, x) for y ≥ 0, in [0, π], branch-free: Cephes' atan on t = min/max (piecewise_columns.h), then the
-/// quadrant; π/4 and π/2 carry their rounding remainder (morebits).
-[[gnu::always_inline]] inline double atan2_upper(double y, double x) {
+/// quadrant; π/4 and π/2 carry their rounding remainder (morebits). Also returns ratio = a/b (b > 0), by the same
+/// division as the rational function's p/q: 1/(q b), then p/q = p b/(q b) and a/b = a q/(q b) (q ∈ [194, 1100],
+/// so neither product over- or underflows for the b used here, b ∈ [2, 4]).
+[[gnu::always_inline]] inline double atan2_upper(double y, double x, double a, double b, double& ratio) {
   constexpr double morebits = 6.123233995736765886130e-17;
   const double ax = std::abs(x), hi = std::max(ax, y), lo = std::min(ax, y);
   // t = lo/hi ∈ [0, 1]; above 0.66 the argument (t − 1)/(t + 1) = (lo − hi)/(lo + hi); one division either way
@@ -47,7 +49,9 @@ constexpr auto h_series = [] {
                     1.228866684490136173410e2) * z2 - 6.485021904942025371773e1;
   const double q = ((((z2 + 2.485846490142306297962e1) * z2 + 1.650270098316988542046e2) * z2 + 4.328810604912902668951e2) * z2 +
                     4.853903996359136964868e2) * z2 + 1.945506571482613964425e2;
-  double r = z + z * (z2 * p / q);
+  const double inv = 1.0 / (q * b);
+  ratio = a * q * inv;
+  double r = z + z * (z2 * (p * b * inv));
   r = big ? r + 0.5 * morebits + pi / 4 : r;
   r = y > ax ? (pi / 2 - r) + morebits : r;
   return x < 0 ? (pi - r) + 2 * morebits : r;
@@ -73,9 +77,10 @@ Coefficients coefficients(const PiecewiseLinear& f) {
   return c;
 }
 
-/// The per-entry geometry: √(ab) = √a √b, θ, cos θ, sin θ, and h(π − θ), h(θ).
+/// The per-entry geometry: √(ab) = √a √b, θ, cos θ, sin θ, h(π − θ), h(θ), and half = sin²θ / (2 (1 + |cos θ|))
+/// (= sin²(θ/2) for θ ≤ π/2, sin²((π − θ)/2) above).
 struct Angle {
-  double sab, theta, cos, sin, h_rest, h_theta;
+  double sab, theta, cos, sin, h_rest, h_theta, half;
 };
 
 /// cos θ = c/√(ab) and sin θ = √det/√(ab), with 1/√(ab) = (1/√a)(1/√b) from the per-layer reciprocals (in exact
@@ -87,10 +92,10 @@ struct Angle {
   g.sab = root_a * root_b;
   const double cc = std::min(std::max(c, -g.sab), g.sab);
   const double rd = std::sqrt(std::max(det, 0.0));
-  g.theta = atan2_upper(rd, cc);
   const double inv_sab = inv_root_a * inv_root_b;
   g.cos = cc * inv_sab;
   g.sin = rd * inv_sab;
+  g.theta = atan2_upper(rd, cc, g.sin * g.sin, 2 * (1 + std::abs(g.cos)), g.half);
   // h(θ) and h(π − θ): at most one of θ, π − θ is ≤ 0.25, so one series serves both
   const double rest = pi - g.theta;
   const double series = h_small(g.theta <= pi / 2 ? g.theta : rest);
@@ -116,7 +121,7 @@ template <bool Order1>
   if constexpr (Order1) {
     // sin²(θ/2) = sin²θ / (2 (1 + cos θ)) for θ ≤ π/2; sin²((π − θ)/2) = sin²θ / (2 (1 − cos θ)) for θ > π/2
     const bool low_half = g.theta <= pi / 2;
-    const double half = g.sin * g.sin / (low_half ? 2 * (1 + std::max(g.cos, 0.0)) : 2 * (1 - std::min(g.cos, 0.0)));
+    const double half = g.half;
     const double low = 2 * pi * f.P * half - (f.P + f.Q) * g.h_theta;
     const double high = pi * (f.P - f.Q) + 2 * pi * f.Q * half - (f.P + f.Q) * g.h_rest;
     gap = std::max(g.sab * inv_2pi * (low_half ? low : high), 0.0);
