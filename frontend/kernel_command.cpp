@@ -163,7 +163,7 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
   }
   // 4b. the kernels, if they fit: the NNGP and NTK of the readout (of every layer with --all-layers), N x N
   // doubles each, and about 64 bytes per entry of working matrices (measured for the quadrature routes; the
-  // piecewise-linear route needs 24), the univariate caches of the quadrature route (about order^2/4 nodes x N,
+  // piecewise-linear route needs 16: K and Θ, det in K's lower triangle), the univariate caches of the quadrature route (about order^2/4 nodes x N,
   // two of them) and the printed matrices (text or JSON: about 48 bytes per entry and layer; .npz: none).
   {
     const double N = static_cast<double>(inputs.values.rows()), gib = 1024.0 * 1024.0 * 1024.0;

@@ -27,6 +27,7 @@
 #include "limits/gauss_hermite.h"
 #include "limits/gaussian_expectation.h"
 #include "limits/parallel.h"
+#include "limits/gram_columns.h"
 #include "limits/piecewise_columns.h"
 #include "limits/piecewise_linear.h"
 #include "limits/split_normal_rule.h"
@@ -745,44 +746,47 @@ void homogeneous_piecewise_route(const MlpKernelSpec& spec, const PiecewisePair&
   const auto d = static_cast<double>(inputs.cols());
   const int depth = spec.depth;
   const unsigned threads = options.threads;
-  // K^1 = σ_w² X Xᵀ/d + σ_b² and det K^1 from the Gram matrix G = X Xᵀ, upper triangle by column blocks
-  Eigen::MatrixXd k = huge_page_matrix(n), det = huge_page_matrix(n);
+  // K^1 = σ_w² X Xᵀ/d + σ_b² and det K^1 from the Gram matrix G = X Xᵀ, upper triangle by column blocks. The dets
+  // of column j's off-diagonal entries (j of them) live in the free lower triangle of k: in column n − 1 − j, rows
+  // n − j..n − 1 (disjoint from that column's upper entries, so both columns can be computed concurrently); the
+  // final mirror overwrites them. Two N × N matrices in all.
+  Eigen::MatrixXd k = huge_page_matrix(n), theta = huge_page_matrix(n);
+  auto det_of = [&k, n](Eigen::Index j) { return k.data() + (n - 1 - j) * n + (n - j); };
   constexpr Eigen::Index block = 64;
   const Eigen::Index blocks = (n + block - 1) / block;
   parallel_for(static_cast<std::size_t>(blocks), threads, [&](std::size_t job) {
     const Eigen::Index j0 = (blocks - 1 - static_cast<Eigen::Index>(job)) * block, w = std::min(block, n - j0);
-    k.block(0, j0, j0 + w, w).noalias() = inputs.topRows(j0 + w) * inputs.middleRows(j0, w).transpose();
+    gram_upper_columns(inputs.data(), static_cast<std::size_t>(n), static_cast<std::size_t>(inputs.cols()),
+                       static_cast<std::size_t>(j0), static_cast<std::size_t>(j0 + w), k.data(), static_cast<std::size_t>(n));
   });
   const Eigen::VectorXd gram_diag = k.diagonal();
   const double sw2_in = spec.sw2_at(0), sb2_in = spec.sb2_at(0), s2 = sw2_in / d;
-  parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t job) {
+  const auto count = static_cast<std::size_t>(n), layers = static_cast<std::size_t>(depth) + 1;
+  // per layer l = 0..depth and column j: max |K^{l+1}| and max |Θ^{l+1}| over the column's upper entries
+  std::vector<std::vector<double>> col_max_k(layers, std::vector<double>(count, 0.0)), col_max_t = col_max_k;
+  parallel_for(count, threads, [&](std::size_t job) {  // det, K^1 and Θ^1 = K^1, column by column
     const auto j = static_cast<Eigen::Index>(job);
+    double* dc = det_of(j);
+    double top = 0.0;
     for (Eigen::Index i = 0; i <= j; ++i) {
       const double g = k(i, j), gi = gram_diag(i), gj = gram_diag(j);
-      if (2 * g * g <= gi * gj)  // cos² ≤ 1/2: |x|²|y|² − (x·y)² and |x − y|² lose a few ulps at most
-        det(i, j) = i == j ? 0.0 : s2 * s2 * std::max(gi * gj - g * g, 0.0) + s2 * sb2_in * std::max(gi + gj - 2 * g, 0.0);
-      else
-        det(i, j) = i == j ? 0.0 : input_det(inputs, i, j, s2, sb2_in);
-      k(i, j) = sw2_in * g / d + sb2_in;
+      if (i < j) {
+        if (2 * g * g <= gi * gj)  // cos² ≤ 1/2: |x|²|y|² − (x·y)² and |x − y|² lose a few ulps at most
+          dc[i] = s2 * s2 * std::max(gi * gj - g * g, 0.0) + s2 * sb2_in * std::max(gi + gj - 2 * g, 0.0);
+        else
+          dc[i] = input_det(inputs, i, j, s2, sb2_in);
+      }
+      const double k1 = sw2_in * g / d + sb2_in;
+      k(i, j) = theta(i, j) = k1;
+      top = std::max(top, std::abs(k1));
     }
+    col_max_k[0][job] = col_max_t[0][job] = top;
   });
   for (Eigen::Index i = 0; i < n; ++i)  // finite inputs whose squares overflow (1e300): the user's data, named
     if (!std::isfinite(k(i, i)))
       throw MlpKernelError("input " + std::to_string(i + 1) + " (row " + std::to_string(i + 1) +
                            " of the inputs) is too large: K^1(x, x) = sw2 |x|^2/d + sb2 overflows double (" +
                            number(k(i, i)) + "); rescale the inputs");
-  Eigen::MatrixXd theta = huge_page_matrix(n);
-  parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t j) {
-    const auto jj = static_cast<Eigen::Index>(j);
-    theta.col(jj).head(jj + 1) = k.col(jj).head(jj + 1);
-  });
-  const auto count = static_cast<std::size_t>(n), layers = static_cast<std::size_t>(depth) + 1;
-  // per layer l = 0..depth and column j: max |K^{l+1}| and max |Θ^{l+1}| over the column's upper entries
-  std::vector<std::vector<double>> col_max_k(layers, std::vector<double>(count, 0.0)), col_max_t = col_max_k;
-  parallel_for(count, threads, [&](std::size_t j) {
-    const auto jj = static_cast<Eigen::Index>(j);
-    col_max_k[0][j] = col_max_t[0][j] = k.col(jj).head(jj + 1).cwiseAbs().maxCoeff();
-  });
   std::vector<Eigen::MatrixXd> kept_k, kept_t;  // with keep_all_layers: layers 1..depth, upper triangles
   // the layers in place, the off-diagonal entries only in the columns `owned` (empty: all; else those of this MPI
   // process: the other columns get their diagonal entry only, which every column's entries need)
@@ -795,7 +799,8 @@ void homogeneous_piecewise_route(const MlpKernelSpec& spec, const PiecewisePair&
       const double sw2 = spec.sw2_at(l), sb2 = spec.sb2_at(l);
       const Eigen::ArrayXd diag = k.diagonal().array();
       const bool positive = diag.minCoeff() > 0;  // else the scalar formulas, whose special case is a zero variance
-      const Eigen::ArrayXd root_diag = diag.max(0.0).sqrt();
+      const Eigen::ArrayXd root_diag = diag.max(0.0).sqrt(), inv_root_diag = root_diag.inverse();
+      const bool last = l == depth;  // no det after the readout
       std::vector<ColumnSummary> columns(count);
       parallel_for(count, threads, [&](std::size_t job) {
         const auto j = static_cast<Eigen::Index>(n - 1 - static_cast<Eigen::Index>(job));
@@ -803,10 +808,11 @@ void homogeneous_piecewise_route(const MlpKernelSpec& spec, const PiecewisePair&
         const Eigen::Index first = full ? 0 : j, m = j + 1 - first;  // entries first..j of the column
         double* kc = &k(first, j);
         double* tc = &theta(first, j);
-        double* dc = &det(first, j);
+        double* dc = det_of(j) + first;  // entries first..j − 1 (none on the diagonal)
         ColumnSummary& summary = columns[static_cast<std::size_t>(j)];
         if (positive) {
-          summary = piecewise_layer_column(pwl.phi, pwl.dphi, sw2, sb2, root_diag.data() + first, static_cast<std::size_t>(m), kc, tc, dc);
+          summary = piecewise_layer_column(pwl.phi, pwl.dphi, sw2, sb2, root_diag.data() + first,
+                                           inv_root_diag.data() + first, static_cast<std::size_t>(m), kc, tc, dc, !last);
           return;
         }
         for (Eigen::Index r = 0; r < m; ++r) {
@@ -816,12 +822,12 @@ void homogeneous_piecewise_route(const MlpKernelSpec& spec, const PiecewisePair&
           g.b = std::max(diag(j), 0.0);
           const double bound = std::sqrt(g.a * g.b);
           g.c = std::clamp(kc[r], -bound, bound);
-          g.det = i == j ? 0.0 : std::max(dc[r], 0.0);
+          g.det = i == j ? 0.0 : std::max(dc[r], 0.0);  // dc[r] exists for i < j only
           const PiecewiseTransform t = expect_piecewise(pwl.phi, g), td = expect_piecewise(pwl.dphi, g);
           const double kn = sw2 * t.value + sb2;
           tc[r] = kn + sw2 * td.value * tc[r];
           kc[r] = kn;
-          dc[r] = i == j ? 0.0 : next_det(t, sw2, sb2);
+          if (i < j && !last) dc[r] = next_det(t, sw2, sb2);
           summary.max_k = std::max(summary.max_k, std::abs(kn));
           summary.max_theta = std::max(summary.max_theta, std::abs(tc[r]));
           summary.finite = summary.finite && std::isfinite(kn) && std::isfinite(tc[r]);

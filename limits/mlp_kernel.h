@@ -17,11 +17,11 @@
 //    s²|x|²|y − tx|² + s b |x − y|², then through the gap of piecewise_linear.h), so the angle atan2(√det, k12)
 //    is accurate for nearly collinear inputs, where arccos ρ loses half the digits (issue #13 item 2). When φ is
 //    homogeneous (order 1 or order 0 alone: relu, leaky relu, abs, step, sign — the gap is exact), a layer is
-//    computed in place on the upper triangles of K, Θ and det, a column at a time with Eigen arrays
+//    computed in place on the upper triangles of K and Θ, with det in K's free lower triangle, a column at a time
 //    (limits/piecewise_columns.h), and K^1 and det K^1 come from the Gram matrix X Xᵀ computed by column blocks
-//    (det by the cancellation-free form above only where cos² of the input angle exceeds 1/2; elsewhere
-//    |x|²|y|² − (x·y)² loses at most a few ulps). Memory: three N × N matrices, plus every layer's two when all
-//    layers are kept;
+//    (limits/gram_columns.h; det by the cancellation-free form above only where cos² of the input angle exceeds
+//    1/2; elsewhere |x|²|y|² − (x·y)² loses at most a few ulps). Memory: two N × N matrices, plus every layer's
+//    two when all layers are kept;
 //  * quadrature, split scheme — φ or φ' has kinks or jumps at known points (relu, step, abs, sign of an affine
 //    k x + c anywhere in φ): Gauss–Legendre panels cut at the kinks in both whitened variables
 //    (limits/split_normal_rule.h), MlpKernelOptions::split_order nodes per panel, estimate from twice as many.

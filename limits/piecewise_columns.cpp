@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include <Eigen/Core>
@@ -24,19 +25,19 @@ constexpr auto h_series = [] {
   return r;
 }();
 
-/// h(t) from sin t and cos t, by the series where t ≤ 0.25 and the difference would cancel.
-[[gnu::always_inline]] inline double h(double t, double sin_t, double cos_t) {
+/// The series of h(t) at min(t, 0.25) (used where t ≤ 0.25 and sin t − t cos t would cancel).
+[[gnu::always_inline]] inline double h_small(double t) {
   const double s = std::min(t, 0.25), s2 = s * s;
   double series = h_series[7];
   for (int k = 6; k >= 0; --k) series = series * s2 + h_series[static_cast<std::size_t>(k)];
-  series *= s2 * s;
-  const double direct = sin_t - t * cos_t;
-  return t > 0.25 ? direct : series;
+  return series * (s2 * s);
 }
 
 /// atan2(y, x) for y ≥ 0, in [0, π], branch-free: Cephes' atan on t = min/max (piecewise_columns.h), then the
-/// quadrant; π/4 and π/2 carry their rounding remainder (morebits).
-[[gnu::always_inline]] inline double atan2_upper(double y, double x) {
+/// quadrant; π/4 and π/2 carry their rounding remainder (morebits). Also returns ratio = a/b (b > 0), by the same
+/// division as the rational function's p/q: 1/(q b), then p/q = p b/(q b) and a/b = a q/(q b) (q ∈ [194, 1100],
+/// so neither product over- or underflows for the b used here, b ∈ [2, 4]).
+[[gnu::always_inline]] inline double atan2_upper(double y, double x, double a, double b, double& ratio) {
   constexpr double morebits = 6.123233995736765886130e-17;
   const double ax = std::abs(x), hi = std::max(ax, y), lo = std::min(ax, y);
   // t = lo/hi ∈ [0, 1]; above 0.66 the argument (t − 1)/(t + 1) = (lo − hi)/(lo + hi); one division either way
@@ -48,7 +49,9 @@ constexpr auto h_series = [] {
                     1.228866684490136173410e2) * z2 - 6.485021904942025371773e1;
   const double q = ((((z2 + 2.485846490142306297962e1) * z2 + 1.650270098316988542046e2) * z2 + 4.328810604912902668951e2) * z2 +
                     4.853903996359136964868e2) * z2 + 1.945506571482613964425e2;
-  double r = z + z * (z2 * p / q);
+  const double inv = 1.0 / (q * b);
+  ratio = a * q * inv;
+  double r = z + z * (z2 * (p * b * inv));
   r = big ? r + 0.5 * morebits + pi / 4 : r;
   r = y > ax ? (pi / 2 - r) + morebits : r;
   return x < 0 ? (pi - r) + 2 * morebits : r;
@@ -74,22 +77,30 @@ Coefficients coefficients(const PiecewiseLinear& f) {
   return c;
 }
 
-/// The per-entry geometry: √(ab) = √a √b, θ, cos θ, sin θ, and h(π − θ), h(θ).
+/// The per-entry geometry: √(ab) = √a √b, θ, cos θ, sin θ, h(π − θ), h(θ), and half = sin²θ / (2 (1 + |cos θ|))
+/// (= sin²(θ/2) for θ ≤ π/2, sin²((π − θ)/2) above).
 struct Angle {
-  double sab, theta, cos, sin, h_rest, h_theta;
+  double sab, theta, cos, sin, h_rest, h_theta, half;
 };
 
-[[gnu::always_inline]] inline Angle angle(double root_a, double root_b, double c, double det) {
+/// cos θ = c/√(ab) and sin θ = √det/√(ab), with 1/√(ab) = (1/√a)(1/√b) from the per-layer reciprocals (in exact
+/// arithmetic det = ab − c², so √(ab) = √(c² + det); the tracked det and c each carry a relative error of a few
+/// ulps, so both normalizations agree to a few ulps).
+[[gnu::always_inline]] inline Angle angle(double root_a, double root_b, double inv_root_a, double inv_root_b, double c,
+                                          double det) {
   Angle g;
   g.sab = root_a * root_b;
   const double cc = std::min(std::max(c, -g.sab), g.sab);
   const double rd = std::sqrt(std::max(det, 0.0));
-  g.theta = atan2_upper(rd, cc);
-  const double r = std::sqrt(cc * cc + rd * rd), inv_r = 1.0 / (r > 0 ? r : 1.0);
-  g.cos = r > 0 ? cc * inv_r : 1.0;
-  g.sin = rd * inv_r;
-  g.h_rest = h(pi - g.theta, g.sin, -g.cos);
-  g.h_theta = h(g.theta, g.sin, g.cos);
+  const double inv_sab = inv_root_a * inv_root_b;
+  g.cos = cc * inv_sab;
+  g.sin = rd * inv_sab;
+  g.theta = atan2_upper(rd, cc, g.sin * g.sin, 2 * (1 + std::abs(g.cos)), g.half);
+  // h(θ) and h(π − θ): at most one of θ, π − θ is ≤ 0.25, so one series serves both
+  const double rest = pi - g.theta;
+  const double series = h_small(g.theta <= pi / 2 ? g.theta : rest);
+  g.h_rest = rest > 0.25 ? g.sin + rest * g.cos : series;
+  g.h_theta = g.theta > 0.25 ? g.sin - g.theta * g.cos : series;
   return g;
 }
 
@@ -110,7 +121,7 @@ template <bool Order1>
   if constexpr (Order1) {
     // sin²(θ/2) = sin²θ / (2 (1 + cos θ)) for θ ≤ π/2; sin²((π − θ)/2) = sin²θ / (2 (1 − cos θ)) for θ > π/2
     const bool low_half = g.theta <= pi / 2;
-    const double half = g.sin * g.sin / (low_half ? 2 * (1 + std::max(g.cos, 0.0)) : 2 * (1 - std::min(g.cos, 0.0)));
+    const double half = g.half;
     const double low = 2 * pi * f.P * half - (f.P + f.Q) * g.h_theta;
     const double high = pi * (f.P - f.Q) + 2 * pi * f.Q * half - (f.P + f.Q) * g.h_rest;
     gap = std::max(g.sab * inv_2pi * (low_half ? low : high), 0.0);
@@ -130,43 +141,86 @@ bool piecewise_homogeneous(const PiecewiseLinear& f) { return !(f.has_order0() &
 
 namespace {
 
-template <bool Order1, bool DOrder1>
+/// max |x| over x[0..m) and whether all are finite, in 8 independent lanes (so that GCC vectorizes it; Eigen's
+/// allFinite is a scalar loop).
+[[gnu::always_inline]] inline void column_max(const double* __restrict x, std::size_t m, double& max_abs, bool& finite) {
+  constexpr std::size_t lanes = 8;
+  std::array<double, lanes> top{}, bad{};
+  std::size_t i = 0;
+  for (; i + lanes <= m; i += lanes)
+    for (std::size_t l = 0; l < lanes; ++l) {
+      const double v = std::abs(x[i + l]);
+      top[l] = v > top[l] ? v : top[l];
+      bad[l] = v <= std::numeric_limits<double>::max() ? bad[l] : 1.0;  // inf or NaN
+    }
+  for (; i < m; ++i) {
+    const double v = std::abs(x[i]);
+    top[0] = v > top[0] ? v : top[0];
+    bad[0] = v <= std::numeric_limits<double>::max() ? bad[0] : 1.0;
+  }
+  for (std::size_t l = 0; l < lanes; ++l) {
+    max_abs = std::max(max_abs, top[l]);
+    finite = finite && bad[l] == 0.0;
+  }
+}
+
+/// One entry: K, Θ in place; the next det if Det (off-diagonal entries).
+template <bool Order1, bool DOrder1, bool Det>
+[[gnu::always_inline]] inline void layer_entry(const Coefficients& f, const Coefficients& fd, double sw2, double sb2,
+                                               double root_a, double root_b, double inv_root_a, double inv_root_b,
+                                               double& k, double& theta, double& det) {
+  const Angle g = angle(root_a, root_b, inv_root_a, inv_root_b, k, det);
+  const double kn = sw2 * value<Order1>(f, g) + sb2;
+  theta = kn + sw2 * value<DOrder1>(fd, g) * theta;
+  k = kn;
+  if constexpr (Det) det = next_det<Order1>(f, g, root_a, root_b, sw2, sb2);
+}
+
+template <bool Order1, bool DOrder1, bool Det>
 [[gnu::always_inline]] inline ColumnSummary layer_loop(const Coefficients& f, const Coefficients& fd, double sw2,
-                                                       double sb2, const double* __restrict root_a, std::size_t m,
+                                                       double sb2, const double* __restrict root_a,
+                                                       const double* __restrict inv_root_a, std::size_t m,
                                                        double* __restrict k, double* __restrict theta,
                                                        double* __restrict det) {
-  const double root_b = root_a[m - 1];
-  for (std::size_t i = 0; i < m; ++i) {
-    const Angle g = angle(root_a[i], root_b, k[i], det[i]);
-    const double kn = sw2 * value<Order1>(f, g) + sb2;
-    theta[i] = kn + sw2 * value<DOrder1>(fd, g) * theta[i];
-    k[i] = kn;
-    det[i] = next_det<Order1>(f, g, root_a[i], root_b, sw2, sb2);
-  }
-  det[m - 1] = 0.0;
+  const double root_b = root_a[m - 1], inv_root_b = inv_root_a[m - 1];
+  for (std::size_t i = 0; i + 1 < m; ++i)
+    layer_entry<Order1, DOrder1, Det>(f, fd, sw2, sb2, root_a[i], root_b, inv_root_a[i], inv_root_b, k[i], theta[i], det[i]);
+  double zero = 0.0;  // the diagonal entry: det = 0
+  layer_entry<Order1, DOrder1, false>(f, fd, sw2, sb2, root_b, root_b, inv_root_b, inv_root_b, k[m - 1], theta[m - 1], zero);
   // a second pass over the column while it is in cache (a reduction inside the loop would stop GCC vectorizing it)
-  const auto ks = Eigen::Map<const Eigen::ArrayXd>(k, static_cast<Eigen::Index>(m));
-  const auto ts = Eigen::Map<const Eigen::ArrayXd>(theta, static_cast<Eigen::Index>(m));
-  return {ks.abs().maxCoeff(), ts.abs().maxCoeff(), ks.allFinite() && ts.allFinite()};
+  ColumnSummary summary;
+  column_max(k, m, summary.max_k, summary.finite);
+  column_max(theta, m, summary.max_theta, summary.finite);
+  return summary;
+}
+
+template <bool Det>
+[[gnu::always_inline]] inline ColumnSummary layer_column(const Coefficients& f, const Coefficients& fd, double sw2,
+                                                         double sb2, const double* root_a, const double* inv_root_a,
+                                                         std::size_t m, double* k, double* theta, double* det) {
+  if (f.order1 && !fd.order1) return layer_loop<true, false, Det>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det);
+  if (f.order1) return layer_loop<true, true, Det>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det);
+  if (!fd.order1) return layer_loop<false, false, Det>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det);
+  return layer_loop<false, true, Det>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det);
 }
 
 }  // namespace
 
 __attribute__((target_clones("avx512f", "arch=haswell", "default")))
 ColumnSummary piecewise_layer_column(const PiecewiseLinear& phi, const PiecewiseLinear& dphi, double sw2, double sb2,
-                                     const double* root_a, std::size_t m, double* k, double* theta, double* det) {
+                                     const double* root_a, const double* inv_root_a, std::size_t m, double* k,
+                                     double* theta, double* det, bool update_det) {
   const Coefficients f = coefficients(phi), fd = coefficients(dphi);
-  if (f.order1 && !fd.order1) return layer_loop<true, false>(f, fd, sw2, sb2, root_a, m, k, theta, det);
-  if (f.order1) return layer_loop<true, true>(f, fd, sw2, sb2, root_a, m, k, theta, det);
-  if (!fd.order1) return layer_loop<false, false>(f, fd, sw2, sb2, root_a, m, k, theta, det);
-  return layer_loop<false, true>(f, fd, sw2, sb2, root_a, m, k, theta, det);
+  return update_det ? layer_column<true>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det)
+                    : layer_column<false>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det);
 }
 
 void expect_piecewise_column(const PiecewiseLinear& f, const double* a, double b, const double* c, const double* det,
                              std::size_t m, double* out) {
   const Coefficients co = coefficients(f);
   for (std::size_t i = 0; i < m; ++i) {
-    const Angle g = angle(std::sqrt(a[i]), std::sqrt(b), c[i], det[i]);
+    const double root_a = std::sqrt(a[i]), root_b = std::sqrt(b);
+    const Angle g = angle(root_a, root_b, 1.0 / root_a, 1.0 / root_b, c[i], det[i]);
     out[i] = co.order1 ? value<true>(co, g) : value<false>(co, g);
   }
 }

@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -202,4 +204,68 @@ TEST_CASE("tpc kernel --output K.npz writes a zip of .npy arrays and prints a su
   std::filesystem::remove(path);
   expect_user_error({"--act", "relu", "--depth", "2", "--x", "1", "--output", "K.txt"}, "must end in .npz");
   expect_user_error({"--act", "relu", "--depth", "2", "--x", "1", "--output", "/nonexistent-dir/K.npz"}, "--output /nonexistent-dir/K.npz");
+}
+
+namespace {
+
+/// CRC-32 (ISO 3309, as zip uses), bit by bit: an independent check of the archive's checksums.
+std::uint32_t crc32_of(const unsigned char* p, std::size_t n) {
+  std::uint32_t c = 0xffffffffu;
+  for (std::size_t i = 0; i < n; ++i) {
+    c ^= p[i];
+    for (int b = 0; b < 8; ++b) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+
+std::uint32_t le32(const std::string& s, std::size_t at) {
+  std::uint32_t v = 0;
+  for (int b = 3; b >= 0; --b) v = (v << 8) | static_cast<unsigned char>(s[at + static_cast<std::size_t>(b)]);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("write_npz: a 3 MB array goes through several write buffers; its local header carries size and CRC of the data") {
+  const std::string path = std::filesystem::temp_directory_path() / ("tpc_npz_big_" + std::to_string(::getpid()) + ".npz");
+  std::vector<double> values(400000);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = std::sin(0.001 * static_cast<double>(i)) * 1e3;
+  const double small[3] = {1.5, -2.0, 3.25};
+  tp::frontend::write_npz(path, {{"big", {400, 1000}, values.data()}, {"small", {3}, small}});
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(path);
+  REQUIRE(bytes.size() > 3200000);
+  REQUIRE(bytes.rfind("PK\x03\x04", 0) == 0);
+  const std::size_t name_len = static_cast<unsigned char>(bytes[26]) | static_cast<std::size_t>(static_cast<unsigned char>(bytes[27])) << 8;
+  const std::size_t extra_len = static_cast<unsigned char>(bytes[28]) | static_cast<std::size_t>(static_cast<unsigned char>(bytes[29])) << 8;
+  CHECK(bytes.substr(30, name_len) == "big.npy");
+  const std::size_t data = 30 + name_len + extra_len;
+  const std::string header = tp::frontend::npy_header({400, 1000});
+  const std::size_t size = header.size() + values.size() * sizeof(double);
+  CHECK(le32(bytes, 22) == size);  // uncompressed size (stored: the same as compressed)
+  CHECK(le32(bytes, 18) == size);
+  REQUIRE(bytes.size() > data + size);
+  CHECK(bytes.compare(data, header.size(), header) == 0);
+  CHECK(std::memcmp(bytes.data() + data + header.size(), values.data(), values.size() * sizeof(double)) == 0);
+  CHECK(le32(bytes, 14) == crc32_of(reinterpret_cast<const unsigned char*>(bytes.data() + data), size));
+  CHECK(bytes.find("small.npy") != std::string::npos);
+}
+
+TEST_CASE("write_npz: a device that fills up is reported with its cause, and no half-written archive is left") {
+  if (!std::filesystem::exists("/dev/full")) return;
+  const auto link = std::filesystem::temp_directory_path() / ("tpc_npz_full_" + std::to_string(::getpid()) + ".npz");
+  std::filesystem::remove(link);
+  std::filesystem::create_symlink("/dev/full", link);
+  std::vector<double> values(300000, 1.0);  // more than one 1 MiB write buffer
+  std::string message;
+  try {
+    tp::frontend::write_npz(link.string(), {{"a", {300000}, values.data()}});
+  } catch (const tp::frontend::NpzError& e) {
+    message = e.what();
+  }
+  CHECK(message.find("--output " + link.string() + ": cannot write the file") != std::string::npos);
+  CHECK(message.find("No space left on device") != std::string::npos);
+  CHECK(!std::filesystem::is_symlink(link));
+  std::filesystem::remove(link);
 }

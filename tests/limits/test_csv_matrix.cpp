@@ -106,3 +106,28 @@ TEST_CASE("files: read, missing and empty") {
   std::filesystem::remove(empty);
   std::filesystem::remove(bad);
 }
+
+TEST_CASE("a text over 1 MiB is parsed in pieces on the worker threads: same values, the first error by line") {
+  // 60,000 rows (about 1.4 MB): the parser cuts it at line ends; every piece must give the rows in order
+  std::string text = "# comment\na,b\n";
+  const int rows = 60000;
+  for (int r = 0; r < rows; ++r) text += std::to_string(r) + ".25, " + std::to_string(-r) + "\r\n" + (r % 1000 == 7 ? "\n# x\n" : "");
+  REQUIRE(text.size() > (std::size_t{1} << 20));
+  const auto m = parse_csv_matrix(text, "x.csv");
+  REQUIRE(m.values.rows() == rows);
+  REQUIRE(m.values.cols() == 2);
+  CHECK(m.column_names == std::vector<std::string>{"a", "b"});
+  bool in_order = true;
+  for (int r = 0; r < rows; ++r) in_order = in_order && m.values(r, 0) == r + 0.25 && m.values(r, 1) == -r;
+  CHECK(in_order);
+  // errors near the end and near the start: the message numbers the line, and the earlier one wins
+  const auto line_of = [&](int row) {  // the text line of data row `row` (0-based)
+    return 2 + row + 1 + 2 * ((row + 1000 - 8) / 1000);
+  };
+  std::string late = text;
+  late.replace(late.find("\n59990.25") + 1, 8, "59990.2x");
+  CHECK(error_of(late) == "x.csv:" + std::to_string(line_of(59990)) + ": non-numeric cell '59990.2x' in column 1");
+  std::string both = late;
+  both.replace(both.find("\n100.25, -100") + 1, 12, "100.25, -100, 3");
+  CHECK(error_of(both) == "x.csv:" + std::to_string(line_of(100)) + ": expected 2 columns (as in the header) but found 3");
+}

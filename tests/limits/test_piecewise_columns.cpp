@@ -49,18 +49,19 @@ TEST_CASE("check: column transforms agree with expect_piecewise to a few ulps, a
 
 TEST_CASE("check: piecewise_layer_column is one layer of the recursion (relu, step)") {
   // K^{l+1} = sw2 E relu relu + sb2, Θ^{l+1} = K^{l+1} + sw2 E step step Θ^l, next det from the exact gap
-  std::vector<double> root_a{1.0, std::sqrt(2.0)}, k{0.3, 2.0}, theta{0.5, 2.0}, det{2.0 - 0.09, 0.0};
+  std::vector<double> root_a{1.0, std::sqrt(2.0)}, inv_root_a{1.0, 1 / std::sqrt(2.0)}, k{0.3, 2.0}, theta{0.5, 2.0},
+      det{2.0 - 0.09, 7.0};  // det[1] (the diagonal's) is neither read nor written
   PiecewiseLinear relu, step;
   relu.relu_pos = 1;
   step.step_pos = 1;
   const Gram2 g{1.0, 0.3, 2.0, 2.0 - 0.09};
   const PiecewiseTransform t = expect_piecewise(relu, g), td = expect_piecewise(step, g);
-  const ColumnSummary s = piecewise_layer_column(relu, step, 2.0, 0.1, root_a.data(), 2, k.data(), theta.data(), det.data());
+  const ColumnSummary s = piecewise_layer_column(relu, step, 2.0, 0.1, root_a.data(), inv_root_a.data(), 2, k.data(), theta.data(), det.data());
   CHECK(k[0] == doctest::Approx(2 * t.value + 0.1).epsilon(1e-14));
   CHECK(theta[0] == doctest::Approx(2 * t.value + 0.1 + 2 * td.value * 0.5).epsilon(1e-14));
   CHECK(det[0] == doctest::Approx(next_det(t, 2.0, 0.1)).epsilon(1e-13));
   CHECK(k[1] == doctest::Approx(2 * 1.0 + 0.1).epsilon(1e-14));  // E relu(u)² = K/2
-  CHECK(det[1] == 0.0);
+  CHECK(det[1] == 7.0);
   CHECK(s.finite);
   CHECK(s.max_k == doctest::Approx(2.1));
 }
