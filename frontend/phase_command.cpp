@@ -503,8 +503,8 @@ CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
                                  "embedding, layernorm, attention, residual add, readout; SGD or Adam), per parameter "
                                  "tensor its init output size, its update's effect, maximal update and feature "
                                  "learning, the verdict with the first tensor and step that blows up, and the "
-                                 "predicted coordinate sizes of every node at steps 0..T, and for SGD whether they agree with "
-                                 "the sizes propagated op by op through the graph unrolled into a level-1 program");
+                                 "predicted coordinate sizes of every node at steps 0..T, and whether they agree with "
+                                 "the sizes propagated op by op through the graph unrolled into a program (SGD, Adam, SignSGD, weight decay; Adam and SignSGD through TP4b's outer nonlinearity)");
   sub->add_option("file", args.file, "a network script (level 2) whose network, parametrization and optimizer to "
                   "classify (then --mlp/--preset/--a/--b/--c/--c-layers/--optimizer are not used), or a level-1 "
                   "program (e.g. from tpc dump): the width exponent of every value, the values that grow with n and "

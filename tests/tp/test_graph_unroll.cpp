@@ -29,6 +29,8 @@ struct Builder {
   std::mt19937_64& rng;
   std::string preset;  // "" = random abc
   PresetForm form = PresetForm::table3;
+  Optimizer opt = Optimizer::sgd;
+  bool decay = false;  // decoupled weight decay with a random width exponent per tensor
   int counter = 0;
 
   int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
@@ -49,7 +51,7 @@ struct Builder {
     GraphParameter w = param(name + std::to_string(counter++), k);
     if (k == TensorKind::output_like || k == TensorKind::scalar_like) w.rows = g.output_dim;
     if (!preset.empty()) {
-      w.scaling = tensor_preset(preset, form, Optimizer::sgd, k);
+      w.scaling = tensor_preset(preset, form, opt, k);
     } else {
       const Rational halves[] = {Rational(-1, 2), Rational(0), Rational(1, 2), Rational(1)};
       w.scaling.a = halves[pick(0, 3)];
@@ -58,6 +60,11 @@ struct Builder {
       w.scaling.zero_init = k != TensorKind::input_like && pick(0, 9) == 0;
     }
     if (k == TensorKind::vector_like) w.init_value = pick(0, 1);
+    if (decay) w.scaling.wd_exponent = Rational(pick(-1, 2), 2);
+    if (opt == Optimizer::adam && pick(0, 2) == 0) {  // TP4b's d: a modelled ε n^{-d}
+      w.scaling.eps_modelled = true;
+      w.scaling.d = Rational(pick(-1, 3), 2);
+    }
     g.params.push_back(std::move(w));
     return static_cast<int>(g.params.size()) - 1;
   }
@@ -100,6 +107,8 @@ struct Builder {
     g.output_dim = pick(1, 2);
     g.depth = 2;
     g.training.steps = steps;
+    g.training.optimizer = opt;
+    g.training.weight_decay = decay ? 0.1 : 0.0;
     g.training.loss = pick(0, 1) ? LossKind::mse : LossKind::cross_entropy;
     int x = node("input", GraphOp::input, {});
     x = node("emb", GraphOp::embedding, {x}, {tensor("E", TensorKind::input_like)});
@@ -149,4 +158,39 @@ TEST_CASE("the IR route (graph unrolled into a Tensor Program) agrees with the g
   MESSAGE("compared " << compared << " sizes; " << unstable << " unstable graphs");
   CHECK(unstable > 20);
   CHECK(unstable < 200);
+}
+
+// The same comparison for the entrywise optimizers (TP4b's outer nonlinearity in the program) and decoupled weight
+// decay: Adam (some tensors with a modelled ε n^{-d}), SignSGD, SGD + decay, Adam + decay (AdamW), T = 2.
+TEST_CASE("the IR route agrees with the graph calculus on random graphs trained by Adam, SignSGD and with weight decay") {
+  std::mt19937_64 rng(2023);
+  const char* presets[] = {"sp", "ntp", "mup", ""};
+  const Optimizer opts[] = {Optimizer::adam, Optimizer::signsgd, Optimizer::sgd, Optimizer::adam};
+  int compared = 0, unstable = 0, outer = 0;
+  for (int trial = 0; trial < 96; ++trial) {
+    Builder b{GraphSpec{}, rng};
+    b.preset = presets[trial % 4];
+    b.form = static_cast<PresetForm>(trial / 4 % 3);
+    b.opt = opts[trial / 12 % 4];
+    b.decay = trial / 12 % 4 >= 2;
+    const GraphSpec g = b.make(2);
+    const std::string what = describe(g) + " optimizer " + std::string(optimizer_name(g.training.optimizer)) + (b.decay ? " + weight decay" : "");
+    INFO(what);
+    REQUIRE(graph_problem(g).empty());
+    REQUIRE(graph_unroll_unsupported(g).empty());
+    const GraphPhase ph = graph_phase(g);
+    const GraphUnrolled ir = unroll_graph(graph_representative_spec(g));
+    for (const auto& v : ir.program.values()) outer += v.op == Op::OuterNonlin ? 1 : 0;
+    const GraphRouteComparison c = compare_graph_routes(g, ph, ir);
+    std::string mism;
+    for (const auto& m : c.mismatches) mism += m + "\n";
+    INFO(mism);
+    CHECK(c.agree);
+    compared += c.compared;
+    unstable += ph.stable ? 0 : 1;
+  }
+  MESSAGE("compared " << compared << " sizes; " << unstable << " unstable graphs; " << outer << " outer nonlinearities");
+  CHECK(outer > 100);
+  CHECK(unstable > 10);
+  CHECK(unstable < 90);
 }
