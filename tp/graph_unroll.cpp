@@ -205,7 +205,7 @@ class GraphUnroller {
           for (int j = 0; j < s_.input_dim; ++j) emb_u[p].push_back(input(base + "_u" + std::to_string(j + 1), 1));
         else if (w.kind == TensorKind::vector_like)
           vec_beta[p] = input(base + "_beta", random_init(p) ? 1 : 0);
-        else if (v.op == GraphOp::readout && w.kind == TensorKind::output_like)
+        else if (v.op == GraphOp::readout && w.kind == TensorKind::output_like && !(p < static_cast<int>(s_.tied.size()) && s_.tied[static_cast<std::size_t>(p)] >= 0))
           for (int k = 0; k < s_.output_dim; ++k) out_v[p].push_back(input(base + "_v" + std::to_string(k + 1), 1));
       }
       if (v.op == GraphOp::attention && v.heads > 1) head_z[static_cast<int>(i)] = input(ident(v.name) + "_head_z", 1);
@@ -290,6 +290,7 @@ class GraphUnroller {
                                       Rational(0), std::nullopt));
       }
     }
+    tie_declare();
   }
 
   // ---- forward ----
@@ -404,11 +405,13 @@ class GraphUnroller {
           case GraphOp::readout: break;
         }
       }
+      if (t == 0 && tie_out_ >= 0) note_corr(static_cast<int>(v), i, x);
     }
     return x;
   }
 
   Val embed(int p, int t, int i, int s, const std::string& name) {
+    if (p == tie_emb_) return tied_embed(t, i, s, name);
     Args a;
     std::vector<std::pair<ExprPtr, Val>> terms;
     std::vector<ExprPtr> init;
@@ -589,10 +592,11 @@ class GraphUnroller {
         if (pi == 0 || r.zero() || xs.zero()) continue;
         // n·avg(r x): r_0 independent of x_0 (CLT, −1/2); its changes are correlated with x (LLN)
         Args m;
-        const S ai = plus(plus(r.init, xs.init), -kHalf);
+        S ai = plus(plus(r.init, xs.init), -kHalf);
+        if (p == tie_out_) ai = smax(ai, plus(r.init, corr(g.inputs[0], i, s)));  // w_0ᵀ meets w_0 ξ: LLN
         S ad = smax(plus(r.init, xs.delta), plus(r.delta, xs.now()));
         // weight decay (ρ^t − 1) r_0 · x_t: r_0 independent of x_0 (CLT), coherent with Δx (LLN)
-        if (decays()) ad = smax(ad, plus(smax(ai, plus(r.init, xs.delta)), decay_change(p, t)));
+        if (decays()) ad = smax(ad, plus(smax(ai, plus(r.init, xs.delta)), decay_change(w_of(p), t)));
         const Val avg = moment(base + "_rx_k" + std::to_string(k + 1) + "_p" + std::to_string(s + 1), mul(m.arg(r.id), m.arg(xs.id)), m, ai, ad);
         es.push_back(mul(mul(constant(pi), af.arg(width(Rational(1)))), af.arg(avg.id)));
         init = smax(init, plus(ai, Rational(1)));
@@ -866,6 +870,7 @@ class GraphUnroller {
     for (std::size_t q = 0; q < new_rank1.size(); ++q) rank1_[static_cast<std::size_t>(new_rank1_param[q])].push_back(new_rank1[q]);
     const std::string next = "_t" + std::to_string(t + 1);
     for (std::size_t p = 0; p < np; ++p) {
+      if (static_cast<int>(p) == tie_out_ || static_cast<int>(p) == tie_emb_) continue;  // tie_step below
       if (adaptive()) {
         adaptive_step(static_cast<int>(p), vgrad[p], rgrad[p], sgrad[p], sargs[p], next);
         continue;
@@ -889,6 +894,7 @@ class GraphUnroller {
         b = scalar(ident(P(static_cast<int>(p)).name) + "_k" + std::to_string(k + 1) + next, e, a, b.init, d);
       }
     }
+    if (tie_out_ >= 0) tie_step(t, rgrad[static_cast<std::size_t>(tie_out_)], next);
   }
 
   // v_{t+1} = v_t − η n^{-c-2a} Σ grads (sizes: the change grows by n^{-c-2a} |grad|).
@@ -1017,6 +1023,7 @@ class GraphUnroller {
   }
 
 #include "tp/graph_unroll_adaptive.inc"
+#include "tp/graph_unroll_tied.inc"
 
   struct AttnState {
     std::vector<Val> q, k, v, z;
@@ -1045,8 +1052,6 @@ class GraphUnroller {
 }  // namespace
 
 std::string graph_unroll_unsupported(const GraphSpec& spec) {
-  for (int q : spec.tied)
-    if (q >= 0) return "the IR route does not unroll a readout tied to the embedding";
   for (const auto& v : spec.nodes)
     if (v.op == GraphOp::attention && !v.head_dim_width)
       return "attention '" + v.name + "' has a fixed head dimension (" + std::to_string(v.head_dim) +

@@ -31,6 +31,7 @@ struct Builder {
   PresetForm form = PresetForm::table3;
   Optimizer opt = Optimizer::sgd;
   bool decay = false;  // decoupled weight decay with a random width exponent per tensor
+  bool tie = false;    // the readout tied to the embedding (d_o = d = 2; its b, c, d, wd, σ are the embedding's)
   int counter = 0;
 
   int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
@@ -104,16 +105,25 @@ struct Builder {
   GraphSpec make(int steps) {
     g.positions = pick(1, 3);
     g.input_dim = 2;
-    g.output_dim = pick(1, 2);
+    g.output_dim = tie ? 2 : pick(1, 2);
     g.depth = 2;
     g.training.steps = steps;
     g.training.optimizer = opt;
     g.training.weight_decay = decay ? 0.1 : 0.0;
     g.training.loss = pick(0, 1) ? LossKind::mse : LossKind::cross_entropy;
     int x = node("input", GraphOp::input, {});
-    x = node("emb", GraphOp::embedding, {x}, {tensor("E", TensorKind::input_like)});
+    const int emb = tensor("E", TensorKind::input_like);
+    x = node("emb", GraphOp::embedding, {x}, {emb});
     for (int k = pick(1, 3); k > 0; --k) x = block(x);
-    node("readout", GraphOp::readout, {x}, {tensor("R", TensorKind::output_like), pick(0, 1) ? tensor("c", TensorKind::scalar_like) : -1});
+    const int readout = tensor("R", TensorKind::output_like);
+    node("readout", GraphOp::readout, {x}, {readout, pick(0, 1) ? tensor("c", TensorKind::scalar_like) : -1});
+    if (tie) {
+      g.tied.assign(g.params.size(), -1);
+      g.tied[static_cast<std::size_t>(readout)] = emb;
+      TensorScaling sc = g.params[static_cast<std::size_t>(emb)].scaling;
+      sc.a = g.params[static_cast<std::size_t>(readout)].scaling.a;
+      g.params[static_cast<std::size_t>(readout)].scaling = sc;
+    }
     g.nodes.back().pooling = pick(0, 1) ? Pooling::last : Pooling::mean;
     g.train_x = Eigen::MatrixXd::Ones(g.positions, 2);
     g.train_y = Eigen::MatrixXd::Ones(1, g.output_dim);
@@ -160,9 +170,10 @@ TEST_CASE("the IR route (graph unrolled into a Tensor Program) agrees with the g
   CHECK(unstable < 200);
 }
 
-// The same comparison for the entrywise optimizers (TP4b's outer nonlinearity in the program) and decoupled weight
-// decay: Adam (some tensors with a modelled ε n^{-d}), SignSGD, SGD + decay, Adam + decay (AdamW), T = 2.
-TEST_CASE("the IR route agrees with the graph calculus on random graphs trained by Adam, SignSGD and with weight decay") {
+// The same comparison for the entrywise optimizers (TP4b's outer nonlinearity in the program), decoupled weight
+// decay and tied readouts: Adam (some tensors with a modelled ε n^{-d}), SignSGD, SGD (half with decay), Adam + decay
+// (AdamW), each with a third of the graphs' readouts tied to the embedding; T = 2.
+TEST_CASE("the IR route agrees with the graph calculus on random graphs trained by Adam, SignSGD, with weight decay, tied") {
   std::mt19937_64 rng(2023);
   const char* presets[] = {"sp", "ntp", "mup", ""};
   const Optimizer opts[] = {Optimizer::adam, Optimizer::signsgd, Optimizer::sgd, Optimizer::adam};
@@ -172,9 +183,11 @@ TEST_CASE("the IR route agrees with the graph calculus on random graphs trained 
     b.preset = presets[trial % 4];
     b.form = static_cast<PresetForm>(trial / 4 % 3);
     b.opt = opts[trial / 12 % 4];
-    b.decay = trial / 12 % 4 >= 2;
+    b.decay = b.opt == Optimizer::sgd ? trial % 2 == 0 : trial / 12 % 4 == 3;
+    b.tie = trial % 3 == 0;
     const GraphSpec g = b.make(2);
-    const std::string what = describe(g) + " optimizer " + std::string(optimizer_name(g.training.optimizer)) + (b.decay ? " + weight decay" : "");
+    const std::string what = describe(g) + " optimizer " + std::string(optimizer_name(g.training.optimizer)) +
+                             (b.decay ? " + weight decay" : "") + (b.tie ? ", tied readout" : "");
     INFO(what);
     REQUIRE(graph_problem(g).empty());
     REQUIRE(graph_unroll_unsupported(g).empty());
