@@ -26,19 +26,17 @@ ExprPtr entrywise_update_sum(const GraphTraining& tr, const std::vector<ExprPtr>
       if (grads[static_cast<std::size_t>(u - 1)]) psi.push_back(decayed(u, call(Function::sign, grads[static_cast<std::size_t>(u - 1)])));
       continue;
     }
-    // Adam: the moments of G_0..G_{u−1}, bias-corrected
+    // Adam: the moments of G_0..G_{u−1}, bias-corrected (one weight per term: (1−β)β^{u−1−τ}/(1−β^u))
     std::vector<ExprPtr> m, v;
+    auto weighted = [](double w, const ExprPtr& e) { return w == 1.0 ? e : mul(constant(w), e); };
     for (int tau = 0; tau < u; ++tau) {
       const ExprPtr& g = grads[static_cast<std::size_t>(tau)];
       if (!g) continue;
-      m.push_back(mul(constant((1 - tr.beta1) * std::pow(tr.beta1, u - 1 - tau)), g));
-      v.push_back(mul(constant((1 - tr.beta2) * std::pow(tr.beta2, u - 1 - tau)), mul(g, g)));
+      m.push_back(weighted((1 - tr.beta1) * std::pow(tr.beta1, u - 1 - tau) / (1.0 - std::pow(tr.beta1, u)), g));
+      v.push_back(weighted((1 - tr.beta2) * std::pow(tr.beta2, u - 1 - tau) / (1.0 - std::pow(tr.beta2, u)), mul(g, g)));
     }
     if (m.empty()) continue;
-    const double c1 = 1.0 / (1.0 - std::pow(tr.beta1, u)), c2 = 1.0 / (1.0 - std::pow(tr.beta2, u));
-    const ExprPtr mh = mul(constant(c1), balanced_sum(m));
-    const ExprPtr vh = mul(constant(c2), balanced_sum(v));
-    psi.push_back(decayed(u, div(mh, add(call(Function::sqrt, vh), eps))));
+    psi.push_back(decayed(u, div(balanced_sum(m), add(call(Function::sqrt, balanced_sum(v)), eps))));
   }
   if (psi.empty()) return nullptr;
   return balanced_sum(psi);
