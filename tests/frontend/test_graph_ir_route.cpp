@@ -243,6 +243,11 @@ TEST_CASE("a dumped Adam program (TP4b's outer_avg) parses back, verifies, runs 
   const auto run = tp::testing::tpc({"run", dumped, "--width", "32", "--seeds", "2"});
   CHECK(run.code == 0);
   CHECK(run.out.find("f_t2_e1_k1") != std::string::npos);
+  const auto lph = tp::testing::tpc({"phase", dumped});  // the level-1 propagation does not size outer_avg: says so
+  CHECK(lph.code == 0);
+  CHECK(lph.out.find("f_t1_e1_k1 (line") != std::string::npos);
+  CHECK(lph.out.find("unknown (it depends on an outer nonlinearity outer_avg") != std::string::npos);
+  CHECK(lph.out.find("stable: no value grows with n") == std::string::npos);
   const auto lim = tp::testing::tpc({"limit", dumped});
   CHECK(lim.code == 1);
   CHECK(lim.err.find("TP4b's Master Theorem, which tpc does not evaluate") != std::string::npos);

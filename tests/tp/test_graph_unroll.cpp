@@ -142,6 +142,21 @@ std::string describe(const GraphSpec& g) {
   return s;
 }
 
+// Unrolls g and compares the two routes (every compared size must agree), counting; returns the unrolled program.
+GraphUnrolled check_routes(const GraphSpec& g, int& compared, int& unstable) {
+  REQUIRE(graph_problem(g).empty());
+  const GraphPhase ph = graph_phase(g);
+  GraphUnrolled ir = unroll_graph(graph_representative_spec(g));
+  const GraphRouteComparison c = compare_graph_routes(g, ph, ir);
+  std::string mism;
+  for (const auto& m : c.mismatches) mism += m + "\n";
+  INFO(mism);
+  CHECK(c.agree);
+  compared += c.compared;
+  unstable += ph.stable ? 0 : 1;
+  return ir;
+}
+
 }  // namespace
 
 TEST_CASE("the IR route (graph unrolled into a Tensor Program) agrees with the graph calculus on random graphs") {
@@ -154,16 +169,7 @@ TEST_CASE("the IR route (graph unrolled into a Tensor Program) agrees with the g
     b.form = static_cast<PresetForm>(trial / 4 % 3);
     const GraphSpec g = b.make(3);
     INFO(describe(g));
-    REQUIRE(graph_problem(g).empty());
-    const GraphPhase ph = graph_phase(g);
-    const GraphUnrolled ir = unroll_graph(graph_representative_spec(g));
-    const GraphRouteComparison c = compare_graph_routes(g, ph, ir);
-    std::string mism;
-    for (const auto& m : c.mismatches) mism += m + "\n";
-    INFO(mism);
-    CHECK(c.agree);
-    compared += c.compared;
-    unstable += ph.stable ? 0 : 1;
+    check_routes(g, compared, unstable);
   }
   MESSAGE("compared " << compared << " sizes; " << unstable << " unstable graphs");
   CHECK(unstable > 20);
@@ -189,18 +195,9 @@ TEST_CASE("the IR route agrees with the graph calculus on random graphs trained 
     const std::string what = describe(g) + " optimizer " + std::string(optimizer_name(g.training.optimizer)) +
                              (b.decay ? " + weight decay" : "") + (b.tie ? ", tied readout" : "");
     INFO(what);
-    REQUIRE(graph_problem(g).empty());
     REQUIRE(graph_unroll_unsupported(g).empty());
-    const GraphPhase ph = graph_phase(g);
-    const GraphUnrolled ir = unroll_graph(graph_representative_spec(g));
+    const GraphUnrolled ir = check_routes(g, compared, unstable);
     for (const auto& v : ir.program.values()) outer += v.op == Op::OuterNonlin ? 1 : 0;
-    const GraphRouteComparison c = compare_graph_routes(g, ph, ir);
-    std::string mism;
-    for (const auto& m : c.mismatches) mism += m + "\n";
-    INFO(mism);
-    CHECK(c.agree);
-    compared += c.compared;
-    unstable += ph.stable ? 0 : 1;
   }
   MESSAGE("compared " << compared << " sizes; " << unstable << " unstable graphs; " << outer << " outer nonlinearities");
   CHECK(outer > 100);
