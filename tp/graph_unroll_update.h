@@ -1,6 +1,6 @@
 // The entrywise optimizer updates of the IR route for graph networks (tp/graph_unroll.h): Adam, AdamW's Adam part
 // and SignSGD written as expressions of the accumulated gradient entries — TP4b's outer nonlinearity (Yang &
-// Littwin 2023, "Tensor Programs IVb: Adaptive Optimization in the Infinite-Width Limit", §2, the NE⊗OR⊤ rule
+// Littwin 2023, "Tensor Programs IVb: Adaptive Optimization in the Infinite-Width Limit", arXiv 2308.01814: the NE⊗OR⊤ rule
 // y_α = (1/n) Σ_β ψ(g_α; x_β) z_β) for width × width matrices, and an ordinary Nonlin for tensors with a finite
 // dimension (vectors, embedding columns, readout rows: ψ of Θ(1)-many scalars per coordinate).
 //

@@ -9,7 +9,7 @@
 //   Nonlin        y = φ(x_1..x_k; θ_1..θ_l): a coordinatewise expression over vectors x and scalars θ.
 //   Moment        θ = (1/n) Σ_α φ(x_α; θ): a scalar, "avg(...)" in the language.
 //   OuterNonlin   y_α = (1/n) Σ_β ψ(x_α; x'_β; θ): TP4b's outer nonlinearity (NE⊗OR⊤, Yang & Littwin 2023,
-//                 "Tensor Programs IVb", §2). Operands flagged `column` enter with the summed index β, the
+//                 "Tensor Programs IVb", arXiv 2308.01814). Operands flagged `column` enter with the summed index β, the
 //                 others with α; Adam's update of a matrix applied to a vector, ΔW x, is one (O(n²) to evaluate).
 //   ScalarExpr    arithmetic over scalars (constants included).
 //   WidthPower    the scalar n^e, e rational: a width-dependent factor kept explicit so one program runs at
