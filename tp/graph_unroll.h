@@ -1,5 +1,6 @@
-// tp::unroll_graph: a graph network (tp/graph.h) and T steps of its SGD training written as one level-1
-// NETSOR⊤ program, with the width exponent of every value propagated op by op as the program is built — the
+// tp::unroll_graph: a graph network (tp/graph.h) and T steps of its training (SGD, Adam, SignSGD, weight decay)
+// written as one level-1 program (NETSOR⊤; NE⊗OR⊤ with Adam/SignSGD), with the width exponent of every value
+// propagated op by op as the program is built — the
 // IR route of `tpc phase` for graphs (issue #14), the same route tp::unroll takes for MLPs (TP4 App. H.3–H.4).
 //
 // Program form (every width factor an explicit WidthPower n^e; one value per node, example and position):
