@@ -99,7 +99,7 @@ std::optional<Program> load_program(const Common& c, std::ostream& out, std::ost
 }
 
 struct Counts {
-  std::size_t inputs = 0, matrices = 0, matmuls = 0, transposed = 0, nonlins = 0, moments = 0, scalars = 0;
+  std::size_t inputs = 0, matrices = 0, matmuls = 0, transposed = 0, nonlins = 0, moments = 0, scalars = 0, outer = 0;
 };
 
 Counts count_ops(const Program& p) {
@@ -110,6 +110,7 @@ Counts count_ops(const Program& p) {
       case Op::InitMatrix: ++c.matrices; break;
       case Op::MatMul: ++c.matmuls; c.transposed += v.transposed; break;
       case Op::Nonlin: ++c.nonlins; break;
+      case Op::OuterNonlin: ++c.outer; break;
       case Op::Moment: ++c.moments; break;
       case Op::ScalarExpr:
       case Op::WidthPower: ++c.scalars; break;
@@ -266,6 +267,7 @@ int cmd_check(const Common& c, std::ostream& out, std::ostream& err) {
                 {"nonlins", k.nonlins},
                 {"moments", k.moments},
                 {"scalars", k.scalars},
+                {"outer_nonlins", k.outer},
                 {"outputs", p->outputs().size()},
                 {"netsor_t", p->uses_transpose()}}
                .dump(2)
@@ -273,8 +275,10 @@ int cmd_check(const Common& c, std::ostream& out, std::ostream& err) {
   } else {
     out << file.name << ": ok: " << p->size() << " values (" << k.inputs << " inputs, " << k.matrices << " matrices, "
         << k.matmuls << " MatMuls" << (k.transposed ? " of which " + std::to_string(k.transposed) + " transposed" : "")
-        << ", " << k.nonlins << " Nonlins, " << k.moments << " Moments, " << k.scalars << " scalar ops), "
-        << p->outputs().size() << " outputs; " << (p->uses_transpose() ? "NETSOR-T (uses transposes)" : "NETSOR")
+        << ", " << k.nonlins << " Nonlins, " << k.moments << " Moments, " << k.scalars << " scalar ops"
+        << (k.outer ? ", " + std::to_string(k.outer) + " outer nonlinearities" : "") << "), " << p->outputs().size()
+        << " outputs; "
+        << (k.outer ? "NE⊗OR⊤ (TP4b: outer nonlinearities)" : p->uses_transpose() ? "NETSOR-T (uses transposes)" : "NETSOR")
         << "\n";
   }
   return 0;
@@ -421,6 +425,7 @@ int cmd_limit(const Common& c, const LimitArgs& a, std::ostream& out, std::ostre
   if (a.estimate) return fail("--estimate applies to network scripts (the time of their limit's route); this is a level-1 program");
   std::string route = a.route;
   if (route == "kernel") return fail("--route kernel applies to network scripts (kernel gradient descent); this is a level-1 program");
+  if (const std::string r = p->outer_nonlin_refusal(); !r.empty()) return fail("cannot compute this limit: " + r);
   std::string linear_why;
   const bool linear = limits::is_linear_program(*p, &linear_why);
   if (route == "auto") route = p->uses_transpose() ? (linear ? "exact" : "zdot") : "gaussian";
@@ -555,7 +560,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   add_common(check, true);
   add_budget(check);
   auto* dumpc = app.add_subcommand("dump", "print the lowered program (one op per line; parses back); for a network script, its training "
-                                   "unrolled (a 'network graph' script: the graph and its T SGD steps on the script's data)");
+                                   "unrolled (a 'network graph' script: the graph and its T training steps on the script's data, Adam and SignSGD through TP4b's outer_avg)");
   add_common(dumpc, true);
   add_budget(dumpc);
   auto* run = app.add_subcommand("run", "run a script at finite width over seeds; mean ± standard error per output");

@@ -428,6 +428,15 @@ int run_program_phase(const std::string& path, const std::string& format, std::o
   }
   if (!as_json && !diags.diagnostics().empty()) err << render(diags.diagnostics(), *file);
   const std::vector<ValueSize> sizes = program_sizes(*program);
+  // values downstream of TP4b's outer nonlinearity (outer_avg): the propagation does not size them
+  std::vector<bool> outer(program->size(), false);
+  std::size_t unknown = 0;
+  for (std::size_t i = 0; i < program->size(); ++i) {
+    const Value& v = program->values()[i];
+    outer[i] = v.op == Op::OuterNonlin;
+    for (ValueId o : v.operands) outer[i] = outer[i] || outer[static_cast<std::size_t>(o)];
+    unknown += sizes[i].known || v.kind == ValueKind::Matrix ? 0 : 1;
+  }
   auto exponent_text = [](const ValueSize& s) -> std::string {
     if (!s.known) return "unknown";
     return s.exponent ? to_string(*s.exponent) : "zero";
@@ -447,7 +456,10 @@ int run_program_phase(const std::string& path, const std::string& format, std::o
       growing.push_back("'" + v.name + "' grows like n^(" + to_string(*s.exponent) + ")" +
                         (v.range.valid() ? " (line " + std::to_string(v.range.begin.line) + ")" : ""));
   }
-  auto fate = [](const ValueSize& s) -> std::string {
+  auto fate = [&](const ValueSize& s, ValueId id) -> std::string {
+    if (!s.known && outer[static_cast<std::size_t>(id)])
+      return "unknown (it depends on an outer nonlinearity outer_avg, TP4b's NE⊗OR⊤, which this propagation does not "
+             "size; for a graph network, 'tpc phase' on the network script sizes it)";
     if (!s.known) return "unknown (a super-polynomial function of a growing value)";
     if (!s.exponent) return "exactly zero";
     if (*s.exponent > 0) return "blows up like n^(" + to_string(*s.exponent) + ")";
@@ -464,7 +476,7 @@ int run_program_phase(const std::string& path, const std::string& format, std::o
                                 : s.random                         ? "random_limit"
                                                                    : "nonzero_limit";
     outputs.push_back({{"name", o.name}, {"line", o.range.valid() ? json(o.range.begin.line) : json(nullptr)},
-                       {"exponent", exponent_text(s)}, {"verdict", verdict}, {"description", fate(s)}});
+                       {"exponent", exponent_text(s)}, {"verdict", verdict}, {"description", fate(s, o.value)}});
   }
   if (as_json) {
     out << json{{"ok", true}, {"program", file->name}, {"stable", growing.empty()}, {"unstable_values", growing},
@@ -482,14 +494,17 @@ int run_program_phase(const std::string& path, const std::string& format, std::o
     out << "  " << pad(r["value"].get<std::string>(), w) << pad(r["kind"].get<std::string>(), 8)
         << pad(r["line"].is_null() ? "-" : std::to_string(r["line"].get<int>()), 6) << r["exponent"].get<std::string>()
         << (r["mean_zero"].get<bool>() ? "  (mean zero)" : "") << "\n";
-  if (growing.empty()) {
+  if (growing.empty() && unknown > 0) {
+    out << "no value with a known exponent grows with n; " << unknown << " value" << (unknown == 1 ? " is" : "s are")
+        << " unknown\n";
+  } else if (growing.empty()) {
     out << "stable: no value grows with n\n";
   } else {
     for (const auto& g : growing) out << "unstable: " << g << "\n";
   }
   out << "outputs:\n";
   for (const auto& o : program->outputs())
-    out << "  " << o.name << " (line " << line_of(o.range) << "): " << fate(sizes[static_cast<std::size_t>(o.value)]) << "\n";
+    out << "  " << o.name << " (line " << line_of(o.range) << "): " << fate(sizes[static_cast<std::size_t>(o.value)], o.value) << "\n";
   return 0;
 }
 
@@ -503,8 +518,8 @@ CLI::App* add_phase_command(CLI::App& app, PhaseArgs& args) {
                                  "embedding, layernorm, attention, residual add, readout; SGD or Adam), per parameter "
                                  "tensor its init output size, its update's effect, maximal update and feature "
                                  "learning, the verdict with the first tensor and step that blows up, and the "
-                                 "predicted coordinate sizes of every node at steps 0..T, and for SGD whether they agree with "
-                                 "the sizes propagated op by op through the graph unrolled into a level-1 program");
+                                 "predicted coordinate sizes of every node at steps 0..T, and whether they agree with "
+                                 "the sizes propagated op by op through the graph unrolled into a program (SGD, Adam, SignSGD, weight decay; Adam and SignSGD through TP4b's outer nonlinearity)");
   sub->add_option("file", args.file, "a network script (level 2) whose network, parametrization and optimizer to "
                   "classify (then --mlp/--preset/--a/--b/--c/--c-layers/--optimizer are not used), or a level-1 "
                   "program (e.g. from tpc dump): the width exponent of every value, the values that grow with n and "

@@ -74,7 +74,7 @@ class Sema {
       return false;
     }
     Function f;
-    if (function_from_spelling(name, f) || name == "avg" || name == "N") {
+    if (function_from_spelling(name, f) || name == "avg" || name == "outer_avg" || name == "N") {
       diags_.error(r, "'" + name + "' is a built-in function and cannot be redefined");
       return false;
     }
@@ -91,7 +91,7 @@ class Sema {
     decl_[name] = r;
   }
   static std::vector<std::string> function_names() {
-    std::vector<std::string> names{"avg"};
+    std::vector<std::string> names{"avg", "outer_avg"};
     for (Function g : all_functions()) names.push_back(function_spelling(g));
     return names;
   }
@@ -261,7 +261,7 @@ class Sema {
       // them stay quiet. Reserved names keep their own diagnostics.
       Function f;
       for (const std::string& name : s.names)
-        if (name != "n" && name != "avg" && name != "N" && !function_from_spelling(name, f)) poisoned_.insert(name);
+        if (name != "n" && name != "avg" && name != "outer_avg" && name != "N" && !function_from_spelling(name, f)) poisoned_.insert(name);
       return;
     }
     const std::string& name = s.names[0];
@@ -436,6 +436,19 @@ class Sema {
   Sym leaf(ValueId id, SourceRange r) {
     return coord(argument(0), {id}, builder_.value(id).kind == ValueKind::Vector, r);
   }
+  // Inside outer_avg(...), x' is the column (β-indexed) copy of the vector x: a leaf with id −(x + 2).
+  static bool is_column(ValueId leaf) { return leaf <= -2; }
+  static ValueId column_leaf(ValueId id) { return -id - 2; }
+  // False (with an error) when s uses a column vector x' outside the coordinatewise arithmetic of outer_avg.
+  bool no_column(const Sym& s, const char* where) {
+    for (ValueId l : s.leaves)
+      if (is_column(l)) {
+        diags_.error(s.range, std::string("a column vector x' of outer_avg(...) cannot be used ") + where)
+            .notes.push_back("x' stands for the summed coordinate x_β only in outer_avg's coordinatewise expression");
+        return false;
+      }
+    return true;
+  }
 
   // Merges the operand lists of a and b; returns b's expression re-indexed into the merged list.
   ExprPtr merge(Sym& a, const Sym& b) {
@@ -500,6 +513,9 @@ class Sema {
       case AstExprKind::Transpose: {
         Sym a = lower(*e.args[0], "");
         if (a.kind == Sym::Poison) return poison(e.range);
+        if (outer_depth_ > 0 && a.kind == Sym::Coord && a.vector && a.leaves.size() == 1 && !is_column(a.leaves[0]) &&
+            a.expr->kind == ExprKind::Arg)
+          return coord(argument(0), {column_leaf(a.leaves[0])}, true, e.range);  // the column copy x'_β
         if (a.kind != Sym::Matrix || a.transposed) {
           diags_.error(e.range, a.kind == Sym::Matrix ? "a transposed matrix cannot be transposed again"
                                                       : std::string("only matrices can be transposed, but this is a ") +
@@ -574,7 +590,7 @@ class Sema {
     s.expr = remap_arguments(s.expr, map);
     s.leaves = std::move(leaves);
     s.vector = false;
-    for (ValueId id : s.leaves) s.vector |= builder_.value(id).kind == ValueKind::Vector;
+    for (ValueId id : s.leaves) s.vector |= is_column(id) || builder_.value(id).kind == ValueKind::Vector;
   }
 
   Sym leaf_matrix(ValueId id, SourceRange r) {
@@ -593,7 +609,7 @@ class Sema {
     }
     if (poisoned_.count(e.text)) return poison(e.range);
     Function f;
-    if (function_from_spelling(e.text, f) || e.text == "avg") {
+    if (function_from_spelling(e.text, f) || e.text == "avg" || e.text == "outer_avg") {
       diags_.error(e.range, "'" + e.text + "' is a function; call it with an argument, e.g. '" + e.text + "(x)'");
       return poison(e.range);
     }
@@ -618,7 +634,7 @@ class Sema {
         return poison(e.range);
       }
       Sym a = lower(*e.args[0], "");
-      if (a.kind == Sym::Poison || !not_matrix(a, "inside avg(...)")) return poison(e.range);
+      if (a.kind == Sym::Poison || !not_matrix(a, "inside avg(...)") || !no_column(a, "inside avg(...)")) return poison(e.range);
       if (!a.vector) {
         diags_.error(e.args[0]->range, "avg(...) averages a vector over its coordinates, but its argument is a scalar");
         return poison(e.range);
@@ -626,6 +642,7 @@ class Sema {
       ValueId id = builder_.add_moment(hint_name(hint), a.expr, a.leaves, e.range);
       return leaf(id, e.range);
     }
+    if (e.text == "outer_avg") return outer_avg(e, hint);
     if (e.text == "N") {
       diags_.error(e.range, "a distribution N(..) can only follow '~' in an 'input' or 'matrix' declaration");
       return poison(e.range);
@@ -671,6 +688,31 @@ class Sema {
     return a;
   }
 
+  // outer_avg(ψ) = TP4b's outer nonlinearity y_α = avg_β ψ(x_α; x'_β): x' marks a summed (column) vector.
+  Sym outer_avg(const AstExpr& e, const std::string& hint) {
+    if (e.args.size() != 1) {
+      diags_.error(e.range, "outer_avg takes one argument, found " + std::to_string(e.args.size()));
+      return poison(e.range);
+    }
+    ++outer_depth_;
+    Sym a = lower(*e.args[0], "");
+    --outer_depth_;
+    if (a.kind == Sym::Poison || !not_matrix(a, "inside outer_avg(...)")) return poison(e.range);
+    std::vector<ValueId> ops;
+    std::vector<bool> col;
+    for (ValueId l : a.leaves) {
+      ops.push_back(is_column(l) ? column_leaf(l) : l);
+      col.push_back(is_column(l));
+    }
+    if (std::find(col.begin(), col.end(), true) == col.end()) {
+      diags_.error(e.args[0]->range, "outer_avg(...) averages over a column index, but its argument has no column vector")
+          .notes.push_back("mark the summed vectors with ', e.g. 'outer_avg(sign(g * x') * z')' is avg over b of sign(g_a x_b) z_b");
+      return poison(e.range);
+    }
+    ValueId id = builder_.add_outer_nonlin(hint_name(hint), a.expr, ops, col, e.range);
+    return leaf(id, e.range);
+  }
+
   Sym apply(const AstExpr& e, const std::string& hint) {
     Sym m = lower(*e.args[0], "");
     return matmul(e, m, lower(*e.args[1], ""), *e.args[1], hint);
@@ -694,6 +736,7 @@ class Sema {
       diags_.error(rhs.range, "a MatMul needs a vector on the right, but this is a scalar");
       return poison(e.range);
     }
+    if (!no_column(x, "as a MatMul's vector")) return poison(e.range);
     ValueId v = materialize(x, "", rhs.range);
     ValueId id = builder_.add_matmul(hint_name(hint), m.matrix, v, m.transposed, e.range);
     return leaf(id, e.range);
@@ -727,6 +770,7 @@ class Sema {
   std::map<std::pair<std::int64_t, std::int64_t>, ValueId> width_powers_;
   std::set<std::string> outputs_;
   bool any_output_ = false;
+  int outer_depth_ = 0;  // > 0 while lowering the argument of outer_avg(...)
 };
 
 }  // namespace

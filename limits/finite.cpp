@@ -94,7 +94,8 @@ class Runner {
       const Value& v = p.values()[i];
       if (!v.expr) continue;
       std::vector<bool> is_vec;
-      for (ValueId o : v.operands) is_vec.push_back(p.value(o).kind == ValueKind::Vector);
+      for (std::size_t k = 0; k < v.operands.size(); ++k)  // an outer nonlinearity: row operands enter as scalars
+        is_vec.push_back(v.op == Op::OuterNonlin ? bool(v.column[k]) : p.value(v.operands[k]).kind == ValueKind::Vector);
       compiled_[i] = std::make_unique<CompiledExpr>(v.expr, is_vec);
     }
     compute_liveness();
@@ -168,6 +169,26 @@ class Runner {
       }
       case Op::MatMul: break;  // run in batches by multiply()
       case Op::WidthPower: sca[i] = Program::width_power(v, static_cast<double>(n_)); break;
+      case Op::OuterNonlin: {
+        // y_α = (1/n) Σ_β ψ(x_α; x'_β): the row operands' α-th coordinates as scalars, the columns as arrays (O(n² k))
+        std::vector<ExprInput> in(v.operands.size());
+        for (std::size_t k = 0; k < v.operands.size(); ++k) {
+          const auto o = static_cast<std::size_t>(v.operands[k]);
+          if (v.column[k]) in[k].array = &vec[o];
+          else if (p_.values()[o].kind != ValueKind::Vector) in[k].scalar = sca[o];
+        }
+        Eigen::ArrayXd y(n_);
+        for (Eigen::Index alpha = 0; alpha < n_; ++alpha) {
+          for (std::size_t k = 0; k < v.operands.size(); ++k) {
+            const auto o = static_cast<std::size_t>(v.operands[k]);
+            if (!v.column[k] && p_.values()[o].kind == ValueKind::Vector) in[k].scalar = vec[o](alpha);
+          }
+          y(alpha) = compiled_[i]->eval(in, n_).mean();
+        }
+        check(y.allFinite(), v, seed);
+        vec[i] = std::move(y);
+        break;
+      }
       case Op::Nonlin:
       case Op::Moment:
       case Op::ScalarExpr: {

@@ -164,6 +164,7 @@ class Pass {
         case Op::WidthPower: r_.scalar[i] = width_power_limit(v); break;
         case Op::Nonlin: zexpr_[i] = substituted(v); break;
         case Op::Moment: moment(static_cast<ValueId>(i), substituted(v)); break;
+        case Op::OuterNonlin: throw RouteUnavailable(p_.outer_nonlin_refusal());
         case Op::ScalarExpr: {
           std::vector<double> in;
           for (ValueId o : v.operands) {
@@ -310,6 +311,7 @@ class Pass {
 }  // namespace
 
 LimitResult gaussian_limit(const Program& p, const GaussianLimitOptions& options) {
+  if (const std::string r = p.outer_nonlin_refusal(); !r.empty()) throw RouteUnavailable(r);
   require_netsor(p);
   check_integrable(p);
   ExpectationOptions eo;

@@ -38,6 +38,7 @@ bool call_on_vector(const ExprPtr& e, const std::vector<bool>& is_vector) {
 
 // The reason v is not linear, or nullopt. Nonlin: ∂φ/∂x_i free of vectors; Moment: ∂²φ/∂x_i∂x_j free of vectors.
 std::optional<std::string> nonlinearity(const Program& p, const Value& v) {
+  if (v.op == Op::OuterNonlin) return p.outer_nonlin_refusal();
   if (v.op != Op::Nonlin && v.op != Op::Moment) return std::nullopt;
   std::vector<bool> is_vector;
   std::vector<std::string> names;
@@ -231,6 +232,7 @@ class Engine {
         case Op::MatMul: matmul(static_cast<ValueId>(i)); break;
         case Op::Nonlin: nonlin(static_cast<ValueId>(i)); break;
         case Op::Moment: scalar_[i] = moment(static_cast<ValueId>(i)); break;
+        case Op::OuterNonlin: throw RouteUnavailable(p_.outer_nonlin_refusal());
         case Op::ScalarExpr: {
           Poly<T> r = eval(v, v.expr, 0);
           scalar_[i] = r.c0;

@@ -303,6 +303,7 @@ class Replica {
         case Op::Nonlin:
         case Op::Moment:
         case Op::ScalarExpr: expression(static_cast<ValueId>(i)); break;
+        case Op::OuterNonlin: throw RouteUnavailable(p_.outer_nonlin_refusal());
       }
       for (ValueId dead : plan_.dies_at[i]) {
         vec_[dead] = Eigen::ArrayXd();
@@ -568,6 +569,7 @@ ZDotMode resolve_zdot_mode(const Program& p, ZDotMode requested) { return Plan(p
 double zdot_memory_bytes(const Program& p, const ZDotOptions& options) { return bytes_needed(*make_plan(p, options), options); }
 
 LimitResult zdot_limit(const Program& p, const ZDotOptions& options) {
+  if (const std::string r = p.outer_nonlin_refusal(); !r.empty()) throw RouteUnavailable(r);
   if (options.replicas < 2) throw std::invalid_argument("the Monte Carlo limit needs at least 2 replicas for its error");
   check_integrable(p);
   const long long particles = particle_count(options);

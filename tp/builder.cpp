@@ -122,6 +122,31 @@ ValueId ProgramBuilder::add_moment(std::string name, ExprPtr expr, std::vector<V
   return push(std::move(v));
 }
 
+ValueId ProgramBuilder::add_outer_nonlin(std::string name, ExprPtr expr, std::vector<ValueId> operands,
+                                         std::vector<bool> column, SourceRange range) {
+  Value v;
+  v.op = Op::OuterNonlin;
+  v.name = std::move(name);
+  v.expr = std::move(expr);
+  v.operands = std::move(operands);
+  v.column = std::move(column);
+  v.range = range;
+  check_expr_operands(v, true);
+  bool any_column = false;
+  if (v.column.size() != v.operands.size())
+    throw IrError("tp::ProgramBuilder: outer nonlinearity '" + v.name + "' needs one column flag per operand");
+  for (std::size_t i = 0; i < v.operands.size(); ++i) {
+    if (!v.column[i]) continue;
+    if (program_.value(v.operands[i]).kind != ValueKind::Vector)
+      throw IrError("tp::ProgramBuilder: outer nonlinearity '" + v.name + "' marks the scalar '" +
+                    program_.value(v.operands[i]).name + "' as a column vector");
+    any_column = true;
+  }
+  if (!any_column)
+    throw IrError("tp::ProgramBuilder: outer nonlinearity '" + v.name + "' has no column (summed) vector operand");
+  return push(std::move(v));
+}
+
 ValueId ProgramBuilder::add_scalar(std::string name, ExprPtr expr, std::vector<ValueId> operands, SourceRange range) {
   Value v;
   v.op = Op::ScalarExpr;

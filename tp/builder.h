@@ -23,6 +23,10 @@ class ProgramBuilder {
   ValueId add_nonlin(std::string name, ExprPtr expr, std::vector<ValueId> operands, SourceRange range = {});
   /// avg over coordinates of expr; operands as for add_nonlin.
   ValueId add_moment(std::string name, ExprPtr expr, std::vector<ValueId> operands, SourceRange range = {});
+  /// TP4b's outer nonlinearity y_α = avg_β expr(operands): column[i] marks operand i as β-indexed (a vector);
+  /// at least one column vector.
+  ValueId add_outer_nonlin(std::string name, ExprPtr expr, std::vector<ValueId> operands, std::vector<bool> column,
+                           SourceRange range = {});
   /// Arithmetic over scalar operands (possibly none: a constant).
   ValueId add_scalar(std::string name, ExprPtr expr, std::vector<ValueId> operands, SourceRange range = {});
   /// The width factor n^(num/den); den > 0. The fraction is reduced to lowest terms.

@@ -10,6 +10,7 @@
 
 #include "tp/builder.h"
 #include "tp/errors.h"
+#include "tp/graph_unroll_update.h"
 
 namespace tp {
 namespace {
@@ -96,6 +97,23 @@ class GraphUnroller {
   Rational upd(int p) const { return -P(p).scaling.c - 2 * P(p).scaling.a; }  // ΔW = −η n^{upd} ∂L/∂W
   bool random_init(int p) const { return !P(p).scaling.zero_init && P(p).scaling.init_std > 0; }
   double lr() const { return s_.training.lr; }
+  bool adaptive() const { return s_.training.optimizer != Optimizer::sgd; }  // Adam / SignSGD (graph_unroll_update.h)
+  ExprPtr eps(int p, Args& a) { return mul(constant(s_.training.eps), a.arg(width(-P(p).scaling.d))); }
+  // Decoupled weight decay (limits/graph_train.cpp: w ← ρ w − η n^{-c}·update, ρ = 1 − η λ n^{r}, r = −(c + e) with e
+  // the tensor's decay exponent): w_t = ρ^t w_0 − η n^{-c} Σ_u ρ^{t−u} ψ_u. ρ^k − 1 has size n^r (r ≤ 0) or n^{kr}.
+  bool decays() const { return s_.training.weight_decay != 0; }
+  Rational decay_r(int p) const { return -(P(p).scaling.c + P(p).scaling.wd_exponent); }
+  ExprPtr rho(const ExprPtr& width_arg) const {
+    return sub(constant(1.0), mul(constant(lr() * s_.training.weight_decay), width_arg));
+  }
+  ExprPtr decayed(int p, int k, Args& a, const ExprPtr& e) {
+    return decays() && k > 0 ? mul(pow(rho(a.arg(width(decay_r(p)))), constant(k)), e) : e;
+  }
+  S decay_change(int p, int k) const {
+    if (!decays() || k <= 0) return std::nullopt;
+    return decay_r(p) <= 0 ? decay_r(p) : k * decay_r(p);
+  }
+  Rational decay_growth(int p, int k) const { return decays() && k > 0 && decay_r(p) > 0 ? k * decay_r(p) : Rational(0); }
 
   void check_budget() const {
     const double need = graph_unroll_memory_estimate(s_, T_);
@@ -187,7 +205,7 @@ class GraphUnroller {
           for (int j = 0; j < s_.input_dim; ++j) emb_u[p].push_back(input(base + "_u" + std::to_string(j + 1), 1));
         else if (w.kind == TensorKind::vector_like)
           vec_beta[p] = input(base + "_beta", random_init(p) ? 1 : 0);
-        else if (v.op == GraphOp::readout && w.kind == TensorKind::output_like)
+        else if (v.op == GraphOp::readout && w.kind == TensorKind::output_like && !(p < static_cast<int>(s_.tied.size()) && s_.tied[static_cast<std::size_t>(p)] >= 0))
           for (int k = 0; k < s_.output_dim; ++k) out_v[p].push_back(input(base + "_v" + std::to_string(k + 1), 1));
       }
       if (v.op == GraphOp::attention && v.heads > 1) head_z[static_cast<int>(i)] = input(ident(v.name) + "_head_z", 1);
@@ -272,6 +290,7 @@ class GraphUnroller {
                                       Rational(0), std::nullopt));
       }
     }
+    tie_declare();
   }
 
   // ---- forward ----
@@ -292,7 +311,14 @@ class GraphUnroller {
       const ValueId my = b_.add_matmul(name + "_M", M_[static_cast<std::size_t>(p)], y.id, transposed);
       set(my, y.init, y.delta);
       const Rational e = kHalf - ab(p);
-      terms.push_back({mul(mul(constant(P(p).scaling.init_std), a.arg(width(e))), a.arg(my)), Val{my, plus(y.init, e), plus(y.delta, e)}});
+      Val sz{my, plus(y.init, e), plus(y.delta, e)};
+      if (transposed) sz.init = plus(sz.init, decay_growth(p, t));  // ρ^t W_0: a backward value's size now
+      else sz.delta = smax(sz.delta, plus(plus(y.now(), e), decay_change(p, t)));
+      terms.push_back({decayed(p, t, a, mul(mul(constant(P(p).scaling.init_std), a.arg(width(e))), a.arg(my))), sz});
+    }
+    if (adaptive()) {
+      adaptive_matrix_term(p, t, y, transposed, name, a, terms);
+      return sum(name, terms, a);
     }
     for (const Rank1& r : rank1_[static_cast<std::size_t>(p)]) {
       if (r.step >= t) continue;
@@ -301,10 +327,10 @@ class GraphUnroller {
       Args m;
       const Val dot = moment("", mul(m.arg(key.id), m.arg(y.id)), m, plus(key.now(), y.now()), std::nullopt);
       const Rational e = 1 + upd(p);
-      const S sz = plus(plus(out.init, dot.init), e);
+      const S sz = plus(plus(plus(out.init, dot.init), e), decay_growth(p, t - 1 - r.step));
       // forward: a change (zero at step 0); backward values carry their size now in init
       const Val term = transposed ? Val{-1, sz, std::nullopt} : Val{-1, std::nullopt, sz};
-      terms.push_back({mul(mul(constant(-lr()), a.arg(width(e))), mul(a.arg(out.id), a.arg(dot.id))), term});
+      terms.push_back({decayed(p, t - 1 - r.step, a, mul(mul(constant(-lr()), a.arg(width(e))), mul(a.arg(out.id), a.arg(dot.id)))), term});
     }
     return sum(name, terms, a);
   }
@@ -379,23 +405,31 @@ class GraphUnroller {
           case GraphOp::readout: break;
         }
       }
+      if (t == 0 && tie_out_ >= 0) note_corr(static_cast<int>(v), i, x);
     }
     return x;
   }
 
   Val embed(int p, int t, int i, int s, const std::string& name) {
+    if (p == tie_emb_) return tied_embed(t, i, s, name);
     Args a;
     std::vector<std::pair<ExprPtr, Val>> terms;
     std::vector<ExprPtr> init;
     for (int j = 0; j < s_.input_dim; ++j)
       if (xi(i, s, j) != 0 && !u_[static_cast<std::size_t>(p)].empty()) init.push_back(mul(constant(xi(i, s, j)), a.arg(u_[static_cast<std::size_t>(p)][static_cast<std::size_t>(j)])));
     if (!init.empty() && random_init(p))
-      terms.push_back({mul(mul(constant(P(p).scaling.init_std), a.arg(width(-ab(p)))), balanced_sum(init)), Val{-1, S(-ab(p)), std::nullopt}});
+      terms.push_back({decayed(p, t, a, mul(mul(constant(P(p).scaling.init_std), a.arg(width(-ab(p)))), balanced_sum(init))),
+                       Val{-1, S(-ab(p)), plus(S(-ab(p)), decay_change(p, t))}});
+    if (adaptive()) {
+      adaptive_embedding_term(p, t, i, s, a, terms);
+      return sum(name, terms, a);
+    }
     for (const Rank1& r : rank1_[static_cast<std::size_t>(p)]) {
       if (r.step >= t) continue;
       const double d = dot_xi(r.example, r.pos, i, s);
       if (d == 0) continue;
-      terms.push_back({mul(mul(constant(-lr() * d), a.arg(width(upd(p)))), a.arg(r.out.id)), Val{-1, std::nullopt, plus(r.out.init, upd(p))}});
+      terms.push_back({decayed(p, t - 1 - r.step, a, mul(mul(constant(-lr() * d), a.arg(width(upd(p)))), a.arg(r.out.id))),
+                       Val{-1, std::nullopt, plus(plus(r.out.init, upd(p)), decay_growth(p, t - 1 - r.step))}});
     }
     return sum(name, terms, a);
   }
@@ -558,8 +592,11 @@ class GraphUnroller {
         if (pi == 0 || r.zero() || xs.zero()) continue;
         // n·avg(r x): r_0 independent of x_0 (CLT, −1/2); its changes are correlated with x (LLN)
         Args m;
-        const S ai = plus(plus(r.init, xs.init), -kHalf);
-        const S ad = smax(plus(r.init, xs.delta), plus(r.delta, xs.now()));
+        S ai = plus(plus(r.init, xs.init), -kHalf);
+        if (p == tie_out_) ai = smax(ai, plus(r.init, corr(g.inputs[0], i, s)));  // w_0ᵀ meets w_0 ξ: LLN
+        S ad = smax(plus(r.init, xs.delta), plus(r.delta, xs.now()));
+        // weight decay (ρ^t − 1) r_0 · x_t: r_0 independent of x_0 (CLT), coherent with Δx (LLN)
+        if (decays()) ad = smax(ad, plus(smax(ai, plus(r.init, xs.delta)), decay_change(w_of(p), t)));
         const Val avg = moment(base + "_rx_k" + std::to_string(k + 1) + "_p" + std::to_string(s + 1), mul(m.arg(r.id), m.arg(xs.id)), m, ai, ad);
         es.push_back(mul(mul(constant(pi), af.arg(width(Rational(1)))), af.arg(avg.id)));
         init = smax(init, plus(ai, Rational(1)));
@@ -833,27 +870,38 @@ class GraphUnroller {
     for (std::size_t q = 0; q < new_rank1.size(); ++q) rank1_[static_cast<std::size_t>(new_rank1_param[q])].push_back(new_rank1[q]);
     const std::string next = "_t" + std::to_string(t + 1);
     for (std::size_t p = 0; p < np; ++p) {
+      if (static_cast<int>(p) == tie_out_ || static_cast<int>(p) == tie_emb_) continue;  // tie_step below
+      if (adaptive()) {
+        adaptive_step(static_cast<int>(p), vgrad[p], rgrad[p], sgrad[p], sargs[p], next);
+        continue;
+      }
       if (!vgrad[p].terms.empty() || P(static_cast<int>(p)).kind == TensorKind::vector_like)
         vec_[p] = updated(static_cast<int>(p), vec_[p], vgrad[p], ident(P(static_cast<int>(p)).name) + next);
       for (int k = 0; k < s_.output_dim && !rows_[p].empty(); ++k)
         rows_[p][static_cast<std::size_t>(k)] = updated(static_cast<int>(p), rows_[p][static_cast<std::size_t>(k)], rgrad[p][static_cast<std::size_t>(k)],
-                                                        ident(P(static_cast<int>(p)).name) + "_row" + std::to_string(k + 1) + next);
+                                                        ident(P(static_cast<int>(p)).name) + "_row" + std::to_string(k + 1) + next, false);
       for (int k = 0; k < s_.output_dim && !scal_[p].empty(); ++k) {
         Val& b = scal_[p][static_cast<std::size_t>(k)];
         auto& terms = sgrad[p][static_cast<std::size_t>(k)];
-        if (terms.empty()) continue;
+        if (terms.empty() && !decays()) continue;
         Args& a = sargs[p][static_cast<std::size_t>(k)];
-        ExprPtr e = mul(mul(constant(-lr()), a.arg(width(upd(static_cast<int>(p))))), balanced_sum(terms));
-        const S d = smax(b.delta, S(upd(static_cast<int>(p))));
-        e = add(a.arg(b.id), e);
+        ExprPtr e = decayed(static_cast<int>(p), 1, a, a.arg(b.id));
+        S d = smax(plus(b.delta, decay_growth(static_cast<int>(p), 1)), plus(b.init, decay_change(static_cast<int>(p), 1)));
+        if (!terms.empty()) {
+          e = add(e, mul(mul(constant(-lr()), a.arg(width(upd(static_cast<int>(p))))), balanced_sum(terms)));
+          d = smax(d, S(upd(static_cast<int>(p))));
+        }
         b = scalar(ident(P(static_cast<int>(p)).name) + "_k" + std::to_string(k + 1) + next, e, a, b.init, d);
       }
     }
+    if (tie_out_ >= 0) tie_step(t, rgrad[static_cast<std::size_t>(tie_out_)], next);
   }
 
   // v_{t+1} = v_t − η n^{-c-2a} Σ grads (sizes: the change grows by n^{-c-2a} |grad|).
-  Val updated(int p, const Val& cur, VecGrad& g, const std::string& name) {
-    if (g.terms.empty()) return cur;
+  // With decoupled weight decay v_{t+1} = ρ v_t − …: the change also gets (ρ − 1) v_0 (size init + r), counted in
+  // the delta unless decay_in_delta is false (readout rows: the readout adds it as a term of its own, CLT on x_0).
+  Val updated(int p, const Val& cur, VecGrad& g, const std::string& name, bool decay_in_delta = true) {
+    if (g.terms.empty() && (!decays() || cur.zero())) return cur;
     std::vector<ExprPtr> es;
     S gs;
     for (const auto& [e, v] : g.terms) {
@@ -861,9 +909,10 @@ class GraphUnroller {
       gs = smax(gs, v.now());
     }
     Args& a = g.a;
-    ExprPtr e = mul(mul(constant(-lr()), a.arg(width(upd(p)))), balanced_sum(es));
-    if (!cur.zero()) e = add(a.arg(cur.id), e);
-    return nonlin(name, e, a, cur.init, smax(cur.delta, plus(gs, upd(p))));
+    ExprPtr e = es.empty() ? nullptr : mul(mul(constant(-lr()), a.arg(width(upd(p)))), balanced_sum(es));
+    if (!cur.zero()) e = e ? add(decayed(p, 1, a, a.arg(cur.id)), e) : decayed(p, 1, a, a.arg(cur.id));
+    const S d = smax(smax(plus(cur.delta, decay_growth(p, 1)), decay_in_delta ? plus(cur.init, decay_change(p, 1)) : S()), plus(gs, upd(p)));
+    return nonlin(name, e, a, cur.init, d);
   }
 
   void attention_backward(int v, int t, int i, const std::vector<Val>& x, std::vector<std::vector<Grad>>& G,
@@ -973,6 +1022,9 @@ class GraphUnroller {
     }
   }
 
+#include "tp/graph_unroll_adaptive.inc"
+#include "tp/graph_unroll_tied.inc"
+
   struct AttnState {
     std::vector<Val> q, k, v, z;
     std::vector<std::vector<std::vector<Val>>> logits, A;  // [head][s][r]
@@ -1000,17 +1052,12 @@ class GraphUnroller {
 }  // namespace
 
 std::string graph_unroll_unsupported(const GraphSpec& spec) {
-  if (spec.training.optimizer != Optimizer::sgd)
-    return std::string("the IR route unrolls SGD; ") + std::string(optimizer_name(spec.training.optimizer)) +
-           "'s entrywise update of the gradient matrix needs TP4b's outer nonlinearity (NE⊗OR⊤), not yet an op of "
-           "the IR";
-  if (spec.training.weight_decay != 0) return "the IR route does not unroll weight decay yet";
-  for (int q : spec.tied)
-    if (q >= 0) return "the IR route does not unroll a readout tied to the embedding";
   for (const auto& v : spec.nodes)
     if (v.op == GraphOp::attention && !v.head_dim_width)
-      return "attention '" + v.name + "' has a fixed head dimension, so its number of heads grows with n and a "
-             "logit is a sum of finitely many coordinates, not a Moment of a Tensor Program";
+      return "attention '" + v.name + "' has a fixed head dimension (" + std::to_string(v.head_dim) +
+             "), so its number of heads n/" + std::to_string(v.head_dim) + " grows with n and each head's logit is "
+             "an average over finitely many coordinates, not over n: that is not a NETSOR⊤ program, and the IR "
+             "route does not unroll it (the graph calculus answers alone)";
   return "";
 }
 

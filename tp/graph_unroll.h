@@ -1,5 +1,6 @@
-// tp::unroll_graph: a graph network (tp/graph.h) and T steps of its SGD training written as one level-1
-// NETSOR⊤ program, with the width exponent of every value propagated op by op as the program is built — the
+// tp::unroll_graph: a graph network (tp/graph.h) and T steps of its training (SGD, Adam, SignSGD, weight decay)
+// written as one level-1 program (NETSOR⊤; NE⊗OR⊤ with Adam/SignSGD), with the width exponent of every value
+// propagated op by op as the program is built — the
 // IR route of `tpc phase` for graphs (issue #14), the same route tp::unroll takes for MLPs (TP4 App. H.3–H.4).
 //
 // Program form (every width factor an explicit WidthPower n^e; one value per node, example and position):
@@ -22,9 +23,11 @@
 // keeps both (CLT); a product adds (Δ(ab) = a_0Δb + Δa b_0 + ΔaΔb); φ(h) by tp::activation_size; Moments add
 // their factors' exponents (LLN), 1/2 less at step 0 where the factors come from independent Gaussians (the
 // readout's avg(v x), the logits' avg(q k), attention's avg(dz v)) — the CLT of the Master Theorem.
-// Not in this route (refused with the reason): Adam / SignSGD (their entrywise update needs TP4b's outer
-// nonlinearity), decoupled weight decay, attention with a fixed head dimension (the number of heads grows with
-// n: a logit is a sum of finitely many coordinates, not a Moment), tied readout.
+// Adam / SignSGD (graph_unroll_update.h): a width × width matrix's accumulated update applied to a vector is TP4b's
+// outer nonlinearity (an OuterNonlin value, y_α = avg_β Ψ(g_α; x_β) y_β); tensors with a finite dimension are updated
+// by Nonlins of their gradient history. Not in this route (refused with the reason): decoupled weight decay, attention
+// with a fixed head dimension (the number of heads grows with n: a logit is an average of finitely many coordinates,
+// not a Moment — not a NETSOR⊤ program), tied readout.
 #pragma once
 
 #include <string>

@@ -44,6 +44,15 @@ double Program::width_power(const Value& v, double n) {
   return std::pow(n, static_cast<double>(v.width_num) / static_cast<double>(v.width_den));
 }
 
+std::string Program::outer_nonlin_refusal() const {
+  for (const auto& v : values_)
+    if (v.op == Op::OuterNonlin)
+      return "'" + v.name + "' is an outer nonlinearity outer_avg(...) (TP4b's NE⊗OR⊤, e.g. an Adam update): its "
+             "infinite-width limit is TP4b's Master Theorem, which tpc does not evaluate; run the program at finite "
+             "width with 'tpc run --width N --seeds K' instead";
+  return "";
+}
+
 bool Program::uses_transpose() const {
   for (const auto& v : values_)
     if (v.op == Op::MatMul && v.transposed) return true;

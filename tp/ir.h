@@ -8,6 +8,9 @@
 //                 (ZHat: the Gaussian part; ZDot: the correction from earlier Wᵀ uses, TP4 Def. 7.3).
 //   Nonlin        y = φ(x_1..x_k; θ_1..θ_l): a coordinatewise expression over vectors x and scalars θ.
 //   Moment        θ = (1/n) Σ_α φ(x_α; θ): a scalar, "avg(...)" in the language.
+//   OuterNonlin   y_α = (1/n) Σ_β ψ(x_α; x'_β; θ): TP4b's outer nonlinearity (NE⊗OR⊤, Yang & Littwin 2023,
+//                 "Tensor Programs IVb", arXiv 2308.01814). Operands flagged `column` enter with the summed index β, the
+//                 others with α; Adam's update of a matrix applied to a vector, ΔW x, is one (O(n²) to evaluate).
 //   ScalarExpr    arithmetic over scalars (constants included).
 //   WidthPower    the scalar n^e, e rational: a width-dependent factor kept explicit so one program runs at
 //                 finite width (its value) and in the limit (0 for e < 0, 1 for e = 0, unbounded for e > 0).
@@ -53,6 +56,7 @@ struct Value {
   int index_in_group = -1;       ///< InitVector: row/column in the group's covariance
   std::int64_t width_num = 0;    ///< WidthPower: the exponent e = width_num / width_den (lowest terms)
   std::int64_t width_den = 1;    ///< WidthPower: > 0
+  std::vector<bool> column;      ///< OuterNonlin: per operand, true if it is a column (β-indexed) vector
 };
 
 /// A set of initial vectors whose coordinates are iid draws of N(0, covariance).
@@ -83,6 +87,10 @@ class Program {
   static double width_power(const Value& v, double n);
   /// True if some MatMul uses a transpose (a NETSOR⊤ program, not plain NETSOR).
   bool uses_transpose() const;
+  /// "" for a NETSOR⊤ program; else why the limit routes (Master Theorem of TP4 by quadrature, Monte Carlo
+  /// or exactly) cannot evaluate it: it has TP4b's outer nonlinearity (the value named), whose limit is TP4b's
+  /// NE⊗OR⊤ Master Theorem, which tpc does not evaluate (it runs at finite width: `tpc run`).
+  std::string outer_nonlin_refusal() const;
 
  private:
   friend class ProgramBuilder;

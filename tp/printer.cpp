@@ -7,7 +7,7 @@ namespace tp {
 
 namespace {
 
-const char* const kKeywords[] = {"input", "matrix", "output", "avg"};
+const char* const kKeywords[] = {"input", "matrix", "output", "avg", "outer_avg"};
 
 std::string quote(const std::string& s) {
   std::string out = "\"";
@@ -20,7 +20,8 @@ std::string quote(const std::string& s) {
 
 std::string operand_names_expr(const Program& p, const Value& v) {
   std::vector<std::string> names;
-  for (ValueId o : v.operands) names.push_back(p.value(o).name);
+  for (std::size_t k = 0; k < v.operands.size(); ++k)
+    names.push_back(p.value(v.operands[k]).name + (k < v.column.size() && v.column[k] ? "'" : ""));
   return to_string(v.expr, names);
 }
 
@@ -76,6 +77,9 @@ std::string dump(const Program& p) {
         break;
       case Op::Moment:
         out += v.name + " = avg(" + operand_names_expr(p, v) + ")\n";
+        break;
+      case Op::OuterNonlin:
+        out += v.name + " = outer_avg(" + operand_names_expr(p, v) + ")\n";
         break;
       case Op::WidthPower:
         out += v.name;

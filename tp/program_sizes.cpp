@@ -334,6 +334,7 @@ std::vector<ValueSize> program_sizes(const Program& p) {
         multiplied[{w, v.transposed}].push_back(x);
         break;
       }
+      case Op::OuterNonlin: s.known = false; break;  // TP4b's outer nonlinearity: not in this analysis
       case Op::Nonlin:
       case Op::ScalarExpr:
       case Op::Moment: {

@@ -48,6 +48,19 @@ std::vector<std::string> verify(const Program& p) {
           bad.push_back(who + " has a width exponent that is not a reduced fraction");
         if (!v.operands.empty()) bad.push_back(who + " is a width power with operands");
         break;
+      case Op::OuterNonlin:
+        if (v.column.size() != v.operands.size()) {
+          bad.push_back(who + " is an outer nonlinearity without a column flag per operand");
+          break;
+        } else {
+          bool any_column = false;
+          for (std::size_t k = 0; k < v.operands.size(); ++k) {
+            if (v.column[k] && kind_of(v.operands[k]) != ValueKind::Vector) bad.push_back(who + " has a column operand that is not a vector");
+            any_column = any_column || v.column[k];
+          }
+          if (!any_column) bad.push_back(who + " is an outer nonlinearity without a column (summed) vector");
+        }
+        [[fallthrough]];
       case Op::Nonlin:
       case Op::Moment:
       case Op::ScalarExpr: {
@@ -58,7 +71,7 @@ std::vector<std::string> verify(const Program& p) {
         }
         if (any_matrix) bad.push_back(who + " has a matrix operand in an expression");
         if (v.op == Op::ScalarExpr && any_vector) bad.push_back(who + " is scalar arithmetic over a vector");
-        if (v.op != Op::ScalarExpr && !any_vector) bad.push_back(who + " is coordinatewise but has no vector operand");
+        if (v.op != Op::ScalarExpr && v.op != Op::OuterNonlin && !any_vector) bad.push_back(who + " is coordinatewise but has no vector operand");
         if (!v.expr) bad.push_back(who + " has no expression");
         else if (max_argument(v.expr) >= static_cast<int>(v.operands.size()))
           bad.push_back(who + " has an expression argument without an operand");

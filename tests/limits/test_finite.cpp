@@ -186,3 +186,24 @@ TEST_CASE("save_init_dir writes each seed's initial vectors and matrices as .npy
   o.save_init_dir = dir + "/missing";
   CHECK_THROWS_WITH_AS(limits::run_finite(p, o), doctest::Contains("cannot write"), std::runtime_error);
 }
+
+TEST_CASE("outer_avg (TP4b's outer nonlinearity) at finite width: exact identities per seed; the limit routes refuse it") {
+  // y_α = avg_β g_α x_β² = g_α avg(x²) and y_α = avg_β sign(g_α x_β) x_β = sign(g_α) avg(|x|): each output is 0 up to
+  // rounding for every draw, so the evaluator's row/column roles are checked exactly, not statistically.
+  const Program p = compile(
+      "input g, x ~ N(0, [[1, 0.5], [0.5, 1]])\n"
+      "y1 = outer_avg(g * x' * x')\n"
+      "y2 = outer_avg(sign(g * x') * x')\n"
+      "z = outer_avg(exp(-(g - x')^2))\n"
+      "output d1 = avg(y1 * g) - avg(g * g) * avg(x * x)\n"
+      "output d2 = avg(y2 * g) - avg(abs(g)) * avg(abs(x))\n"
+      "output zz = avg(z)\n");
+  const auto r = run(p, 64, 3, 1);
+  for (const auto& s : r.per_seed) {
+    CHECK(std::abs(s.values[0]) < 1e-12);
+    CHECK(std::abs(s.values[1]) < 1e-12);
+    // E exp(−(g − x')²) over independent g, x' ~ N(0, 1): g − x' ~ N(0, 2), so 1/√(1 + 4) = 0.447
+    CHECK(std::abs(s.values[2] - 1.0 / std::sqrt(5.0)) < 0.15);
+  }
+  CHECK(p.outer_nonlin_refusal().find("'y1' is an outer nonlinearity") == 0);
+}

@@ -29,6 +29,9 @@ struct Builder {
   std::mt19937_64& rng;
   std::string preset;  // "" = random abc
   PresetForm form = PresetForm::table3;
+  Optimizer opt = Optimizer::sgd;
+  bool decay = false;  // decoupled weight decay with a random width exponent per tensor
+  bool tie = false;    // the readout tied to the embedding (d_o = d = 2; its b, c, d, wd, σ are the embedding's)
   int counter = 0;
 
   int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
@@ -49,7 +52,7 @@ struct Builder {
     GraphParameter w = param(name + std::to_string(counter++), k);
     if (k == TensorKind::output_like || k == TensorKind::scalar_like) w.rows = g.output_dim;
     if (!preset.empty()) {
-      w.scaling = tensor_preset(preset, form, Optimizer::sgd, k);
+      w.scaling = tensor_preset(preset, form, opt, k);
     } else {
       const Rational halves[] = {Rational(-1, 2), Rational(0), Rational(1, 2), Rational(1)};
       w.scaling.a = halves[pick(0, 3)];
@@ -58,6 +61,11 @@ struct Builder {
       w.scaling.zero_init = k != TensorKind::input_like && pick(0, 9) == 0;
     }
     if (k == TensorKind::vector_like) w.init_value = pick(0, 1);
+    if (decay) w.scaling.wd_exponent = Rational(pick(-1, 2), 2);
+    if (opt == Optimizer::adam && pick(0, 2) == 0) {  // TP4b's d: a modelled ε n^{-d}
+      w.scaling.eps_modelled = true;
+      w.scaling.d = Rational(pick(-1, 3), 2);
+    }
     g.params.push_back(std::move(w));
     return static_cast<int>(g.params.size()) - 1;
   }
@@ -97,14 +105,25 @@ struct Builder {
   GraphSpec make(int steps) {
     g.positions = pick(1, 3);
     g.input_dim = 2;
-    g.output_dim = pick(1, 2);
+    g.output_dim = tie ? 2 : pick(1, 2);
     g.depth = 2;
     g.training.steps = steps;
+    g.training.optimizer = opt;
+    g.training.weight_decay = decay ? 0.1 : 0.0;
     g.training.loss = pick(0, 1) ? LossKind::mse : LossKind::cross_entropy;
     int x = node("input", GraphOp::input, {});
-    x = node("emb", GraphOp::embedding, {x}, {tensor("E", TensorKind::input_like)});
+    const int emb = tensor("E", TensorKind::input_like);
+    x = node("emb", GraphOp::embedding, {x}, {emb});
     for (int k = pick(1, 3); k > 0; --k) x = block(x);
-    node("readout", GraphOp::readout, {x}, {tensor("R", TensorKind::output_like), pick(0, 1) ? tensor("c", TensorKind::scalar_like) : -1});
+    const int readout = tensor("R", TensorKind::output_like);
+    node("readout", GraphOp::readout, {x}, {readout, pick(0, 1) ? tensor("c", TensorKind::scalar_like) : -1});
+    if (tie) {
+      g.tied.assign(g.params.size(), -1);
+      g.tied[static_cast<std::size_t>(readout)] = emb;
+      TensorScaling sc = g.params[static_cast<std::size_t>(emb)].scaling;
+      sc.a = g.params[static_cast<std::size_t>(readout)].scaling.a;
+      g.params[static_cast<std::size_t>(readout)].scaling = sc;
+    }
     g.nodes.back().pooling = pick(0, 1) ? Pooling::last : Pooling::mean;
     g.train_x = Eigen::MatrixXd::Ones(g.positions, 2);
     g.train_y = Eigen::MatrixXd::Ones(1, g.output_dim);
@@ -123,6 +142,21 @@ std::string describe(const GraphSpec& g) {
   return s;
 }
 
+// Unrolls g and compares the two routes (every compared size must agree), counting; returns the unrolled program.
+GraphUnrolled check_routes(const GraphSpec& g, int& compared, int& unstable) {
+  REQUIRE(graph_problem(g).empty());
+  const GraphPhase ph = graph_phase(g);
+  GraphUnrolled ir = unroll_graph(graph_representative_spec(g));
+  const GraphRouteComparison c = compare_graph_routes(g, ph, ir);
+  std::string mism;
+  for (const auto& m : c.mismatches) mism += m + "\n";
+  INFO(mism);
+  CHECK(c.agree);
+  compared += c.compared;
+  unstable += ph.stable ? 0 : 1;
+  return ir;
+}
+
 }  // namespace
 
 TEST_CASE("the IR route (graph unrolled into a Tensor Program) agrees with the graph calculus on random graphs") {
@@ -135,18 +169,38 @@ TEST_CASE("the IR route (graph unrolled into a Tensor Program) agrees with the g
     b.form = static_cast<PresetForm>(trial / 4 % 3);
     const GraphSpec g = b.make(3);
     INFO(describe(g));
-    REQUIRE(graph_problem(g).empty());
-    const GraphPhase ph = graph_phase(g);
-    const GraphUnrolled ir = unroll_graph(graph_representative_spec(g));
-    const GraphRouteComparison c = compare_graph_routes(g, ph, ir);
-    std::string mism;
-    for (const auto& m : c.mismatches) mism += m + "\n";
-    INFO(mism);
-    CHECK(c.agree);
-    compared += c.compared;
-    unstable += ph.stable ? 0 : 1;
+    check_routes(g, compared, unstable);
   }
   MESSAGE("compared " << compared << " sizes; " << unstable << " unstable graphs");
   CHECK(unstable > 20);
   CHECK(unstable < 200);
+}
+
+// The same comparison for the entrywise optimizers (TP4b's outer nonlinearity in the program), decoupled weight
+// decay and tied readouts: Adam (some tensors with a modelled ε n^{-d}), SignSGD, SGD (half with decay), Adam + decay
+// (AdamW), each with a third of the graphs' readouts tied to the embedding; T = 2.
+TEST_CASE("the IR route agrees with the graph calculus on random graphs trained by Adam, SignSGD, with weight decay, tied") {
+  std::mt19937_64 rng(2023);
+  const char* presets[] = {"sp", "ntp", "mup", ""};
+  const Optimizer opts[] = {Optimizer::adam, Optimizer::signsgd, Optimizer::sgd, Optimizer::adam};
+  int compared = 0, unstable = 0, outer = 0;
+  for (int trial = 0; trial < 96; ++trial) {
+    Builder b{GraphSpec{}, rng};
+    b.preset = presets[trial % 4];
+    b.form = static_cast<PresetForm>(trial / 4 % 3);
+    b.opt = opts[trial / 12 % 4];
+    b.decay = b.opt == Optimizer::sgd ? trial % 2 == 0 : trial / 12 % 4 == 3;
+    b.tie = trial % 3 == 0;
+    const GraphSpec g = b.make(2);
+    const std::string what = describe(g) + " optimizer " + std::string(optimizer_name(g.training.optimizer)) +
+                             (b.decay ? " + weight decay" : "") + (b.tie ? ", tied readout" : "");
+    INFO(what);
+    REQUIRE(graph_unroll_unsupported(g).empty());
+    const GraphUnrolled ir = check_routes(g, compared, unstable);
+    for (const auto& v : ir.program.values()) outer += v.op == Op::OuterNonlin ? 1 : 0;
+  }
+  MESSAGE("compared " << compared << " sizes; " << unstable << " unstable graphs; " << outer << " outer nonlinearities");
+  CHECK(outer > 100);
+  CHECK(unstable > 10);
+  CHECK(unstable < 90);
 }
