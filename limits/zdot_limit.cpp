@@ -68,6 +68,28 @@ const Expr* discontinuity_in(const ExprPtr& e, int k) {
   return discontinuity_in(e->rhs, k);
 }
 
+// Columns [from, from + length) of one tangent matrix that add into columns [to, to + length) of another.
+struct ColumnRun {
+  int from = 0, to = 0, length = 0;
+};
+
+// The positions of the elements of `from` that are also in `to`, as runs contiguous in both.
+std::vector<ColumnRun> column_runs(const IdSet& from, const IdSet& to) {
+  std::vector<ColumnRun> out;
+  std::size_t a = 0, b = 0;
+  while (a < from.size() && b < to.size()) {
+    if (from[a] < to[b]) ++a;
+    else if (to[b] < from[a]) ++b;
+    else {
+      const int fa = static_cast<int>(a), tb = static_cast<int>(b);
+      if (!out.empty() && out.back().from + out.back().length == fa && out.back().to + out.back().length == tb) ++out.back().length;
+      else out.push_back({fa, tb, 1});
+      ++a, ++b;
+    }
+  }
+  return out;
+}
+
 // The outputs of one matrix in one direction: their Ẑ's are one jointly Gaussian family (ZHat).
 struct Family {
   ValueId matrix = -1;
@@ -195,6 +217,8 @@ struct Plan {
   void compile() {
     compiled.resize(p.size());
     dcompiled.resize(p.size());
+    runs.assign(p.size(), {});
+    map_matmul_tangents();
     for (std::size_t i = 0; i < p.size(); ++i) {
       const Value& v = p.values()[i];
       if (!v.expr) continue;
@@ -203,10 +227,20 @@ struct Plan {
       compiled[i] = std::make_unique<CompiledExpr>(v.expr, is_vec);
       if (v.op != Op::Nonlin || need[i].empty()) continue;
       dcompiled[i].resize(v.operands.size());
+      runs[i].resize(v.operands.size());
       for (std::size_t k = 0; k < v.operands.size(); ++k) {
         if (!is_vec[k] || set_intersection(need[i], need[v.operands[k]]).empty()) continue;
         dcompiled[i][k] = std::make_unique<CompiledExpr>(derivative(v.expr, static_cast<int>(k)), is_vec);
+        runs[i][k] = column_runs(need[v.operands[k]], need[i]);
       }
+    }
+  }
+
+  // The tangent columns of a MatMul: its ZDot terms' y's tangents, scaled by the ZDot coefficients.
+  void map_matmul_tangents() {
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      if (p.values()[i].op != Op::MatMul || need[i].empty()) continue;
+      for (ValueId g : terms[i]) runs[i].push_back(column_runs(need[p.value(g).operands[1]], need[i]));
     }
   }
 
@@ -254,6 +288,9 @@ struct Plan {
   std::string dirac;                     // why derivative mode is refused, or empty
   std::vector<std::unique_ptr<CompiledExpr>> compiled;
   std::vector<std::vector<std::unique_ptr<CompiledExpr>>> dcompiled;  // ∂φ/∂operand k, where needed
+  // runs[v][k]: where the tangent columns of v's operand k (Nonlin) or of its k-th ZDot term's y (MatMul) go
+  // among v's columns (need[o] ∩ need[v], as contiguous runs: unrolled training's need sets are step prefixes).
+  std::vector<std::vector<std::vector<ColumnRun>>> runs;
   std::vector<std::vector<ValueId>> dies_at;
   std::vector<std::vector<int>> family_dies_at;
   std::vector<long long> dim_of;  // per base normal: its dimension of the point set
@@ -306,7 +343,7 @@ class Replica {
       }
       for (ValueId dead : plan_.dies_at[i]) {
         vec_[dead] = Eigen::ArrayXd();
-        tan_[dead].clear();
+        tan_[dead] = Eigen::ArrayXXd();
       }
       for (int f : plan_.family_dies_at[i]) basis_[f].clear(), stein_[f] = {};
     }
@@ -395,17 +432,16 @@ class Replica {
       }
     }
     check(z.allFinite(), v);
-    // Tangents ∂Z^h/∂Ẑ^g: 1 for g = h, plus the ZDot terms' tangents.
+    // Tangents ∂Z^h/∂Ẑ^g (one column per needed leaf g): 1 for g = h, plus the ZDot terms' tangents.
     const IdSet& need = plan_.need[h];
-    tan_[h].resize(need.size());
-    for (std::size_t n = 0; n < need.size(); ++n) {
-      Eigen::ArrayXd t = Eigen::ArrayXd::Constant(m_, need[n] == h ? 1.0 : 0.0);
+    if (!need.empty()) {
+      Eigen::ArrayXXd t = Eigen::ArrayXXd::Zero(m_, static_cast<Eigen::Index>(need.size()));
+      if (const int self = index_of(need, h); self >= 0) t.col(self).setConstant(1.0);
       for (std::size_t q = 0; q < terms.size(); ++q) {
-        const ValueId y = p_.value(terms[q]).operands[1];
-        const int at = index_of(plan_.need[y], need[n]);
-        if (at >= 0) t += coef[q] * tan_[y][at];
+        const Eigen::ArrayXXd& ty = tan_[p_.value(terms[q]).operands[1]];
+        for (const ColumnRun& r : plan_.runs[h][q]) t.middleCols(r.to, r.length) += coef[q] * ty.middleCols(r.from, r.length);
       }
-      tan_[h][n] = std::move(t);
+      tan_[h] = std::move(t);
     }
     vec_[h] = std::move(z);
   }
@@ -417,7 +453,7 @@ class Replica {
     for (ValueId g : plan_.terms[h]) {
       const int at = index_of(plan_.need[x], g);
       if (at < 0) throw std::logic_error("bug: zdot_limit has no tangent for a ZDot term");
-      a.push_back(tan_[x][at].mean());
+      a.push_back(tan_[x].col(at).mean());
     }
     return a;
   }
@@ -500,14 +536,23 @@ class Replica {
     }
     const IdSet& need = plan_.need[i];
     if (!need.empty()) {
-      std::vector<Eigen::ArrayXd> t(need.size(), Eigen::ArrayXd::Zero(m_));
+      // Chain rule, ∂φ/∂o times o's tangent columns, added into this value's columns; a derivative that depends
+      // on no particle array (a linear operand, as in unrolled training's sums) is applied as one number.
+      Eigen::ArrayXXd t = Eigen::ArrayXXd::Zero(m_, static_cast<Eigen::Index>(need.size()));
       for (std::size_t k = 0; k < v.operands.size(); ++k) {
         if (k >= plan_.dcompiled[i].size() || !plan_.dcompiled[i][k]) continue;
-        const ValueId o = v.operands[k];
-        const Eigen::ArrayXd d = plan_.dcompiled[i][k]->eval(in, m_);
+        const CompiledExpr& dk = *plan_.dcompiled[i][k];
+        const Eigen::ArrayXXd& to = tan_[v.operands[k]];
+        if (dk.is_scalar()) {
+          const double d = dk.eval(in, 1)(0);
+          check(std::isfinite(d), v, " (its derivative)");
+          for (const ColumnRun& r : plan_.runs[i][k]) t.middleCols(r.to, r.length) += d * to.middleCols(r.from, r.length);
+          continue;
+        }
+        const Eigen::ArrayXd d = dk.eval(in, m_);
         check(d.allFinite(), v, " (its derivative)");
-        for (std::size_t n = 0; n < need.size(); ++n)
-          if (const int at = index_of(plan_.need[o], need[n]); at >= 0) t[n] += d * tan_[o][at];
+        for (const ColumnRun& r : plan_.runs[i][k])
+          t.middleCols(r.to, r.length) += to.middleCols(r.from, r.length).colwise() * d;
       }
       tan_[i] = std::move(t);
     }
@@ -529,7 +574,7 @@ class Replica {
   std::size_t replica_;
   long long first_;
   std::vector<Eigen::ArrayXd> vec_;
-  std::vector<std::vector<Eigen::ArrayXd>> tan_;   // per vector, aligned with plan_.need
+  std::vector<Eigen::ArrayXXd> tan_;                // per vector: particles × plan_.need (one column per leaf)
   std::vector<double> sca_;
   std::vector<std::vector<Eigen::ArrayXd>> basis_;  // per family: the ZHat normals ξ_j
   std::vector<RowMatrix> chol_;                      // per family: Cov(Ẑ) = L Lᵀ, rows filled as members run
