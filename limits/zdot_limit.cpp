@@ -132,6 +132,7 @@ struct Plan {
     if (mode == ZDotMode::derivative && !dirac.empty()) throw RouteUnavailable(dirac);
     if (mode != ZDotMode::derivative) need.assign(count, {});
     compile();
+    find_linear_matmuls();
     compute_liveness();
     number_dimensions();
   }
@@ -218,6 +219,7 @@ struct Plan {
     compiled.resize(p.size());
     dcompiled.resize(p.size());
     runs.assign(p.size(), {});
+    expanded.assign(p.size(), {});
     map_matmul_tangents();
     for (std::size_t i = 0; i < p.size(); ++i) {
       const Value& v = p.values()[i];
@@ -232,6 +234,49 @@ struct Plan {
         if (!is_vec[k] || set_intersection(need[i], need[v.operands[k]]).empty()) continue;
         dcompiled[i][k] = std::make_unique<CompiledExpr>(derivative(v.expr, static_cast<int>(k)), is_vec);
         runs[i][k] = column_runs(need[v.operands[k]], need[i]);
+      }
+    }
+  }
+
+  // A MatMul whose tangent only enters Nonlins linearly (∂φ/∂h a number: unrolled training's n^e · W x + Σ update
+  // terms, whose update terms are the same y's as the ZDot's) is not materialised: its tangent e_h + Σ_q c_q ∂Z^{y_q}
+  // is expanded into each such Nonlin, where the c_q add to the Nonlin's own coefficients of the same y's, so each
+  // y's tangent columns are read once (one pass instead of two over the largest tangents of unrolled training).
+  void find_linear_matmuls() {
+    linear.assign(p.size(), false);
+    expansion.assign(p.size(), {});
+    if (mode != ZDotMode::derivative) return;
+    for (std::size_t h = 0; h < p.size(); ++h) linear[h] = p.values()[h].op == Op::MatMul && !need[h].empty();
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const Value& v = p.values()[i];
+      for (std::size_t k = 0; k < v.operands.size(); ++k) {
+        const ValueId o = v.operands[k];
+        if (!linear[o]) continue;
+        const bool reads = v.op == Op::MatMul || (k < dcompiled[i].size() && dcompiled[i][k]);
+        if (reads && (v.op != Op::Nonlin || !dcompiled[i][k]->is_scalar())) linear[o] = false;
+      }
+    }
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const Value& v = p.values()[i];
+      if (v.op != Op::Nonlin || need[i].empty()) continue;
+      expansion[i].resize(v.operands.size());
+      for (std::size_t k = 0; k < v.operands.size(); ++k) {
+        const ValueId o = v.operands[k];
+        if (!linear[o] || k >= dcompiled[i].size() || !dcompiled[i][k]) continue;
+        for (ValueId g : terms[o]) {
+          const ValueId y = p.value(g).operands[1];
+          int slot = -1;
+          for (std::size_t j = 0; j < v.operands.size() && slot < 0; ++j)
+            if (v.operands[j] == y && j < dcompiled[i].size() && dcompiled[i][j] && dcompiled[i][j]->is_scalar()) slot = static_cast<int>(j);
+          for (std::size_t e = 0; e < expanded[i].size() && slot < 0; ++e)
+            if (expanded[i][e] == y) slot = static_cast<int>(v.operands.size() + e);
+          if (slot < 0) {
+            slot = static_cast<int>(v.operands.size() + expanded[i].size());
+            expanded[i].push_back(y);
+            runs[i].push_back(column_runs(need[y], need[i]));
+          }
+          expansion[i][k].push_back(slot);
+        }
       }
     }
   }
@@ -291,6 +336,12 @@ struct Plan {
   // runs[v][k]: where the tangent columns of v's operand k (Nonlin) or of its k-th ZDot term's y (MatMul) go
   // among v's columns (need[o] ∩ need[v], as contiguous runs: unrolled training's need sets are step prefixes).
   std::vector<std::vector<std::vector<ColumnRun>>> runs;
+  std::vector<bool> linear;  // a MatMul whose tangent is expanded into its (linear) Nonlin users, never stored
+  // Per Nonlin: expanded[i], the y's of linear MatMul operands' ZDot terms that are not already scalar-derivative
+  // operands (their runs follow the operands' in runs[i]); expansion[i][k][q]: the slot (operand index, or
+  // operands + index in expanded) that term q of linear MatMul operand k adds its coefficient to.
+  std::vector<std::vector<ValueId>> expanded;
+  std::vector<std::vector<std::vector<int>>> expansion;
   std::vector<std::vector<ValueId>> dies_at;
   std::vector<std::vector<int>> family_dies_at;
   std::vector<long long> dim_of;  // per base normal: its dimension of the point set
@@ -322,6 +373,7 @@ class Replica {
     const std::size_t count = p_.size();
     vec_.assign(count, {});
     tan_.assign(count, {});
+    lin_.assign(count, {});
     sca_.assign(count, 0.0);
     basis_.assign(plan_.families.size(), {});
     stein_.assign(plan_.families.size(), {});
@@ -434,7 +486,9 @@ class Replica {
     check(z.allFinite(), v);
     // Tangents ∂Z^h/∂Ẑ^g (one column per needed leaf g): 1 for g = h, plus the ZDot terms' tangents.
     const IdSet& need = plan_.need[h];
-    if (!need.empty()) {
+    if (plan_.linear[h]) {
+      lin_[h] = std::move(coef);
+    } else if (!need.empty()) {
       Eigen::ArrayXXd t = Eigen::ArrayXXd::Zero(m_, static_cast<Eigen::Index>(need.size()));
       if (const int self = index_of(need, h); self >= 0) t.col(self).setConstant(1.0);
       for (std::size_t q = 0; q < terms.size(); ++q) {
@@ -538,21 +592,36 @@ class Replica {
     if (!need.empty()) {
       // Chain rule, ∂φ/∂o times o's tangent columns, added into this value's columns; a derivative that depends
       // on no particle array (a linear operand, as in unrolled training's sums) is applied as one number.
+      // Scalar derivatives are first summed per source vector (slots: operands, then the expanded y's of linear
+      // MatMul operands, whose unit column e_h is added directly), then applied once per source.
       Eigen::ArrayXXd t = Eigen::ArrayXXd::Zero(m_, static_cast<Eigen::Index>(need.size()));
+      std::vector<double> weight(v.operands.size() + plan_.expanded[i].size(), 0.0);
       for (std::size_t k = 0; k < v.operands.size(); ++k) {
         if (k >= plan_.dcompiled[i].size() || !plan_.dcompiled[i][k]) continue;
         const CompiledExpr& dk = *plan_.dcompiled[i][k];
-        const Eigen::ArrayXXd& to = tan_[v.operands[k]];
+        const ValueId o = v.operands[k];
         if (dk.is_scalar()) {
           const double d = dk.eval(in, 1)(0);
           check(std::isfinite(d), v, " (its derivative)");
-          for (const ColumnRun& r : plan_.runs[i][k]) t.middleCols(r.to, r.length) += d * to.middleCols(r.from, r.length);
+          if (!plan_.linear[o]) {
+            weight[k] += d;
+            continue;
+          }
+          if (const int self = index_of(need, o); self >= 0) t.col(self) += d;
+          for (std::size_t q = 0; q < lin_[o].size(); ++q) weight[static_cast<std::size_t>(plan_.expansion[i][k][q])] += d * lin_[o][q];
           continue;
         }
+        const Eigen::ArrayXXd& to = tan_[o];
         const Eigen::ArrayXd d = dk.eval(in, m_);
         check(d.allFinite(), v, " (its derivative)");
         for (const ColumnRun& r : plan_.runs[i][k])
           t.middleCols(r.to, r.length) += to.middleCols(r.from, r.length).colwise() * d;
+      }
+      for (std::size_t slot = 0; slot < weight.size(); ++slot) {
+        if (weight[slot] == 0.0) continue;
+        const ValueId src = slot < v.operands.size() ? v.operands[slot] : plan_.expanded[i][slot - v.operands.size()];
+        const Eigen::ArrayXXd& ts = tan_[src];
+        for (const ColumnRun& r : plan_.runs[i][slot]) t.middleCols(r.to, r.length) += weight[slot] * ts.middleCols(r.from, r.length);
       }
       tan_[i] = std::move(t);
     }
@@ -575,6 +644,7 @@ class Replica {
   long long first_;
   std::vector<Eigen::ArrayXd> vec_;
   std::vector<Eigen::ArrayXXd> tan_;                // per vector: particles × plan_.need (one column per leaf)
+  std::vector<std::vector<double>> lin_;            // per linear MatMul (Plan::linear): its ZDot coefficients
   std::vector<double> sca_;
   std::vector<std::vector<Eigen::ArrayXd>> basis_;  // per family: the ZHat normals ξ_j
   std::vector<RowMatrix> chol_;                      // per family: Cov(Ẑ) = L Lᵀ, rows filled as members run
