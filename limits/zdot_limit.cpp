@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 
 #include "limits/distributed.h"
@@ -66,6 +67,74 @@ const Expr* discontinuity_in(const ExprPtr& e, int k) {
   }
   if (const Expr* d = discontinuity_in(e->lhs, k)) return d;
   return discontinuity_in(e->rhs, k);
+}
+
+// True if e calls step or sign anywhere (only then can a derivative of it carry a Dirac delta).
+bool has_step_or_sign(const ExprPtr& e) {
+  if (!e) return false;
+  if (e->kind == ExprKind::Call && (e->fn == Function::step || e->fn == Function::sign)) return true;
+  return has_step_or_sign(e->lhs) || has_step_or_sign(e->rhs);
+}
+
+// The coefficients ∂e/∂(vector argument k) of an expression that is linear in its vector arguments (scalar
+// arguments and constants free: unrolled training's update sums n^e·W x + Σ c·avg(·)·gh), as scalar-only
+// expressions; nullopt if e is not linear in them. One walk, where tp::derivative per operand would rebuild
+// the whole tree once per operand (quadratic in the sum's length: most of the Plan's time on long training).
+using Coefficients = std::map<int, ExprPtr>;
+std::optional<Coefficients> linear_coefficients(const ExprPtr& e, const std::vector<bool>& is_vec) {
+  const auto vector_free = [&](const ExprPtr& x) {
+    for (int a : arguments_used(x))
+      if (is_vec[static_cast<std::size_t>(a)]) return false;
+    return true;
+  };
+  const auto scaled = [](Coefficients c, const ExprPtr& by, bool divide) {
+    for (auto& [k, v] : c) v = divide ? div(v, by) : mul(v, by);
+    return c;
+  };
+  switch (e->kind) {
+    case ExprKind::Const: return Coefficients{};
+    case ExprKind::Arg:
+      if (is_vec[static_cast<std::size_t>(e->arg)]) return Coefficients{{e->arg, constant(1.0)}};
+      return Coefficients{};
+    case ExprKind::Neg: {
+      auto a = linear_coefficients(e->lhs, is_vec);
+      if (a)
+        for (auto& [k, v] : *a) v = neg(v);
+      return a;
+    }
+    case ExprKind::Add:
+    case ExprKind::Sub: {
+      auto a = linear_coefficients(e->lhs, is_vec);
+      if (!a) return std::nullopt;
+      auto b = linear_coefficients(e->rhs, is_vec);
+      if (!b) return std::nullopt;
+      for (auto& [k, v] : *b) {
+        auto it = a->find(k);
+        if (it == a->end()) (*a)[k] = e->kind == ExprKind::Add ? v : neg(v);
+        else it->second = e->kind == ExprKind::Add ? add(it->second, v) : sub(it->second, v);
+      }
+      return a;
+    }
+    case ExprKind::Mul:
+      if (vector_free(e->lhs)) {
+        auto b = linear_coefficients(e->rhs, is_vec);
+        return b ? std::optional<Coefficients>(scaled(std::move(*b), e->lhs, false)) : std::nullopt;
+      }
+      if (vector_free(e->rhs)) {
+        auto a = linear_coefficients(e->lhs, is_vec);
+        return a ? std::optional<Coefficients>(scaled(std::move(*a), e->rhs, false)) : std::nullopt;
+      }
+      return std::nullopt;
+    case ExprKind::Div:
+      if (vector_free(e->rhs)) {
+        auto a = linear_coefficients(e->lhs, is_vec);
+        return a ? std::optional<Coefficients>(scaled(std::move(*a), e->rhs, true)) : std::nullopt;
+      }
+      return std::nullopt;
+    case ExprKind::Pow:
+    case ExprKind::Call: return vector_free(e) ? std::optional<Coefficients>(Coefficients{}) : std::nullopt;
+  }
+  return std::nullopt;
 }
 
 // Columns [from, from + length) of one tangent matrix that add into columns [to, to + length) of another.
@@ -196,13 +265,14 @@ struct Plan {
           need[y] = set_union(need[y], set_intersection(need[i], deps[y]));
         }
       } else if (v.op == Op::Nonlin && !need[i].empty()) {
+        const bool has_step = has_step_or_sign(v.expr);
         for (std::size_t k = 0; k < v.operands.size(); ++k) {
           const ValueId o = v.operands[k];
           if (p.value(o).kind != ValueKind::Vector) continue;
           const IdSet through = set_intersection(need[i], deps[o]);
           if (through.empty()) continue;
           need[o] = set_union(need[o], through);
-          const Expr* d = discontinuity_in(v.expr, static_cast<int>(k));
+          const Expr* d = has_step ? discontinuity_in(v.expr, static_cast<int>(k)) : nullptr;
           if (d && dirac.empty())
             dirac = "ZDot derivative mode cannot differentiate " + where(v) + ": it applies " +
                     function_spelling(d->fn) + " to an expression of '" + p.value(o).name +
@@ -230,9 +300,17 @@ struct Plan {
       if (v.op != Op::Nonlin || need[i].empty()) continue;
       dcompiled[i].resize(v.operands.size());
       runs[i].resize(v.operands.size());
+      const std::optional<Coefficients> linear_in = linear_coefficients(v.expr, is_vec);
       for (std::size_t k = 0; k < v.operands.size(); ++k) {
         if (!is_vec[k] || set_intersection(need[i], need[v.operands[k]]).empty()) continue;
-        dcompiled[i][k] = std::make_unique<CompiledExpr>(derivative(v.expr, static_cast<int>(k)), is_vec);
+        ExprPtr d;
+        if (linear_in) {
+          auto it = linear_in->find(static_cast<int>(k));
+          d = it == linear_in->end() ? constant(0.0) : it->second;
+        } else {
+          d = derivative(v.expr, static_cast<int>(k));
+        }
+        dcompiled[i][k] = std::make_unique<CompiledExpr>(d, is_vec);
         runs[i][k] = column_runs(need[v.operands[k]], need[i]);
       }
     }
