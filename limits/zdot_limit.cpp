@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 
 #include "limits/distributed.h"
@@ -68,6 +69,96 @@ const Expr* discontinuity_in(const ExprPtr& e, int k) {
   return discontinuity_in(e->rhs, k);
 }
 
+// True if e calls step or sign anywhere (only then can a derivative of it carry a Dirac delta).
+bool has_step_or_sign(const ExprPtr& e) {
+  if (!e) return false;
+  if (e->kind == ExprKind::Call && (e->fn == Function::step || e->fn == Function::sign)) return true;
+  return has_step_or_sign(e->lhs) || has_step_or_sign(e->rhs);
+}
+
+// The coefficients ∂e/∂(vector argument k) of an expression that is linear in its vector arguments (scalar
+// arguments and constants free: unrolled training's update sums n^e·W x + Σ c·avg(·)·gh), as scalar-only
+// expressions; nullopt if e is not linear in them. One walk, where tp::derivative per operand would rebuild
+// the whole tree once per operand (quadratic in the sum's length: most of the Plan's time on long training).
+using Coefficients = std::map<int, ExprPtr>;
+std::optional<Coefficients> linear_coefficients(const ExprPtr& e, const std::vector<bool>& is_vec) {
+  const auto vector_free = [&](const ExprPtr& x) {
+    for (int a : arguments_used(x))
+      if (is_vec[static_cast<std::size_t>(a)]) return false;
+    return true;
+  };
+  const auto scaled = [](Coefficients c, const ExprPtr& by, bool divide) {
+    for (auto& [k, v] : c) v = divide ? div(v, by) : mul(v, by);
+    return c;
+  };
+  switch (e->kind) {
+    case ExprKind::Const: return Coefficients{};
+    case ExprKind::Arg:
+      if (is_vec[static_cast<std::size_t>(e->arg)]) return Coefficients{{e->arg, constant(1.0)}};
+      return Coefficients{};
+    case ExprKind::Neg: {
+      auto a = linear_coefficients(e->lhs, is_vec);
+      if (a)
+        for (auto& [k, v] : *a) v = neg(v);
+      return a;
+    }
+    case ExprKind::Add:
+    case ExprKind::Sub: {
+      auto a = linear_coefficients(e->lhs, is_vec);
+      if (!a) return std::nullopt;
+      auto b = linear_coefficients(e->rhs, is_vec);
+      if (!b) return std::nullopt;
+      for (auto& [k, v] : *b) {
+        auto it = a->find(k);
+        if (it == a->end()) (*a)[k] = e->kind == ExprKind::Add ? v : neg(v);
+        else it->second = e->kind == ExprKind::Add ? add(it->second, v) : sub(it->second, v);
+      }
+      return a;
+    }
+    case ExprKind::Mul:
+      if (vector_free(e->lhs)) {
+        auto b = linear_coefficients(e->rhs, is_vec);
+        return b ? std::optional<Coefficients>(scaled(std::move(*b), e->lhs, false)) : std::nullopt;
+      }
+      if (vector_free(e->rhs)) {
+        auto a = linear_coefficients(e->lhs, is_vec);
+        return a ? std::optional<Coefficients>(scaled(std::move(*a), e->rhs, false)) : std::nullopt;
+      }
+      return std::nullopt;
+    case ExprKind::Div:
+      if (vector_free(e->rhs)) {
+        auto a = linear_coefficients(e->lhs, is_vec);
+        return a ? std::optional<Coefficients>(scaled(std::move(*a), e->rhs, true)) : std::nullopt;
+      }
+      return std::nullopt;
+    case ExprKind::Pow:
+    case ExprKind::Call: return vector_free(e) ? std::optional<Coefficients>(Coefficients{}) : std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// Columns [from, from + length) of one tangent matrix that add into columns [to, to + length) of another.
+struct ColumnRun {
+  int from = 0, to = 0, length = 0;
+};
+
+// The positions of the elements of `from` that are also in `to`, as runs contiguous in both.
+std::vector<ColumnRun> column_runs(const IdSet& from, const IdSet& to) {
+  std::vector<ColumnRun> out;
+  std::size_t a = 0, b = 0;
+  while (a < from.size() && b < to.size()) {
+    if (from[a] < to[b]) ++a;
+    else if (to[b] < from[a]) ++b;
+    else {
+      const int fa = static_cast<int>(a), tb = static_cast<int>(b);
+      if (!out.empty() && out.back().from + out.back().length == fa && out.back().to + out.back().length == tb) ++out.back().length;
+      else out.push_back({fa, tb, 1});
+      ++a, ++b;
+    }
+  }
+  return out;
+}
+
 // The outputs of one matrix in one direction: their Ẑ's are one jointly Gaussian family (ZHat).
 struct Family {
   ValueId matrix = -1;
@@ -110,6 +201,7 @@ struct Plan {
     if (mode == ZDotMode::derivative && !dirac.empty()) throw RouteUnavailable(dirac);
     if (mode != ZDotMode::derivative) need.assign(count, {});
     compile();
+    find_linear_matmuls();
     compute_liveness();
     number_dimensions();
   }
@@ -173,13 +265,14 @@ struct Plan {
           need[y] = set_union(need[y], set_intersection(need[i], deps[y]));
         }
       } else if (v.op == Op::Nonlin && !need[i].empty()) {
+        const bool has_step = has_step_or_sign(v.expr);
         for (std::size_t k = 0; k < v.operands.size(); ++k) {
           const ValueId o = v.operands[k];
           if (p.value(o).kind != ValueKind::Vector) continue;
           const IdSet through = set_intersection(need[i], deps[o]);
           if (through.empty()) continue;
           need[o] = set_union(need[o], through);
-          const Expr* d = discontinuity_in(v.expr, static_cast<int>(k));
+          const Expr* d = has_step ? discontinuity_in(v.expr, static_cast<int>(k)) : nullptr;
           if (d && dirac.empty())
             dirac = "ZDot derivative mode cannot differentiate " + where(v) + ": it applies " +
                     function_spelling(d->fn) + " to an expression of '" + p.value(o).name +
@@ -195,6 +288,9 @@ struct Plan {
   void compile() {
     compiled.resize(p.size());
     dcompiled.resize(p.size());
+    runs.assign(p.size(), {});
+    expanded.assign(p.size(), {});
+    map_matmul_tangents();
     for (std::size_t i = 0; i < p.size(); ++i) {
       const Value& v = p.values()[i];
       if (!v.expr) continue;
@@ -203,10 +299,71 @@ struct Plan {
       compiled[i] = std::make_unique<CompiledExpr>(v.expr, is_vec);
       if (v.op != Op::Nonlin || need[i].empty()) continue;
       dcompiled[i].resize(v.operands.size());
+      runs[i].resize(v.operands.size());
+      const std::optional<Coefficients> linear_in = linear_coefficients(v.expr, is_vec);
       for (std::size_t k = 0; k < v.operands.size(); ++k) {
         if (!is_vec[k] || set_intersection(need[i], need[v.operands[k]]).empty()) continue;
-        dcompiled[i][k] = std::make_unique<CompiledExpr>(derivative(v.expr, static_cast<int>(k)), is_vec);
+        ExprPtr d;
+        if (linear_in) {
+          auto it = linear_in->find(static_cast<int>(k));
+          d = it == linear_in->end() ? constant(0.0) : it->second;
+        } else {
+          d = derivative(v.expr, static_cast<int>(k));
+        }
+        dcompiled[i][k] = std::make_unique<CompiledExpr>(d, is_vec);
+        runs[i][k] = column_runs(need[v.operands[k]], need[i]);
       }
+    }
+  }
+
+  // A MatMul whose tangent only enters Nonlins linearly (∂φ/∂h a number: unrolled training's n^e · W x + Σ update
+  // terms, whose update terms are the same y's as the ZDot's) is not materialised: its tangent e_h + Σ_q c_q ∂Z^{y_q}
+  // is expanded into each such Nonlin, where the c_q add to the Nonlin's own coefficients of the same y's, so each
+  // y's tangent columns are read once (one pass instead of two over the largest tangents of unrolled training).
+  void find_linear_matmuls() {
+    linear.assign(p.size(), false);
+    expansion.assign(p.size(), {});
+    if (mode != ZDotMode::derivative) return;
+    for (std::size_t h = 0; h < p.size(); ++h) linear[h] = p.values()[h].op == Op::MatMul && !need[h].empty();
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const Value& v = p.values()[i];
+      for (std::size_t k = 0; k < v.operands.size(); ++k) {
+        const ValueId o = v.operands[k];
+        if (!linear[o]) continue;
+        const bool reads = v.op == Op::MatMul || (k < dcompiled[i].size() && dcompiled[i][k]);
+        if (reads && (v.op != Op::Nonlin || !dcompiled[i][k]->is_scalar())) linear[o] = false;
+      }
+    }
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const Value& v = p.values()[i];
+      if (v.op != Op::Nonlin || need[i].empty()) continue;
+      expansion[i].resize(v.operands.size());
+      for (std::size_t k = 0; k < v.operands.size(); ++k) {
+        const ValueId o = v.operands[k];
+        if (!linear[o] || k >= dcompiled[i].size() || !dcompiled[i][k]) continue;
+        for (ValueId g : terms[o]) {
+          const ValueId y = p.value(g).operands[1];
+          int slot = -1;
+          for (std::size_t j = 0; j < v.operands.size() && slot < 0; ++j)
+            if (v.operands[j] == y && j < dcompiled[i].size() && dcompiled[i][j] && dcompiled[i][j]->is_scalar()) slot = static_cast<int>(j);
+          for (std::size_t e = 0; e < expanded[i].size() && slot < 0; ++e)
+            if (expanded[i][e] == y) slot = static_cast<int>(v.operands.size() + e);
+          if (slot < 0) {
+            slot = static_cast<int>(v.operands.size() + expanded[i].size());
+            expanded[i].push_back(y);
+            runs[i].push_back(column_runs(need[y], need[i]));
+          }
+          expansion[i][k].push_back(slot);
+        }
+      }
+    }
+  }
+
+  // The tangent columns of a MatMul: its ZDot terms' y's tangents, scaled by the ZDot coefficients.
+  void map_matmul_tangents() {
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      if (p.values()[i].op != Op::MatMul || need[i].empty()) continue;
+      for (ValueId g : terms[i]) runs[i].push_back(column_runs(need[p.value(g).operands[1]], need[i]));
     }
   }
 
@@ -254,6 +411,15 @@ struct Plan {
   std::string dirac;                     // why derivative mode is refused, or empty
   std::vector<std::unique_ptr<CompiledExpr>> compiled;
   std::vector<std::vector<std::unique_ptr<CompiledExpr>>> dcompiled;  // ∂φ/∂operand k, where needed
+  // runs[v][k]: where the tangent columns of v's operand k (Nonlin) or of its k-th ZDot term's y (MatMul) go
+  // among v's columns (need[o] ∩ need[v], as contiguous runs: unrolled training's need sets are step prefixes).
+  std::vector<std::vector<std::vector<ColumnRun>>> runs;
+  std::vector<bool> linear;  // a MatMul whose tangent is expanded into its (linear) Nonlin users, never stored
+  // Per Nonlin: expanded[i], the y's of linear MatMul operands' ZDot terms that are not already scalar-derivative
+  // operands (their runs follow the operands' in runs[i]); expansion[i][k][q]: the slot (operand index, or
+  // operands + index in expanded) that term q of linear MatMul operand k adds its coefficient to.
+  std::vector<std::vector<ValueId>> expanded;
+  std::vector<std::vector<std::vector<int>>> expansion;
   std::vector<std::vector<ValueId>> dies_at;
   std::vector<std::vector<int>> family_dies_at;
   std::vector<long long> dim_of;  // per base normal: its dimension of the point set
@@ -285,6 +451,7 @@ class Replica {
     const std::size_t count = p_.size();
     vec_.assign(count, {});
     tan_.assign(count, {});
+    lin_.assign(count, {});
     sca_.assign(count, 0.0);
     basis_.assign(plan_.families.size(), {});
     stein_.assign(plan_.families.size(), {});
@@ -307,7 +474,7 @@ class Replica {
       }
       for (ValueId dead : plan_.dies_at[i]) {
         vec_[dead] = Eigen::ArrayXd();
-        tan_[dead].clear();
+        tan_[dead] = Eigen::ArrayXXd();
       }
       for (int f : plan_.family_dies_at[i]) basis_[f].clear(), stein_[f] = {};
     }
@@ -396,17 +563,18 @@ class Replica {
       }
     }
     check(z.allFinite(), v);
-    // Tangents ∂Z^h/∂Ẑ^g: 1 for g = h, plus the ZDot terms' tangents.
+    // Tangents ∂Z^h/∂Ẑ^g (one column per needed leaf g): 1 for g = h, plus the ZDot terms' tangents.
     const IdSet& need = plan_.need[h];
-    tan_[h].resize(need.size());
-    for (std::size_t n = 0; n < need.size(); ++n) {
-      Eigen::ArrayXd t = Eigen::ArrayXd::Constant(m_, need[n] == h ? 1.0 : 0.0);
+    if (plan_.linear[h]) {
+      lin_[h] = std::move(coef);
+    } else if (!need.empty()) {
+      Eigen::ArrayXXd t = Eigen::ArrayXXd::Zero(m_, static_cast<Eigen::Index>(need.size()));
+      if (const int self = index_of(need, h); self >= 0) t.col(self).setConstant(1.0);
       for (std::size_t q = 0; q < terms.size(); ++q) {
-        const ValueId y = p_.value(terms[q]).operands[1];
-        const int at = index_of(plan_.need[y], need[n]);
-        if (at >= 0) t += coef[q] * tan_[y][at];
+        const Eigen::ArrayXXd& ty = tan_[p_.value(terms[q]).operands[1]];
+        for (const ColumnRun& r : plan_.runs[h][q]) t.middleCols(r.to, r.length) += coef[q] * ty.middleCols(r.from, r.length);
       }
-      tan_[h][n] = std::move(t);
+      tan_[h] = std::move(t);
     }
     vec_[h] = std::move(z);
   }
@@ -418,7 +586,7 @@ class Replica {
     for (ValueId g : plan_.terms[h]) {
       const int at = index_of(plan_.need[x], g);
       if (at < 0) throw std::logic_error("bug: zdot_limit has no tangent for a ZDot term");
-      a.push_back(tan_[x][at].mean());
+      a.push_back(tan_[x].col(at).mean());
     }
     return a;
   }
@@ -501,14 +669,38 @@ class Replica {
     }
     const IdSet& need = plan_.need[i];
     if (!need.empty()) {
-      std::vector<Eigen::ArrayXd> t(need.size(), Eigen::ArrayXd::Zero(m_));
+      // Chain rule, ∂φ/∂o times o's tangent columns, added into this value's columns; a derivative that depends
+      // on no particle array (a linear operand, as in unrolled training's sums) is applied as one number.
+      // Scalar derivatives are first summed per source vector (slots: operands, then the expanded y's of linear
+      // MatMul operands, whose unit column e_h is added directly), then applied once per source.
+      Eigen::ArrayXXd t = Eigen::ArrayXXd::Zero(m_, static_cast<Eigen::Index>(need.size()));
+      std::vector<double> weight(v.operands.size() + plan_.expanded[i].size(), 0.0);
       for (std::size_t k = 0; k < v.operands.size(); ++k) {
         if (k >= plan_.dcompiled[i].size() || !plan_.dcompiled[i][k]) continue;
+        const CompiledExpr& dk = *plan_.dcompiled[i][k];
         const ValueId o = v.operands[k];
-        const Eigen::ArrayXd d = plan_.dcompiled[i][k]->eval(in, m_);
+        if (dk.is_scalar()) {
+          const double d = dk.eval(in, 1)(0);
+          check(std::isfinite(d), v, " (its derivative)");
+          if (!plan_.linear[o]) {
+            weight[k] += d;
+            continue;
+          }
+          if (const int self = index_of(need, o); self >= 0) t.col(self) += d;
+          for (std::size_t q = 0; q < lin_[o].size(); ++q) weight[static_cast<std::size_t>(plan_.expansion[i][k][q])] += d * lin_[o][q];
+          continue;
+        }
+        const Eigen::ArrayXXd& to = tan_[o];
+        const Eigen::ArrayXd d = dk.eval(in, m_);
         check(d.allFinite(), v, " (its derivative)");
-        for (std::size_t n = 0; n < need.size(); ++n)
-          if (const int at = index_of(plan_.need[o], need[n]); at >= 0) t[n] += d * tan_[o][at];
+        for (const ColumnRun& r : plan_.runs[i][k])
+          t.middleCols(r.to, r.length) += to.middleCols(r.from, r.length).colwise() * d;
+      }
+      for (std::size_t slot = 0; slot < weight.size(); ++slot) {
+        if (weight[slot] == 0.0) continue;
+        const ValueId src = slot < v.operands.size() ? v.operands[slot] : plan_.expanded[i][slot - v.operands.size()];
+        const Eigen::ArrayXXd& ts = tan_[src];
+        for (const ColumnRun& r : plan_.runs[i][slot]) t.middleCols(r.to, r.length) += weight[slot] * ts.middleCols(r.from, r.length);
       }
       tan_[i] = std::move(t);
     }
@@ -530,7 +722,8 @@ class Replica {
   std::size_t replica_;
   long long first_;
   std::vector<Eigen::ArrayXd> vec_;
-  std::vector<std::vector<Eigen::ArrayXd>> tan_;   // per vector, aligned with plan_.need
+  std::vector<Eigen::ArrayXXd> tan_;                // per vector: particles × plan_.need (one column per leaf)
+  std::vector<std::vector<double>> lin_;            // per linear MatMul (Plan::linear): its ZDot coefficients
   std::vector<double> sca_;
   std::vector<std::vector<Eigen::ArrayXd>> basis_;  // per family: the ZHat normals ξ_j
   std::vector<RowMatrix> chol_;                      // per family: Cov(Ẑ) = L Lᵀ, rows filled as members run

@@ -364,3 +364,24 @@ TEST_CASE("Stein ZDot with interleaved non-terms, a duplicated Ẑ and shared te
     CHECK(agree(stein.outputs[j], der.outputs[j]));
   }
 }
+
+// Derivative-form tangents are matrices whose columns an operand's tangent adds into as contiguous runs; here
+// s's leaves {p, r} land in w's columns {p, q, r} as two runs (a gap at q), and t = W w, used only linearly in
+// o = 2 a − (−t), is folded into o (its ZDot coefficient of a and o's own 2 are summed); the linear Nonlins'
+// derivatives come from their coefficients (Add, Sub, Neg, Div by a number). Exact rational truth.
+TEST_CASE("derivative ZDot: tangent columns with gaps and a MatMul folded into its linear user match the exact limit") {
+  const Program p = compile(
+      "input x ~ N(0, 1)\ninput u ~ N(0, 1)\nmatrix W ~ N(0, 1/n)\na = W x\nb = W u\nc = W (x + u)\n"
+      "p = W' a\nq = W' b\nr = W' c\ns = 2 * p + 3 * r\nw = s - q / 0.2\nt = W w\no = 2 * a - -t\nz = W' o\n"
+      "output xz = avg(x * z), uz = avg(u * z), zz = avg(z * z), ww = avg(w * w), tt = avg(t * t), xt = avg(x * t)\n");
+  const auto truth = limits::linear_limit(p).limit;
+  const auto der = limits::zdot_limit(p, small(ZDotMode::derivative, 1024));
+  REQUIRE(der.outputs.size() == 6);
+  for (std::size_t j = 0; j < 6; ++j) {
+    CAPTURE(j);
+    CAPTURE(truth.outputs[j].value);
+    CAPTURE(der.outputs[j].value);
+    CAPTURE(der.outputs[j].error);
+    CHECK(agree(der.outputs[j], truth.outputs[j].value));
+  }
+}
