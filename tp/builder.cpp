@@ -15,7 +15,11 @@ ValueId ProgramBuilder::push(Value v) {
   v.kind = op_result_kind(v.op);
   const auto id = static_cast<ValueId>(program_.values_.size());
   generated_name_.push_back(v.name.empty());
-  if (v.name.empty()) v.name = "_" + std::to_string(id);
+  if (v.name.empty()) {
+    // "_" + std::to_string(id), spelled so that GCC 12 does not warn falsely (-Wrestrict, GCC PR 105329).
+    v.name = std::to_string(id);
+    v.name.insert(v.name.begin(), '_');
+  }
   program_.values_.push_back(std::move(v));
   return id;
 }
