@@ -15,6 +15,7 @@
 
 #include "limits/distributed.h"
 #include "limits/parallel.h"
+#include "limits/resident_memory.h"
 #include "limits/rng.h"
 #include "limits/sobol_normals.h"
 #include "limits/statistics.h"
@@ -740,9 +741,19 @@ unsigned concurrent_replicas(const ZDotOptions& o) {
   return static_cast<unsigned>(std::min<long long>(threads, std::max(o.replicas, 1)));
 }
 
-double bytes_needed(const Plan& plan, const ZDotOptions& o) {
-  return plan.peak_arrays() * 8.0 * static_cast<double>(particle_count(o)) * concurrent_replicas(o);
+// Measured peaks exceed the live-array count by up to 1.25× (freed blocks the allocator keeps per thread, Eigen
+// temporaries; bench/limit_32_points_16_steps.tp at 256 particles: 1.62 GiB against 0.7 GiB resident + 0.76 GiB
+// of arrays), so the estimate allows 1.5×: an estimate that refuses a little early, never one that is exceeded.
+constexpr double kArraySlack = 1.5;
+
+double array_bytes(const Plan& plan, const ZDotOptions& o) {
+  return kArraySlack * plan.peak_arrays() * 8.0 * static_cast<double>(particle_count(o)) * concurrent_replicas(o);
 }
+
+// What the run holds at its peak: what the process holds already (the program, unrolled training's often
+// hundreds of MiB, and the plan built from it: need sets, column runs, compiled derivatives) plus the particle
+// arrays of the replicas that run at once.
+double bytes_needed(const Plan& plan, const ZDotOptions& o) { return resident_bytes() + array_bytes(plan, o); }
 
 // The plan of the requested mode. Automatic: the derivative form has the lower variance (with many ZDot terms the
 // Stein regression on k Ẑ's is noisy unless k ≪ P: the 32-point, 8-step µP network at P = 256 has 10× the
@@ -769,14 +780,19 @@ LimitResult zdot_limit(const Program& p, const ZDotOptions& options) {
   const auto plan_ptr = make_plan(p, options);
   const Plan& plan = *plan_ptr;
   const unsigned threads = concurrent_replicas(options);
-  const double need = bytes_needed(plan, options);
-  if (need > options.memory_budget_bytes) {
+  const double arrays = array_bytes(plan, options);
+  const double held = bytes_needed(plan, options) - arrays;
+  if (held + arrays > options.memory_budget_bytes) {
     const double gib = 1024.0 * 1024.0 * 1024.0;
-    throw BudgetError(std::to_string(particles) + " particles need about " + format_number(std::round(need / gib * 10) / 10) +
-                      " GiB (" + std::to_string(threads) + " replicas at once, " +
-                      format_number(plan.peak_arrays()) + " particle arrays of doubles each), over the memory budget of " +
-                      format_number(std::round(options.memory_budget_bytes / gib * 10) / 10) +
-                      " GiB; use fewer --particles (and more --replicas), --threads 1, or raise --memory-budget");
+    const auto gib_text = [&](double bytes) { return format_number(std::round(bytes / gib * 10) / 10); };
+    const std::string fix = held > options.memory_budget_bytes
+                                ? "the program and its plan alone exceed it: raise --memory-budget, or use fewer points or steps"
+                                : "use fewer --particles (and more --replicas), --threads 1, or raise --memory-budget";
+    throw BudgetError(std::to_string(particles) + " particles need about " + gib_text(held + arrays) + " GiB (" +
+                      gib_text(held) + " GiB held already by the program and its plan, " + gib_text(arrays) + " GiB for " +
+                      std::to_string(threads) + (threads == 1 ? " replica" : " replicas") + " at once: " +
+                      format_number(plan.peak_arrays()) + " particle arrays of doubles each, with a 1.5x allowance)" +
+                      ", over the memory budget of " + gib_text(options.memory_budget_bytes) + " GiB; " + fix);
   }
   std::vector<Eigen::MatrixXd> factors;
   for (const auto& g : p.input_groups()) factors.push_back(psd_factor(g.covariance));

@@ -73,8 +73,9 @@ struct ZDotOptions {
 /// naming the Nonlin, the step/sign and the ZDot that needs its derivative.
 ZDotMode resolve_zdot_mode(const Program& p, ZDotMode requested);
 
-/// Estimated peak bytes of zdot_limit (particle arrays of live vectors, tangents and ZHat normals, for
-/// the replicas that run at once).
+/// Estimated peak bytes of zdot_limit: what the process holds already (the program and the engine's plan of it,
+/// as its resident set) plus the particle arrays of live vectors, tangents and ZHat normals of the replicas that
+/// run at once.
 double zdot_memory_bytes(const Program& p, const ZDotOptions& options);
 
 /// Evaluates every output of p in the infinite-width limit by Monte Carlo over Z particles; every Estimate

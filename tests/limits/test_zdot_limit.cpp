@@ -14,6 +14,7 @@
 #include "limits/finite.h"
 #include "limits/gaussian_limit.h"
 #include "limits/linear_limit.h"
+#include "limits/resident_memory.h"
 #include "limits/zdot_limit.h"
 #include "reference_quadrature.h"
 #include "tp/errors.h"
@@ -244,10 +245,23 @@ TEST_CASE("scrambled Sobol and pseudo-random sampling give the same limit (withi
 TEST_CASE("over the memory budget: BudgetError names the particle count and --particles") {
   const Program p = compile(kTanhBackward);
   auto o = small(ZDotMode::derivative, 1 << 20);
-  o.memory_budget_bytes = 1 << 20;
+  // A budget the process already holds plus 1 MiB: the particle arrays are what does not fit.
+  o.memory_budget_bytes = limits::resident_bytes() + (1 << 20);
   CHECK_THROWS_WITH_AS(limits::zdot_limit(p, o), doctest::Contains("1048576 particles"), BudgetError);
   CHECK_THROWS_WITH_AS(limits::zdot_limit(p, o), doctest::Contains("--particles"), BudgetError);
   CHECK(limits::zdot_memory_bytes(p, o) > 8.0 * (1 << 20) * 3);
+}
+
+TEST_CASE("the memory estimate counts what the process holds already (the program, the plan) beside the arrays") {
+  const Program p = compile(kTanhBackward);
+  auto o = small(ZDotMode::derivative, 2);
+  const double held = limits::resident_bytes();
+  REQUIRE(held > 0);  // Linux: /proc/self/statm
+  CHECK(limits::zdot_memory_bytes(p, o) >= 0.9 * held);
+  // A budget below what is held already: refused, and the message says that fewer particles would not help.
+  o.memory_budget_bytes = held / 2;
+  CHECK_THROWS_WITH_AS(limits::zdot_limit(p, o), doctest::Contains("held already by the program and its plan"), BudgetError);
+  CHECK_THROWS_WITH_AS(limits::zdot_limit(p, o), doctest::Contains("alone exceed it"), BudgetError);
 }
 
 TEST_CASE("a NaN particle value throws NumericalError naming the value and its line") {
