@@ -781,7 +781,7 @@ LimitResult zdot_limit(const Program& p, const ZDotOptions& options) {
   const Plan& plan = *plan_ptr;
   const unsigned threads = concurrent_replicas(options);
   const double arrays = array_bytes(plan, options);
-  const double held = bytes_needed(plan, options) - arrays;
+  const double held = resident_bytes();  // bytes_needed(plan, options) is held + arrays
   if (held + arrays > options.memory_budget_bytes) {
     const double gib = 1024.0 * 1024.0 * 1024.0;
     const auto gib_text = [&](double bytes) { return format_number(std::round(bytes / gib * 10) / 10); };
