@@ -596,7 +596,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                   "biased)");
   limit->add_option("--seed", limit_args.seed, "Monte Carlo seed")->check(non_negative_integer())->default_val(0);
   limit->add_option("--threads", limit_args.threads, "worker threads (0 = all cores)")->check(non_negative_integer())->default_val(0);
-  limit->add_option("--memory-budget", limit_args.budget_gib, "refuse Monte Carlo runs needing more memory than this many GiB")
+  limit->add_option("--memory-budget", limit_args.budget_gib, "GiB this process may take (counting what it holds already): Monte Carlo and kernel runs over it are refused with the figure, the quadrature route stops at the largest rule that fits")
       ->check(positive_finite())
       ->default_val(8.0);
   limit->add_option("--replicas", limit_args.replicas, "Monte Carlo: independent replicas for the standard error")
@@ -605,8 +605,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   limit->add_flag("--no-closed-forms", limit_args.no_closed_forms, "integrate every moment numerically");
   limit->add_option("--max-nodes", limit_args.max_nodes,
                     "network scripts, quadrature route (one hidden layer µP): the largest rule, in particles, it may "
-                    "refine to before it stops and reports the error it reached (12M particles are about 0.4 GiB at "
-                    "input dimension 2)")
+                    "refine to before it stops and reports the error it reached (12M particles at input dimension 2 "
+                    "take 0.4 GiB per particle set, up to four sets at once; lowered to what --memory-budget leaves "
+                    "room for)")
       ->check(CLI::Range(1000LL, 1LL << 30))
       ->default_val(12'000'000);
   limit->add_flag("--progress", limit_args.progress,

@@ -66,6 +66,7 @@ int graph_script_coordcheck(const CoordCheckArgs& args, std::ostream& out, std::
   g.widths = args.widths;
   g.seeds = args.seeds;
   g.threads = args.threads;
+  g.budget_gib = args.budget_gib;
   g.plot = args.plot;
   g.format = args.abc.format;
   return run_graph_coordcheck(*spec, measured, g, out, err);
@@ -92,6 +93,11 @@ CLI::App* add_coordcheck_command(CLI::App& app, CoordCheckArgs& args) {
       ->default_val(4);
   sub->add_option("--dim", args.dim, "input dimension d")->check(CLI::Range(1, 100000))->default_val(3);
   sub->add_option("--threads", args.threads, "worker threads (0 = all cores)")->check(non_negative_integer())->default_val(0);
+  sub->add_option("--memory-budget", args.budget_gib,
+                  "GiB this process may take (counting what it holds already): a width over it is refused before "
+                  "training, with the figure")
+      ->check(positive_finite())
+      ->default_val(8.0);
   sub->add_option("--plot", args.plot, "write a log-log PNG of size vs width, one panel per step, predicted slopes dashed (graph scripts: one line per node, x_t and its change in two rows, one shared legend; needs gnuplot)");
   sub->add_option("--format", args.abc.format, "output format: text or json")
       ->check(CLI::IsMember({"text", "json"}))
@@ -141,6 +147,7 @@ int run_coordcheck_command(const CoordCheckArgs& args, std::ostream& out, std::o
   }
   opt.seeds = args.seeds;
   opt.threads = args.threads;
+  opt.memory_budget_bytes = args.budget_gib * 1024.0 * 1024.0 * 1024.0;
   limits::CoordCheck cc;
   if (const std::string e = check_failure([&] { cc = script ? limits::coordcheck(script->spec, opt) : limits::coordcheck(spec, opt); });
       !e.empty())

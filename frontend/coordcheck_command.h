@@ -19,6 +19,7 @@ struct CoordCheckArgs {
   int inputs = 4;
   int dim = 3;
   unsigned threads = 0;
+  double budget_gib = 8.0;  ///< --memory-budget
   std::string plot;  ///< PNG path, empty for none
 };
 

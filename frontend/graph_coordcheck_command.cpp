@@ -105,6 +105,7 @@ int run_graph_coordcheck(const GraphSpec& spec, const std::vector<PredictedSize>
   }
   opt.seeds = args.seeds;
   opt.threads = args.threads;
+  opt.train.memory_budget_bytes = args.budget_gib * 1024.0 * 1024.0 * 1024.0;
   opt.tolerance = args.tolerance;
   // 2. the check
   limits::GraphCoordCheck cc;

@@ -16,6 +16,7 @@ struct GraphCoordCheckArgs {
   std::string widths = "128,256,512,1024";  ///< comma-separated increasing widths
   int seeds = 4;
   unsigned threads = 0;                     ///< 0 = all cores
+  double budget_gib = 8.0;                  ///< --memory-budget for each run
   double tolerance = 0.1;                   ///< agreement: |measured − predicted| ≤ 3 s.e. + tolerance
   std::string plot;                         ///< PNG path, empty for none
   std::string format = "text";              ///< "text" or "json"

@@ -24,6 +24,7 @@
 #include "apps/maml/model_io.h"
 #include "apps/maml/omniglot.h"
 #include "frontend/diagnostics.h"
+#include "frontend/flag_checks.h"
 #include "frontend/plot.h"
 #include "frontend/sema.h"
 #include "limits/coordcheck.h"
@@ -59,6 +60,7 @@ struct RunArgs {
   int inner_steps = 1, test_inner_steps = 20;
   std::size_t test_tasks = 1000;
   unsigned threads = 0;
+  double budget_gib = 8.0;
   std::string format = "text";
   bool no_progress = false;
 };
@@ -92,6 +94,11 @@ void add_run_flags(CLI::App* sub, RunArgs& a, bool training) {
   sub->add_option("--test-inner-steps", a.test_inner_steps, "inner steps at meta-test")->check(CLI::Range(1, 1000))->default_val(20);
   sub->add_option("--test-tasks", a.test_tasks, "meta-test tasks per evaluation")->check(CLI::Range(1, 10000000))->default_val(1000);
   sub->add_option("--threads", a.threads, "worker threads (0 = all cores)")->check(CLI::Range(0, 1024))->default_val(0);
+  sub->add_option("--memory-budget", a.budget_gib,
+                  "GiB this process may take (with the data set it holds): network models over it are refused before any "
+                  "work, with the figure")
+      ->check(positive_finite())
+      ->default_val(8.0);
   sub->add_option("--format", a.format, "output format: text or json")->check(CLI::IsMember({"text", "json"}))->default_val("text");
   sub->add_flag("--no-progress", a.no_progress, "no progress line on stderr");
   if (!training) return;
@@ -130,6 +137,7 @@ RunOptions run_options(const RunArgs& a) {
   o.batch = a.batch;
   o.meta_steps = a.meta_steps > 0 ? a.meta_steps : 100 * a.epochs;
   o.test_tasks = a.test_tasks;
+  o.memory_budget_bytes = a.budget_gib * 1024.0 * 1024.0 * 1024.0;
   return o;
 }
 
@@ -303,6 +311,7 @@ int run_train(const TrainArgs& a, std::ostream& out, std::ostream& err) {
     const Data data = load_data(a.data);
     const TaskSampler train(data.splits.train, run.tasks, "meta-train");
     const TaskSampler val(data.splits.validation, run.tasks, "validation");
+    check_model_memory(config, train.dim(), run.tasks.ways, run);
     TrainedModel m = initial_model(config, train.dim(), run.tasks.ways, a.seed);
     ProgressLine progress(err, !a.run.no_progress);
     const std::size_t total = run.meta_steps * run.batch + a.val_tasks;
@@ -378,6 +387,7 @@ int run_test(const TestArgs& a, std::ostream& out, std::ostream& err) {
       throw MamlError(fmt::format("{}: the model takes {} pixels but the {} split's images have {}", a.model_file, d, a.split, sampler.dim()));
     if (d_out != run.tasks.ways)
       throw MamlError(fmt::format("{}: the model has {} outputs; run with --ways {}", a.model_file, d_out, d_out));
+    check_model_memory(m.config, d, d_out, run, false);
     ProgressLine progress(err, !a.run.no_progress);
     std::size_t done = 0;
     const auto acc = evaluate(m, sampler, run.test_tasks, run, a.seed, [&](std::size_t n) { progress.update(done += n, run.test_tasks, "test"); });

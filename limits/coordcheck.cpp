@@ -105,7 +105,7 @@ CoordCheck coordcheck(const MlpTraining& spec, const CoordCheckOptions& options)
   const std::size_t W = options.widths.size(), S = static_cast<std::size_t>(options.seeds);
   std::vector<MlpTrace> traces(W * S);
   parallel_for(W * S, options.threads, [&](std::size_t k) {
-    traces[k] = train_mlp(spec, options.widths[k / S], static_cast<std::uint64_t>(k % S));
+    traces[k] = train_mlp(spec, options.widths[k / S], static_cast<std::uint64_t>(k % S), options.memory_budget_bytes);
   });
   return assemble(traces, spec.abc, spec.steps, options);
 }
@@ -113,6 +113,8 @@ CoordCheck coordcheck(const MlpTraining& spec, const CoordCheckOptions& options)
 CoordCheck coordcheck(const NetworkSpec& spec, const CoordCheckOptions& options) {
   UnrollOptions uo;
   uo.size_outputs = true;
+  uo.memory_budget_bytes = options.memory_budget_bytes;
+  uo.budget_flag = "--memory-budget";
   const UnrolledProgram up = unroll(spec, uo);
   const std::size_t W = options.widths.size(), S = static_cast<std::size_t>(options.seeds);
   const int L = spec.depth, T = spec.steps;
@@ -123,6 +125,7 @@ CoordCheck coordcheck(const NetworkSpec& spec, const CoordCheckOptions& options)
     fo.seeds.clear();
     for (std::size_t k = 0; k < S; ++k) fo.seeds.push_back(k);
     fo.threads = options.threads;
+    fo.memory_budget_bytes = options.memory_budget_bytes;
     const FiniteResult fr = run_finite(up.program, fo);
     for (std::size_t k = 0; k < S; ++k) {
       MlpTrace& tr = traces[wi * S + k];

@@ -24,6 +24,7 @@ struct CoordCheckOptions {
   std::vector<std::size_t> widths{256, 512, 1024, 2048};
   int seeds = 4;
   unsigned threads = 0;
+  double memory_budget_bytes = 8.0 * (1ull << 30);  ///< each run's check (limits/memory_budget.h)
 };
 
 struct CoordRow {

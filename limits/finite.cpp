@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "limits/distributed.h"
+#include "limits/memory_budget.h"
 #include "limits/multi_matvec.h"
 #include "limits/npy_file.h"
 #include "limits/parallel.h"
@@ -271,14 +272,10 @@ unsigned concurrent_seeds(const FiniteOptions& options) {
 
 void check_finite_budget(const Program& p, const FiniteOptions& options) {
   const unsigned threads = concurrent_seeds(options);
-  const double need = finite_memory_bytes(p, options.width, threads);
-  if (need > options.memory_budget_bytes) {
-    const double gib = 1024.0 * 1024.0 * 1024.0;
-    throw BudgetError("width n = " + std::to_string(options.width) + " needs about " + format_number(std::round(need / gib * 10) / 10) +
-                      " GiB (" + std::to_string(threads) + " seeds at once, n×n matrices of doubles), over the memory budget of " +
-                      format_number(std::round(options.memory_budget_bytes / gib * 10) / 10) +
-                      " GiB; use a smaller width, --threads 1, or raise --memory-budget");
-  }
+  check_memory_budget({"width n = " + std::to_string(options.width), finite_memory_bytes(p, options.width, threads),
+                       std::to_string(threads) + (threads == 1 ? " seed" : " seeds") + " at once, n×n matrices of doubles",
+                       "use a smaller width, --threads 1, or raise --memory-budget"},
+                      options.memory_budget_bytes);
 }
 
 FiniteResult run_finite(const Program& p, const FiniteOptions& options) {

@@ -8,6 +8,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "limits/memory_budget.h"
 #include "limits/rng.h"
 #include "tp/compiled_expr.h"
 #include "tp/errors.h"
@@ -154,10 +155,10 @@ GraphNet::GraphNet(const GraphSpec& spec, std::size_t width, std::uint64_t seed,
     if (nd_.op == GraphOp::attention || nd_.op == GraphOp::layernorm || nd_.op == GraphOp::rmsnorm)
       doubles += 5.0 * static_cast<double>(batch_rows) * static_cast<double>(node_widths_[i]);
   }
-  if (8.0 * doubles > memory_budget_bytes)
-    throw BudgetError("training the graph at width n = " + std::to_string(width) + " needs about " +
-                      std::to_string(static_cast<long long>(8.0 * doubles / (1 << 20))) +
-                      " MiB, over the memory budget; use smaller widths or fewer examples");
+  check_memory_budget({"training the graph at width n = " + std::to_string(width), 8.0 * doubles,
+                       "the parameters, their gradients (and Adam's moments) and every node's values",
+                       "use smaller --widths, fewer examples, --threads 1, or raise --memory-budget"},
+                      memory_budget_bytes);
   // 1. parameters
   mult_.resize(P);
   lr_.resize(P);

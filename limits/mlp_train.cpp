@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "limits/memory_budget.h"
 #include "limits/rng.h"
 #include "tp/compiled_expr.h"
 #include "tp/errors.h"
@@ -34,9 +35,9 @@ MlpTrace train_mlp(const MlpTraining& spec, std::size_t width, std::uint64_t see
   const Eigen::Index m = spec.inputs.rows(), d = spec.inputs.cols();
   // weights and their gradients: 2 (L − 1) n² for the hidden n×n layers, plus vectors
   const double need = 8.0 * (2.0 * static_cast<double>(L - 1) * n * n + 2.0 * n * (d + 1 + 4 * m * (L + 1)));
-  if (need > memory_budget_bytes)
-    throw BudgetError("training at width n = " + std::to_string(width) + " needs about " +
-                      std::to_string(static_cast<long long>(need / (1 << 20))) + " MiB, over the memory budget; use smaller widths");
+  check_memory_budget({"training at width n = " + std::to_string(width), need, "the weights, their gradients and the hidden vectors",
+                       "use smaller --widths, --threads 1, or raise --memory-budget"},
+                      memory_budget_bytes);
   const double nd = static_cast<double>(n);
   std::vector<double> mult(L + 1), sd(L + 1);
   for (int l = 0; l <= L; ++l) {

@@ -5,6 +5,8 @@
 #include "limits/gaussian_limit.h"
 #include "limits/kernel_gd.h"
 #include "limits/linear_limit.h"
+#include "limits/memory_budget.h"
+#include "limits/resident_memory.h"
 #include "limits/mup1_limit.h"
 #include "limits/zdot_limit.h"
 #include "tp/errors.h"
@@ -74,8 +76,37 @@ void collect(const UnrolledProgram& up, const NetworkSpec& s, const std::vector<
   }
 }
 
+/// The memory of mup1_limit (limits/mup1_limit.cpp): particles (u, v, w) of d + 2 doubles. The quadrature keeps at
+/// most four particle sets of up to max_nodes particles alive (its state, the two candidates and the copy evolve
+/// works on), the Monte Carlo fallback two of `particles` (one replica at a time); both keep up to 64 MiB of φ
+/// values. The quadrature's largest rule is lowered to what the budget leaves room for (true when it was: the
+/// route then says so if it stops there); the Monte Carlo fallback, and a budget too small for the quadrature's
+/// smallest rule (1000 particles), are refused with the figure.
+bool fit_quadrature_memory(Mup1Options& mo, int d, Eigen::Index points, double budget_bytes) {
+  const double per_particle = 8.0 * (d + 2), held = resident_bytes();
+  // φ values kept between the passes: points × particles doubles while that is at most 64 MiB
+  const auto kept = [&](double particles) { return std::min(64.0 * 1024 * 1024, 8.0 * static_cast<double>(points) * particles); };
+  if (d + 1 > mo.max_quadrature_dim) {
+    check_memory_budget({"the Monte Carlo quadrature fallback with " + std::to_string(mo.particles) + " particles",
+                         2.0 * per_particle * static_cast<double>(mo.particles) + kept(static_cast<double>(mo.particles)),
+                         "two particle sets of d + 2 doubles each and the φ values kept",
+                         "use fewer --particles, or raise --memory-budget"},
+                        budget_bytes, held);
+    return false;
+  }
+  const double fit = std::floor((budget_bytes - held - kept(static_cast<double>(mo.max_nodes))) / (4.0 * per_particle));
+  if (fit >= static_cast<double>(mo.max_nodes)) return false;
+  constexpr long long smallest = 1000;
+  check_memory_budget({"the quadrature route", 4.0 * per_particle * std::max<double>(fit, smallest) + kept(smallest),
+                       "four particle sets of its smallest rule, d + 2 doubles per particle, and the φ values kept",
+                       "raise --memory-budget"},
+                      budget_bytes, held);
+  mo.max_nodes = static_cast<long long>(fit);
+  return true;
+}
+
 /// The warning of a quadrature run that stopped at its node budget: the error it reached and where.
-std::string target_missed(const Mup1Limit& r, const Mup1Options& o, Eigen::Index training_points) {
+std::string target_missed(const Mup1Limit& r, const Mup1Options& o, Eigen::Index training_points, bool capped) {
   std::size_t worst_t = 0, worst_i = 0;
   for (std::size_t t = 0; t < r.f.size(); ++t)
     for (std::size_t i = 0; i < r.f[t].size(); ++i)
@@ -87,8 +118,9 @@ std::string target_missed(const Mup1Limit& r, const Mup1Options& o, Eigen::Index
     << (static_cast<Eigen::Index>(worst_i) < training_points ? "training point " + std::to_string(worst_i + 1)
                                                               : "evaluation point " + std::to_string(worst_i + 1 - static_cast<std::size_t>(training_points)))
     << ", " << r.nodes
-    << " particles; the next finer rule would exceed " << o.max_nodes
-    << " particles). The particle map has features finer than the rule resolves (a large learning rate or many "
+    << " particles; the next finer rule would exceed " << o.max_nodes << " particles"
+    << (capped ? ", the most --memory-budget leaves room for" : "")
+    << "). The particle map has features finer than the rule resolves (a large learning rate or many "
        "steps); the values are reported with the error reached";
   return m.str();
 }
@@ -137,14 +169,11 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
     // f_t at every point and step, and the m×m kernels (NNGP, NTK and their products with the residual).
     const double points = static_cast<double>(s.train_x.rows() + s.eval_x.rows()) * s.output_dim;
     const double need = (s.steps + 1.0) * points * sizeof(Estimate) + 4.0 * 8.0 * points * points;
-    if (need > o.memory_budget_bytes) {
-      const double gib = 1024.0 * 1024.0 * 1024.0;
-      throw BudgetError("kernel gradient descent over " + std::to_string(s.steps) + " steps at " +
-                        std::to_string(static_cast<long long>(points)) + " points needs about " +
-                        format_number(std::round(need / gib * 10) / 10) + " GiB (f_t at every step and point), over "
-                        "the memory budget of " + format_number(std::round(o.memory_budget_bytes / gib * 10) / 10) +
-                        " GiB; use fewer steps or points, or raise --memory-budget");
-    }
+    check_memory_budget({"kernel gradient descent over " + std::to_string(s.steps) + " steps at " +
+                             std::to_string(static_cast<long long>(points)) + " points",
+                         need, "f_t at every step and point and the point × point kernels",
+                         "use fewer steps or points, or raise --memory-budget"},
+                        o.memory_budget_bytes);
     out.route = route;
     KernelGdOptions ko;
     ko.seed = o.seed;
@@ -186,10 +215,11 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
     mo.replicas = o.replicas;
     mo.max_nodes = o.quadrature_max_nodes;
     mo.progress = o.quadrature_progress;
+    const bool capped = fit_quadrature_memory(mo, static_cast<int>(s.train_x.cols()), s.train_x.rows(), o.memory_budget_bytes);
     // TP4 Thm 6.1 is written for µP itself; an Eq. 5 equivalent has the same f_t.
     const Mup1Limit r = mup1_limit(s.activation, s.lr, s.train_x, s.train_y.col(0), s.steps, mo, s.eval_x);
     out.f = r.f;
-    if (r.route == Route::quadrature && !r.target_met) out.warnings.push_back(target_missed(r, mo, s.train_x.rows()));
+    if (r.route == Route::quadrature && !r.target_met) out.warnings.push_back(target_missed(r, mo, s.train_x.rows(), capped));
     return out;
   }
   ZDotOptions zo;

@@ -28,6 +28,7 @@ std::vector<CompareRow> run_compare(const CompareOptions& o, const TaskSampler& 
   if (o.models.empty()) throw MamlError("nothing to compare: give --widths, --limit or --kernels");
   const Eigen::Index d = train.dim(), d_out = train.spec().ways;
   if (test.dim() != d) throw MamlError("the meta-train and meta-test images have different sizes");
+  for (const auto& config : o.models) check_model_memory(config, d, d_out, o.run);  // before any work
   const std::size_t total = compare_total_tasks(o);
   std::size_t done = 0;
   std::vector<CompareRow> rows;
@@ -71,6 +72,7 @@ std::vector<SweepPoint> sweep(const ModelConfig& base, const SweepGrid& grid, co
                               std::uint64_t seed, const std::function<void(const SweepPoint&)>& on_point) {
   auto or_default = [](const std::vector<double>& xs, double dflt) { return xs.empty() ? std::vector<double>{dflt} : xs; };
   const bool kernel = base.family == ModelFamily::kernel;
+  check_model_memory(base, train.dim(), train.spec().ways, run);
   std::vector<SweepPoint> points;
   for (double lr : or_default(grid.meta_lr, base.meta_lr))
     for (double su : or_default(grid.sigma_u, base.hyper.sigma_u))

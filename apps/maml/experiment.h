@@ -51,7 +51,22 @@ struct RunOptions {
   std::size_t batch = 32;       ///< tasks per meta-step
   std::size_t meta_steps = 1000;
   std::size_t test_tasks = 1000;
+  double memory_budget_bytes = 8.0 * (1ull << 30);  ///< --memory-budget (check_model_memory)
 };
+
+/// Peak bytes fomaml.cpp allocates for a network model of hidden size n (the width, or d + d_out for the limit):
+/// its weights n (d + d_out + 1), plus the largest of (doubles, TP4 Algorithm 2/3 as written in fomaml.cpp)
+///   initialization  Ω, n × (d + d_out), beside the projected weights;
+///   a meta-step     u Z of the batch n·B·m, its query part p n·B·m_q, the B meta-gradients of v d_out·n each,
+///                   and per thread one task's adapted copies n (m + m_s + m_q + 2 d_out);
+///   evaluation      u Z of a chunk of 64 tasks n·64·m and the same per-thread copies,
+/// with m = m_s + m_q images per task, times a 1.5× allowance for the allocator. Kernel models keep a stack of the images they saw (held with the data
+/// set): 0 here. `training` false: evaluation only (a loaded model, whose weights are held already).
+double model_memory_bytes(const ModelConfig& c, Eigen::Index d, Eigen::Index d_out, const RunOptions& o, bool training = true);
+
+/// Refuses (tp::BudgetError, limits/memory_budget.h: with what the process holds already) a model whose
+/// model_memory_bytes would take the process over o.memory_budget_bytes.
+void check_model_memory(const ModelConfig& c, Eigen::Index d, Eigen::Index d_out, const RunOptions& o, bool training = true);
 
 /// A trained model: a network (finite or limit) or a kernel function.
 struct TrainedModel {

@@ -18,6 +18,8 @@
 #include "limits/coordcheck.h"
 #include "limits/finite.h"
 #include "limits/network_limit.h"
+#include "limits/resident_memory.h"
+#include "tp/errors.h"
 #include "limits/statistics.h"
 #include "limits/zdot_limit.h"
 #include "tp/unroll.h"
@@ -458,4 +460,20 @@ TEST_CASE("µP one hidden layer with evaluation points stays on the quadrature r
     CHECK(agree(e, m.f[static_cast<std::size_t>(t)][3]));
     CHECK(q.f[static_cast<std::size_t>(t)][4].value == q.f[static_cast<std::size_t>(t)][0].value);
   }
+}
+
+TEST_CASE("the quadrature route stops at the largest rule --memory-budget leaves room for, and says so") {
+  // lr 2 over 12 steps: the rule would refine far past 30k particles (README's case reaches 2M at 1e-4)
+  NetworkSpec s = net(1, tanh_act(), "tanh", 12, 2.0, false);
+  limits::NetworkLimitOptions o;
+  o.route = LimitRoute::quadrature;
+  o.quadrature_max_nodes = 1LL << 30;
+  const double mib = 1024.0 * 1024.0;
+  // room for 64 MiB of kept φ values and four sets of about 30k particles of d + 2 = 4 doubles
+  o.memory_budget_bytes = limits::resident_bytes() + 64 * mib + 4 * 32.0 * 30000;
+  const auto r = limits::network_limit(s, o);
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].find("the most --memory-budget leaves room for") != std::string::npos);
+  o.memory_budget_bytes = limits::resident_bytes() / 2;  // not even the smallest rule fits
+  CHECK_THROWS_WITH_AS(limits::network_limit(s, o), doctest::Contains("raise --memory-budget"), BudgetError);
 }

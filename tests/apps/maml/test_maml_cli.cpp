@@ -103,6 +103,12 @@ TEST_CASE("bad input exits 1 with a message naming the flag or file") {
       {{"maml", "train", "--synthetic", "20", "--shots", "15", "--query-shots", "6", "--meta-steps", "1"}, "--shots 15"},
       {{"maml", "train", "--omniglot", "/nonexistent/omniglot", "--meta-steps", "1"}, "/nonexistent/omniglot"},
       {{"maml", "test", "/nonexistent/model.bin", "--synthetic", "20"}, "/nonexistent/model.bin"},
+      // a width whose meta-step needs several GiB: refused before any work, with the figure
+      {{"maml", "train", "--synthetic", "20", "--model", "1048576", "--memory-budget", "1", "--meta-steps", "1"},
+       "training the width 1048576 model on 64-pixel images needs about"},
+      {{"maml", "compare", "--synthetic", "20", "--widths", "4,1048576", "--no-limit", "--kernels", "", "--memory-budget", "1"},
+       "over the memory budget of 1 GiB"},
+      {{"maml", "train", "--synthetic", "20", "--memory-budget", "0"}, "--memory-budget"},
 
   };
   for (const auto& c : cases) {
