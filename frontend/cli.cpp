@@ -32,6 +32,8 @@
 #include "limits/gaussian_limit.h"
 #include "limits/linear_limit.h"
 #include "limits/zdot_limit.h"
+#include "tp/graph_unroll.h"
+#include "tp/network_graph.h"
 #include "tp/unroll.h"
 #include "tp/errors.h"
 #include "tp/printer.h"
@@ -75,7 +77,13 @@ std::optional<Program> load_program(const Common& c, std::ostream& out, std::ost
     if (!script) return std::nullopt;
     problem.clear();
     try {
-      return unroll(script->spec, unroll_options).program;
+      if (script->spec.abc.optimizer == Optimizer::sgd) return unroll(script->spec, unroll_options).program;
+      // Adam, AdamW, SignSGD: the script as a graph (tp/network_graph.h), whose unroll writes each entrywise
+      // update as TP4b's outer nonlinearity (tp::unroll writes SGD only)
+      GraphUnrollOptions go;
+      go.memory_budget_bytes = unroll_options.memory_budget_bytes;
+      go.budget_flag = unroll_options.budget_flag;
+      return unroll_graph(network_graph(script->spec), go).program;
     } catch (const BudgetError& e) {
       problem = e.what();
     } catch (const std::invalid_argument& e) {
@@ -162,12 +170,22 @@ int cmd_check_network(const Common& c, const SourceFile& file, std::ostream& out
     return 1;
   }
   const NetworkSpec& s = script->spec;
-  // What run, limit and compare will unroll (tp/unroll.h), against the same --memory-budget they use.
-  const double unrolled = unroll_memory_estimate(s), budget = c.budget_gib * 1024.0 * 1024.0 * 1024.0;
-  if (unrolled > budget && s.abc.optimizer == Optimizer::sgd) {
+  // What run and dump will unroll (tp/unroll.h; Adam and SignSGD through the script's graph, tp/network_graph.h),
+  // against the same --memory-budget they use.
+  const bool sgd = s.abc.optimizer == Optimizer::sgd;
+  const double unrolled = sgd ? unroll_memory_estimate(s) : graph_unroll_memory_estimate(network_graph(s), s.steps);
+  const double budget = c.budget_gib * 1024.0 * 1024.0 * 1024.0;
+  if (unrolled > budget) {
     std::string problem;
     try {
-      (void)unroll(s, budgeted_unroll(c.budget_gib));
+      if (sgd) {
+        (void)unroll(s, budgeted_unroll(c.budget_gib));
+      } else {
+        GraphUnrollOptions go;
+        go.memory_budget_bytes = budget;
+        go.budget_flag = "--memory-budget";
+        (void)unroll_graph(network_graph(s), go);
+      }
     } catch (const BudgetError& e) {
       problem = e.what();
     } catch (const std::invalid_argument&) {  // not unrollable: nothing run would unroll

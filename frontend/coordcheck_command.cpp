@@ -19,6 +19,7 @@
 #include "frontend/plot.h"
 #include "limits/coordcheck.h"
 #include "tp/graph_phase.h"
+#include "tp/network_graph.h"
 #include "tp/errors.h"
 
 namespace tp::frontend {
@@ -29,17 +30,18 @@ using nlohmann::json;
 
 
 
-/// A graph script (`network graph`, issue #14): the phase compiler's predicted sizes (tp/graph_phase.h) beside
-/// the finite-width measurements of limits/graph_coordcheck; the script sets the network, data and steps.
-int graph_script_coordcheck(const CoordCheckArgs& args, std::ostream& out, std::ostream& err) {
+/// The check of a graph (issue #14): the phase compiler's predicted sizes (tp/graph_phase.h) beside the
+/// finite-width measurements of limits/graph_coordcheck; the script sets the network, data and steps. The graph
+/// comes from a graph script, or from an MLP script trained by Adam or SignSGD (tp/network_graph.h: tp::unroll and
+/// the MLP trainer are SGD only).
+int graph_coordcheck(const GraphSpec& spec_ref, const CoordCheckArgs& args, std::ostream& out, std::ostream& err) {
   const bool as_json = args.abc.format == "json";
   auto fail = [&](const std::string& msg) {
     if (as_json) out << json{{"ok", false}, {"error", msg}}.dump(2) << "\n";
     else err << "tpc coordcheck: error: " << msg << "\n";
     return 1;
   };
-  const auto spec = load_graph_spec(args.abc.file, "coordcheck", as_json, out, err);
-  if (!spec) return 1;
+  const GraphSpec* spec = &spec_ref;
   try {
     for (std::size_t n : parse_width_list(args.widths, 65536))
       if (const std::string problem = width_problem(*spec, static_cast<long long>(n)); !problem.empty())
@@ -70,6 +72,11 @@ int graph_script_coordcheck(const CoordCheckArgs& args, std::ostream& out, std::
   g.plot = args.plot;
   g.format = args.abc.format;
   return run_graph_coordcheck(*spec, measured, g, out, err);
+}
+
+int graph_script_coordcheck(const CoordCheckArgs& args, std::ostream& out, std::ostream& err) {
+  const auto spec = load_graph_spec(args.abc.file, "coordcheck", args.abc.format == "json", out, err);
+  return spec ? graph_coordcheck(*spec, args, out, err) : 1;
 }
 
 }  // namespace
@@ -127,6 +134,7 @@ int run_coordcheck_command(const CoordCheckArgs& args, std::ostream& out, std::o
     if (!args.abc.file.empty()) {
       script = load_network_script(args.abc.file, as_json, out, err);
       if (!script) return 1;
+      if (script->spec.abc.optimizer != Optimizer::sgd) return graph_coordcheck(network_graph(script->spec), args, out, err);
       spec.abc = script->spec.abc;
       spec.steps = script->spec.steps;
       act_text = script->spec.activation_text;

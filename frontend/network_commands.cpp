@@ -219,6 +219,8 @@ int run_network_compare(const NetworkSpec& s, const NetworkRunOptions& o, std::o
     fo.memory_budget_bytes = o.limit.memory_budget_bytes;
     return fo;
   };
+  if (const std::string why = limits::optimizer_limit_unavailable(s); !why.empty())
+    return fail(o, "compare", "it compares finite widths with the infinite-width limit, and there is " + why, out, err);
   UnrolledProgram up;
   try {
     UnrollOptions uo;

@@ -14,6 +14,7 @@
 
 #include "frontend/activation.h"
 #include "frontend/graph_lowering.h"
+#include "tp/network_graph.h"
 #include "frontend/parser.h"
 #include "limits/csv_matrix.h"
 
@@ -808,19 +809,7 @@ class Lowering {
   bool finish_graph() {
     GraphSpec& g = graph_->spec();
     const NetworkSpec& n = spec();
-    g.training.optimizer = n.abc.optimizer;
-    g.training.lr = n.lr;
-    g.training.weight_decay = n.weight_decay;
-    g.training.beta1 = n.adam_beta1;
-    g.training.beta2 = n.adam_beta2;
-    g.training.eps = n.adam_eps;
-    g.training.loss = n.loss;
-    g.training.batch = n.batch;
-    g.training.batch_size = n.batch_size;
-    g.training.steps = n.steps;
-    g.train_x = n.train_x;
-    g.train_y = n.train_y;
-    g.eval_x = n.eval_x;
+    copy_training(n, g);
     const std::string problem = graph_problem(g);
     if (problem.empty()) return true;
     const bool data = problem.find("data") != std::string::npos || problem.find("target") != std::string::npos ||

@@ -3,6 +3,7 @@
 // plane of two free exponents into faces); 3. print.
 #include "frontend/phase_command.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -13,6 +14,8 @@
 #include "frontend/network_script.h"
 #include "frontend/sema.h"
 #include "frontend/source_loader.h"
+#include "tp/graph_unroll.h"
+#include "tp/network_graph.h"
 #include "tp/phase_region.h"
 #include "tp/program_sizes.h"
 #include "tp/representative_point.h"
@@ -228,42 +231,91 @@ struct ExponentRoutes {
   json per_value = json::array();  ///< every value of the unrolled program: its size and change exponents
   bool agree = true;
   std::string unavailable;
+  /// Graph route of an unstable network: the quantities after the first that leaves the stable range, which the
+  /// routes model differently (graph_exponent_routes).
+  std::vector<std::string> past_blowup;
+
+  /// Whether e is compared with the closed form: not the t ≥ 2 changes of an unstable network (the closed form
+  /// has no prediction after a blow-up), nor past_blowup.
+  bool compared(const std::string& quantity, const MlpPhase& ph) const {
+    if (ph.stable) return true;
+    return quantity.find("_t") == std::string::npos &&
+           std::find(past_blowup.begin(), past_blowup.end(), quantity) == past_blowup.end();
+  }
 };
+
+void add_per_value(const Program& p, const std::vector<SizeExp>& size, const std::vector<SizeExp>& change, json& out) {
+  auto text = [](const SizeExp& e) { return e ? json(to_string(*e)) : json(nullptr); };
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const Value& v = p.values()[i];
+    if (v.kind == ValueKind::Matrix) continue;
+    out.push_back({{"value", v.name}, {"kind", std::string(kind_name(v.kind))}, {"size", text(size[i])},
+                   {"change", text(change[i])}});
+  }
+}
+
+// SGD: tp::unroll's program, whose exponents carry the MLP quantities' names.
+void sgd_exponent_routes(const NetworkSpec& s, double budget_bytes, ExponentRoutes& r) {
+  UnrollOptions uo;
+  uo.memory_budget_bytes = budget_bytes;
+  uo.budget_flag = "--memory-budget";
+  const UnrolledProgram up = unroll(s, uo);
+  if (!up.exponents_unavailable.empty()) {
+    r.unavailable = up.exponents_unavailable;
+    return;
+  }
+  r.propagated = up.exponents;
+  add_per_value(up.program, up.size, up.delta, r.per_value);
+}
+
+// Adam, AdamW and SignSGD: the script as a graph (tp/network_graph.h) through the graph IR route, whose outer
+// nonlinearities write the entrywise update (tp/graph_unroll.h); its node sizes are read as the MLP quantities.
+void graph_exponent_routes(const NetworkSpec& s, const MlpPhase& ph, double budget_bytes, ExponentRoutes& r) {
+  const GraphSpec g = network_graph(s);
+  if (const std::string why = graph_unroll_unsupported(g); !why.empty()) {
+    r.unavailable = why;
+    return;
+  }
+  GraphUnrollOptions o;
+  o.steps = s.steps;
+  o.memory_budget_bytes = budget_bytes;
+  o.budget_flag = "--memory-budget";
+  const GraphUnrolled ir = unroll_graph(graph_representative_spec(g), o);
+  // In the closed form's order (init, then step 1), the quantities after the first that leaves the stable range
+  // (h^l_0 ≠ Θ(1), f_0 or a step-1 change growing) are not compared: there the closed form keeps its generic
+  // growth rules and the program propagates the sizes it has.
+  bool left = false;
+  for (const auto& c : ph.exponents) {
+    GraphQuantity q;
+    if (!graph_quantity(c.quantity, s.steps, q)) continue;
+    if (q.step > 1) continue;
+    if (left) r.past_blowup.push_back(c.quantity);
+    left = left || (q.step == 0 && q.node != "f" ? c.exponent != 0 : c.exponent > 0);
+  }
+  for (const auto& c : ph.exponents) {
+    GraphQuantity q;
+    if (!graph_quantity(c.quantity, s.steps, q)) continue;
+    for (const PredictedSize& z : ir.sizes)
+      if (z.node == q.node && z.step == q.step && z.delta == q.delta && z.known && !z.vanishes)
+        r.propagated.push_back({c.quantity, z.exponent, c.meaning});
+  }
+  add_per_value(ir.program, ir.init, ir.delta, r.per_value);
+}
 
 std::optional<ExponentRoutes> exponent_routes(const NetworkSpec& spec, const MlpPhase& ph, double budget_bytes) {
   ExponentRoutes r;
-  if (spec.abc.optimizer != Optimizer::sgd) {
-    r.unavailable = "the propagation route unrolls SGD; " + std::string(optimizer_name(spec.abc.optimizer)) +
-                    " is classified by the closed form only";
-    return r;
-  }
   NetworkSpec s = representative_point_spec(spec);
   s.steps = 2;
   try {
-    UnrollOptions uo;
-    uo.memory_budget_bytes = budget_bytes;
-    uo.budget_flag = "--memory-budget";
-    const UnrolledProgram up = unroll(s, uo);
-    if (!up.exponents_unavailable.empty()) {
-      r.unavailable = up.exponents_unavailable;
-      return r;
-    }
-    r.propagated = up.exponents;
-    for (std::size_t i = 0; i < up.program.size(); ++i) {
-      const Value& v = up.program.values()[i];
-      if (v.kind == ValueKind::Matrix) continue;
-      auto text = [](const SizeExp& e) { return e ? json(to_string(*e)) : json(nullptr); };
-      r.per_value.push_back({{"value", v.name}, {"kind", std::string(kind_name(v.kind))}, {"size", text(up.size[i])},
-                             {"change", text(up.delta[i])}});
-    }
+    if (spec.abc.optimizer == Optimizer::sgd) sgd_exponent_routes(s, budget_bytes, r);
+    else graph_exponent_routes(s, ph, budget_bytes, r);
   } catch (const std::exception& e) {
     r.unavailable = e.what();
-    return r;
   }
+  if (!r.unavailable.empty()) return r;
   for (const auto& e : r.propagated)
     for (const auto& c : ph.exponents)
-      if (c.quantity == e.quantity && (ph.stable || e.quantity.find("_t") == std::string::npos) && c.exponent != e.exponent)
-        r.agree = false;
+      if (c.quantity == e.quantity && r.compared(e.quantity, ph) && c.exponent != e.exponent) r.agree = false;
   return r;
 }
 
@@ -296,10 +348,14 @@ void print_script_sources(const std::string& file, const NetworkScript& script, 
     std::string closed = "-";
     for (const auto& c : ph.exponents)
       if (c.quantity == e.quantity) closed = to_string(c.exponent);
-    const bool compared = ph.stable || e.quantity.find("_t") == std::string::npos;
+    const bool compared = routes->compared(e.quantity, ph);
     out << "  " << pad(e.quantity, w) << pad(compared ? closed : "n/a", 9) << pad(to_string(e.exponent), 9)
         << (compared && closed != "-" && closed != to_string(e.exponent) ? "DISAGREE" : "") << "\n";
   }
+  if (!routes->past_blowup.empty())
+    out << "  (n/a: past the first quantity that leaves the stable range, which the routes model differently: the "
+           "program propagates the sizes it has, lets a bounded activation saturate and bounds products of blown-up "
+           "changes by their LLN size; the closed form keeps its generic rules)\n";
   out << (routes->agree ? "the routes agree\n" : "the routes DISAGREE (please report this script)\n");
 }
 

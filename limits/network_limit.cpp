@@ -137,6 +137,13 @@ ZDotMode zdot_mode(const std::string& s) {
 
 std::string quadrature_route_unavailable(const NetworkSpec& s) { return quadrature_unavailable(s); }
 
+std::string optimizer_limit_unavailable(const NetworkSpec& s) {
+  if (s.abc.optimizer == Optimizer::sgd) return "";
+  return std::string("no limit route for ") + std::string(optimizer_name(s.abc.optimizer)) +
+         ": its entrywise update is TP4b's outer nonlinearity (NE⊗OR⊤), whose infinite-width limit tpc does not "
+         "evaluate; 'tpc phase' classifies it, and 'tpc run' and 'tpc coordcheck' train it at finite widths";
+}
+
 NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
   if (auto why = network_problem(s); !why.empty()) throw LimitUnavailable(why);
   check_integrable_activation(s.activation);
@@ -145,10 +152,7 @@ NetworkLimit network_limit(const NetworkSpec& s, const NetworkLimitOptions& o) {
   if (!out.phase.stable)
     throw LimitUnavailable("the parametrization is unstable, so the infinite-width limit does not exist: " +
                            instability_text(out.phase));
-  if (s.abc.optimizer != Optimizer::sgd)
-    throw LimitUnavailable(std::string("no limit route for ") + std::string(optimizer_name(s.abc.optimizer)) +
-                           " yet: its entrywise update of the gradient needs TP4b's NE⊗OR⊤ programs; 'tpc phase' "
-                           "classifies it and 'tpc compare' is limited to SGD");
+  if (const std::string why = optimizer_limit_unavailable(s); !why.empty()) throw LimitUnavailable(why);
   LimitRoute route = o.route;
   const bool kernel_regime = out.phase.regime == Regime::kernel;
   if (route == LimitRoute::automatic) {

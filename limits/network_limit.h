@@ -67,6 +67,10 @@ struct NetworkLimit {
 /// Why the quadrature route (one-hidden-layer µP, TP4 Thm 6.1) does not apply to spec, or "" if it does.
 std::string quadrature_route_unavailable(const NetworkSpec& spec);
 
+/// "" for SGD; for Adam, AdamW and SignSGD why no route evaluates the limit (their entrywise update is TP4b's outer
+/// nonlinearity) and what runs them instead.
+std::string optimizer_limit_unavailable(const NetworkSpec& spec);
+
 /// Throws LimitUnavailable, or what the routes throw (DivergentIntegral, NumericalError, BudgetError).
 NetworkLimit network_limit(const NetworkSpec& spec, const NetworkLimitOptions& options = {});
 
