@@ -61,8 +61,10 @@ UnrollOptions budgeted_unroll(double budget_gib) {
 }
 
 // Steps 1 of every command. Returns nullopt after printing diagnostics (the caller exits 1).
+// graph_scripts: a `network graph` script becomes its unrolled training program (tp/graph_unroll.h; `run`),
+// else it is refused with the commands that read it.
 std::optional<Program> load_program(const Common& c, std::ostream& out, std::ostream& err, SourceFile& file,
-                                    const UnrollOptions& unroll_options = {}) {
+                                    const UnrollOptions& unroll_options = {}, bool graph_scripts = false) {
   std::string problem;
   auto loaded = load_source(c.file, problem);
   if (!loaded) {
@@ -71,6 +73,21 @@ std::optional<Program> load_program(const Common& c, std::ostream& out, std::ost
     return std::nullopt;
   }
   file = std::move(*loaded);
+  GraphUnrollOptions go;
+  go.memory_budget_bytes = unroll_options.memory_budget_bytes;
+  go.budget_flag = unroll_options.budget_flag;
+  if (graph_scripts && is_graph_network_script(file.text)) {
+    const auto g = load_graph_spec(c.file, "run", c.format == Format::Json, out, err);
+    if (!g) return std::nullopt;
+    try {
+      return unroll_graph(*g, go).program;
+    } catch (const std::exception& e) {  // over the budget, or a graph the IR route does not unroll
+      problem = e.what();
+    }
+    if (c.format == Format::Json) out << json{{"ok", false}, {"error", problem}}.dump(2) << "\n";
+    else err << "tpc: error: " << file.name << ": " << problem << "\n";
+    return std::nullopt;
+  }
   if (is_network_script(file.text)) {
     // A level-2 script: its training unrolled into one level-1 program (tp/unroll.h).
     auto script = load_network_script(c.file, c.format == Format::Json, out, err);
@@ -80,9 +97,6 @@ std::optional<Program> load_program(const Common& c, std::ostream& out, std::ost
       if (script->spec.abc.optimizer == Optimizer::sgd) return unroll(script->spec, unroll_options).program;
       // Adam, AdamW, SignSGD: the script as a graph (tp/network_graph.h), whose unroll writes each entrywise
       // update as TP4b's outer nonlinearity (tp::unroll writes SGD only)
-      GraphUnrollOptions go;
-      go.memory_budget_bytes = unroll_options.memory_budget_bytes;
-      go.budget_flag = unroll_options.budget_flag;
       return unroll_graph(network_graph(script->spec), go).program;
     } catch (const BudgetError& e) {
       problem = e.what();
@@ -331,7 +345,7 @@ int cmd_run(const Common& c, const RunArgs& r, std::ostream& out, std::ostream& 
   UnrollOptions unroll_options;
   unroll_options.memory_budget_bytes = r.budget_gib * 1024.0 * 1024.0 * 1024.0;
   unroll_options.budget_flag = "--memory-budget";
-  auto p = load_program(c, out, err, file, unroll_options);
+  auto p = load_program(c, out, err, file, unroll_options, true);
   if (!p) return 1;
   limits::FiniteOptions opt;
   opt.width = r.width;
@@ -581,7 +595,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                                    "unrolled (a 'network graph' script: the graph and its T training steps on the script's data, Adam and SignSGD through TP4b's outer_avg)");
   add_common(dumpc, true);
   add_budget(dumpc);
-  auto* run = app.add_subcommand("run", "run a script at finite width over seeds; mean ± standard error per output");
+  auto* run = app.add_subcommand("run", "run a script at finite width over seeds; mean ± standard error per output (a network script, MLP or graph, runs its unrolled training program: f at every step and point)");
   add_common(run, true);
   add_run(run);
   LimitArgs limit_args;

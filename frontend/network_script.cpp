@@ -907,9 +907,10 @@ std::optional<NetworkScript> compile_network(const std::string& text, const std:
   const NetworkAst ast = parse_network(text, diags);
   for (const AstBlock& b : ast.blocks)  // a graph network: one error, not one per block read as an MLP's
     if (b.keyword == "network" && !b.words.empty() && b.words[0].kind == AstWord::Name && b.words[0].text == "graph") {
-      diags.error(b.words[0].range, "this command reads MLP scripts; a 'network graph' is analysed by 'tpc phase'")
-          .notes.push_back("run 'tpc phase <script>' for the phase per tensor of a graph network ('tpc check' also "
-                           "reads it)");
+      diags.error(b.words[0].range, "this command reads MLP scripts; a 'network graph' is read by 'tpc phase', "
+                                    "'check', 'dump', 'run' and 'coordcheck'")
+          .notes.push_back("run 'tpc phase <script>' for the phase per tensor of a graph network, 'tpc run' or 'tpc "
+                           "coordcheck' to train it at finite widths; its infinite-width limit is not evaluated");
       return std::nullopt;
     }
   auto script = Lowering(base_dir, diags).run(ast);

@@ -251,6 +251,13 @@ TEST_CASE("a dumped Adam program (TP4b's outer_avg) parses back, verifies, runs 
   const auto lim = tp::testing::tpc({"limit", dumped});
   CHECK(lim.code == 1);
   CHECK(lim.err.find("TP4b's Master Theorem, which tpc does not evaluate") != std::string::npos);
+  // `tpc run` on the script itself runs the same program: bitwise the dump's numbers
+  const auto direct = tp::testing::tpc({"run", path, "--width", "32", "--seeds", "2"});
+  CHECK(direct.code == 0);
+  CHECK(direct.out.substr(direct.out.find('\n')) == run.out.substr(run.out.find('\n')));  // after the file name
+  const auto glim = tp::testing::tpc({"limit", path});
+  CHECK(glim.code == 1);
+  CHECK(glim.err.find("'tpc run' or 'tpc coordcheck' to train it at finite widths") != std::string::npos);
   std::remove(path.c_str());
   std::remove(dumped.c_str());
 }

@@ -291,7 +291,7 @@ TEST_CASE("bad graph scripts: every error at its word, with line:col") {
   // an MLP command on a graph script
   DiagnosticEngine diags;
   CHECK_FALSE(tp::frontend::compile_network(good, "", diags).has_value());
-  CHECK(tp::frontend::render(diags.diagnostics(), {"net.tp", good}).find("analysed by 'tpc phase'") != std::string::npos);
+  CHECK(tp::frontend::render(diags.diagnostics(), {"net.tp", good}).find("read by 'tpc phase', 'check', 'dump', 'run' and 'coordcheck'") != std::string::npos);
 }
 
 TEST_CASE("a readout tied to the embedding: µP in TP5's Table 8 and 9 forms, unstable in Table 3's (multiplier 1)") {
