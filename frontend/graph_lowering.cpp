@@ -304,6 +304,9 @@ void GraphLowering::layer(const AstItem& it) {
     input = lookup(*opt.at("from"));
     if (input < 0) return;
   }
+  // No layer before it: the input line is missing, misspelt or wrong, which is reported once already (above, or
+  // at the input line); later layers add no cascade (and must not read a node before the first).
+  if (input < 0 && kind != "input") return;
   // Shapes: the input has the finite width d; an embedding maps it to width n, every other layer reads n.
   auto finite = [&](int node) { return node >= 0 && spec_.nodes[static_cast<std::size_t>(node)].op == GraphOp::input; };
   if (kind != "input" && kind != "add" && kind != "activation" && finite(input) != (kind == "embedding")) {

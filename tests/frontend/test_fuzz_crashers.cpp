@@ -1,5 +1,5 @@
 // Regression tests for inputs that crashed, hung or exhausted the front end (found by fuzz/fuzz_parser.cpp,
-// fuzz_network.cpp and fuzz_csv.cpp, or by hand while fuzzing), kept minimised in tests/corpus/fuzz_crashers/. Each must now compile to either
+// fuzz_network.cpp, fuzz_graph.cpp and fuzz_csv.cpp, or by hand while fuzzing), kept minimised in tests/corpus/fuzz_crashers/. Each must now compile to either
 // a program or diagnostics, without throwing, and a program must satisfy the printer's round-trip
 // property, exactly as the fuzz target checks.
 #include <doctest/doctest.h>
@@ -16,6 +16,7 @@
 #include "frontend/sema.h"
 #include "limits/csv_matrix.h"
 #include "tp/errors.h"
+#include "tp/graph_phase.h"
 #include "tp/printer.h"
 #include "tp/unroll.h"
 #include "tp/verify.h"
@@ -75,12 +76,31 @@ void unroll_like_the_fuzzer(const std::string& text, const std::string& name) {
   }
 }
 
+// Graph-script crashers (fuzz/fuzz_graph.cpp) are named graph_*.tp: compile, then the calculus.
+bool is_graph_crasher(const fs::path& p) { return p.filename().string().rfind("graph_", 0) == 0; }
+
+void graph_like_the_fuzzer(const std::string& text, const std::string& name) {
+  INFO("input: " << name);
+  DiagnosticEngine diags;
+  std::optional<tp::frontend::GraphScript> script;
+  CHECK_NOTHROW(script = tp::frontend::compile_graph_network(text, kCrashers.string(), diags));
+  CHECK_NOTHROW((void)tp::frontend::render(diags.diagnostics(), {name, text}));
+  CHECK(script.has_value() != diags.has_errors());
+  if (!script) return;
+  CHECK(tp::graph_problem(script->spec).empty());
+  try {
+    (void)tp::graph_phase(script->spec);
+  } catch (const tp::BudgetError&) {
+  }
+}
+
 }  // namespace
 
-TEST_CASE("every level-2 and CSV fuzz crasher is diagnostics, a refusal or a verified program") {
+TEST_CASE("every level-2, graph and CSV fuzz crasher is diagnostics, a refusal or a verified program") {
   for (const auto& entry : fs::directory_iterator(kCrashers)) {
     const fs::path& p = entry.path();
     if (p.extension() == ".tp" && is_network_crasher(p)) unroll_like_the_fuzzer(read_text(p), p.filename().string());
+    if (p.extension() == ".tp" && is_graph_crasher(p)) graph_like_the_fuzzer(read_text(p), p.filename().string());
     if (p.extension() != ".csv") continue;
     for (const auto rows : {tp::limits::CsvRows::lines, tp::limits::CsvRows::lines_or_semicolons}) {
       INFO("input: " << p.filename().string());
@@ -97,7 +117,8 @@ TEST_CASE("every fuzz crasher compiles to a program or to diagnostics, without c
   REQUIRE(fs::is_directory(kCrashers));
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(kCrashers))
-    if (entry.path().extension() == ".tp" && !is_network_crasher(entry.path())) files.push_back(entry.path());
+    if (entry.path().extension() == ".tp" && !is_network_crasher(entry.path()) && !is_graph_crasher(entry.path()))
+      files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   CHECK_FALSE(files.empty());
   for (const auto& path : files) {

@@ -259,6 +259,13 @@ TEST_CASE("bad graph scripts: every error at its word, with line:col") {
         std::string::npos);
   CHECK(errors(replace(good, "  layernorm\n  attention", "  embedding n\n  attention")).find("net.tp:4:3: error: 'embedding' maps") !=
         std::string::npos);
+  // a misspelt input: two errors (the word, and the first layer that needed an input), no cascade, and no read
+  // before the first node (fuzz_graph found it: UBSan, vector index −1)
+  const std::string misspelt = errors(replace(good, "input 4 positions 3", "intut 2"));
+  CHECK(misspelt.find("net.tp:2:3: error: unknown layer 'intut'") != std::string::npos);
+  CHECK(misspelt.find("net.tp:3:3: error: the network starts with 'input d'") != std::string::npos);
+  const std::string second = "net.tp:3:3: error:";
+  CHECK(misspelt.find("error:", misspelt.find(second) + second.size()) == std::string::npos);
   // the readout missing
   CHECK(errors(replace(good, "  readout 1 bias\n", "")).find("net.tp:1:15: error: the network has no readout") !=
         std::string::npos);
