@@ -124,3 +124,23 @@ TEST_CASE("exam: one relu layer of piecewise_layer_column matches a 50-digit eva
   CHECK(worst_t < 2e-15);
   CHECK(worst_det < 4e-15);  // det relative to itself, down to θ = 1e-9 (det ~ 1e-18 a b)
 }
+
+TEST_CASE("check: piecewise_layer_column reports the column maxima and an overflow or NaN anywhere in the column") {
+  PiecewiseLinear relu, step;
+  relu.relu_pos = 1;
+  step.step_pos = 1;
+  for (const std::size_t m : {std::size_t{5}, std::size_t{21}}) {  // a tail only, and 8-lane blocks and a tail
+    for (std::size_t bad = 0; bad <= m; ++bad) {  // bad = m: none
+      std::vector<double> root_a(m, 1.0), inv_root_a(m, 1.0), k(m, 0.5), theta(m, 1.0), det(m, 0.75);
+      k[m - 1] = 1.0;
+      if (bad < m) theta[bad] = bad % 2 ? 1.5e308 : std::nan("");  // Θ' = K' + 4 (π − θ)/(2π) Θ ≥ 4/3 Θ: inf
+      const ColumnSummary s = piecewise_layer_column(relu, step, 4.0, 0.0, root_a.data(), inv_root_a.data(), m, k.data(),
+                                                     theta.data(), det.data(), false);
+      CHECK(s.finite == (bad == m));
+      if (bad == m) {
+        CHECK(s.max_k == doctest::Approx(2.0));  // the diagonal: 4 · 1/2
+        CHECK(s.max_theta == doctest::Approx(2.0 + 4.0 * 0.5 * 1.0));
+      }
+    }
+  }
+}
