@@ -14,10 +14,6 @@ namespace {
 
 constexpr double pi = std::numbers::pi;
 
-/// a·b + c rounded once (GCC: one instruction where the target has FMA, else libm's correctly rounded fma, so every
-/// target_clones variant rounds alike).
-[[gnu::always_inline]] inline double fma(double a, double b, double c) { return __builtin_fma(a, b, c); }
-
 /// c_k = (−1)^k 2(k+1)/(2k+3)!: h(t) = sin t − t cos t = Σ_k c_k t^{2k+3}. On t ≤ 0.25 six terms suffice: the
 /// series alternates with falling terms, so the rest is below the first omitted term, |c_6| t^15 ≤ 1.9e−18 h(t).
 constexpr auto h_series = [] {
@@ -34,9 +30,9 @@ constexpr auto h_series = [] {
 /// (three independent pairs, then s⁴ and s⁸: a shorter dependency chain than Horner's).
 [[gnu::always_inline]] inline double h_small(double t) {
   const double s = std::min(t, 0.25), s2 = s * s, s4 = s2 * s2, s8 = s4 * s4;
-  const double low = fma(h_series[1], s2, h_series[0]), mid = fma(h_series[3], s2, h_series[2]),
-               high = fma(h_series[5], s2, h_series[4]);
-  return fma(s8, high, fma(s4, mid, low)) * (s2 * s);
+  const double low = h_series[0] + h_series[1] * s2, mid = h_series[2] + h_series[3] * s2,
+               high = h_series[4] + h_series[5] * s2;
+  return ((low + s4 * mid) + s8 * high) * (s2 * s);
 }
 
 /// atan2(y, x) for y ≥ 0, in [0, π], branch-free: Cephes' atan on t = min/max (piecewise_columns.h), then the
@@ -53,15 +49,15 @@ constexpr auto h_series = [] {
   const double z2 = z * z;
   // Cephes' p (degree 4) and q (monic, degree 5) in z², by Estrin's scheme
   const double z4 = z2 * z2, z8 = z4 * z4;
-  const double p = fma(z8, -8.750608600031904122785e-1,
-                       fma(z4, fma(-1.615753718733365076637e1, z2, -7.500855792314704667340e1),
-                           fma(-1.228866684490136173410e2, z2, -6.485021904942025371773e1)));
-  const double q = fma(z8, 2.485846490142306297962e1 + z2,
-                       fma(z4, fma(1.650270098316988542046e2, z2, 4.328810604912902668951e2),
-                           fma(4.853903996359136964868e2, z2, 1.945506571482613964425e2)));
+  const double p = ((-6.485021904942025371773e1 - 1.228866684490136173410e2 * z2) +
+                    z4 * (-7.500855792314704667340e1 - 1.615753718733365076637e1 * z2)) -
+                   z8 * 8.750608600031904122785e-1;
+  const double q = ((1.945506571482613964425e2 + 4.853903996359136964868e2 * z2) +
+                    z4 * (4.328810604912902668951e2 + 1.650270098316988542046e2 * z2)) +
+                   z8 * (2.485846490142306297962e1 + z2);
   const double inv = 1.0 / (q * b);
   ratio = a * q * inv;
-  double r = fma(z, z2 * (p * b * inv), z);
+  double r = z + z * (z2 * (p * b * inv));
   r = big ? r + 0.5 * morebits + pi / 4 : r;
   r = y > ax ? (pi / 2 - r) + morebits : r;
   return x < 0 ? (pi - r) + 2 * morebits : r;
@@ -109,8 +105,8 @@ struct Angle {
   // h(θ) and h(π − θ): at most one of θ, π − θ is ≤ 0.25, so one series serves both
   const double rest = pi - g.theta;
   const double series = h_small(g.theta <= pi / 2 ? g.theta : rest);
-  g.h_rest = rest > 0.25 ? fma(rest, g.cos, g.sin) : series;
-  g.h_theta = g.theta > 0.25 ? fma(-g.theta, g.cos, g.sin) : series;
+  g.h_rest = rest > 0.25 ? g.sin + rest * g.cos : series;
+  g.h_theta = g.theta > 0.25 ? g.sin - g.theta * g.cos : series;
   return g;
 }
 
@@ -137,7 +133,7 @@ template <bool Order1, bool OneSided = false>
     const bool low_half = g.theta <= pi / 2;
     const double half = g.half;
     if constexpr (OneSided) {  // Q = 0: low = P (2π half − h(θ)), high = P (π − h(π − θ))
-      const double low = fma(2 * pi, half, -g.h_theta), high = pi - g.h_rest;
+      const double low = 2 * pi * half - g.h_theta, high = pi - g.h_rest;
       gap = std::max(g.sab * (inv_2pi * f.P) * (low_half ? low : high), 0.0);
     } else {
       const double low = 2 * pi * f.P * half - (f.P + f.Q) * g.h_theta;
@@ -151,7 +147,7 @@ template <bool Order1, bool OneSided = false>
     root = f.pp / 2;                               // A = B = (p² + q²)/2
   }
   const double delta = gap * std::max(2 * root - gap, 0.0);
-  return fma(sw2 * sw2, delta, sw2 * sb2 * fma(diff, diff, 2 * gap));
+  return sw2 * sw2 * delta + sw2 * sb2 * (diff * diff + 2 * gap);
 }
 
 }  // namespace
@@ -190,8 +186,8 @@ template <bool Order1, bool DOrder1, bool Det, bool OneSided>
                                                double root_a, double root_b, double inv_root_a, double inv_root_b,
                                                double& k, double& theta, double& det) {
   const Angle g = angle(root_a, root_b, inv_root_a, inv_root_b, k, det);
-  const double kn = fma(sw2, value<Order1, OneSided>(f, g), sb2);
-  theta = fma(sw2 * value<DOrder1, OneSided>(fd, g), theta, kn);
+  const double kn = sw2 * value<Order1, OneSided>(f, g) + sb2;
+  theta = kn + sw2 * value<DOrder1, OneSided>(fd, g) * theta;
   k = kn;
   if constexpr (Det) det = next_det<Order1, OneSided>(f, g, root_a, root_b, sw2, sb2);
 }

@@ -8,9 +8,7 @@
 // the six-term series of h(t) = sin t − t cos t on t ≤ 0.25 (truncation ≤ 1.9e−18 relative) by Estrin's scheme,
 // which shortens the dependency chain; relu and step, whose other side is 0, skip those terms). The loop is
 // branch-free so that GCC vectorizes it, compiled for AVX-512, AVX2 and baseline x86-64 and chosen when the program loads (target_clones); the file is
-// built with -ffp-contract=off and its fused multiply-adds are explicit (__builtin_fma: one instruction with AVX2 and
-// AVX-512, glibc's correctly rounded fma on baseline x86-64), so every variant rounds alike (tested: the same bits
-// for -march=x86-64, haswell and the AVX-512 clone). Results agree with the scalar expect_piecewise to
+// built with -ffp-contract=off so every variant rounds alike. Results agree with the scalar expect_piecewise to
 // a few ulps (tested), within the route's rounding allowance.
 #pragma once
 
