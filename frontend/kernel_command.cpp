@@ -355,7 +355,9 @@ CLI::App* add_kernel_command(CLI::App& app, KernelArgs& args) {
   sub->add_flag("--emit-program", args.emit_program,
                 "print the network as a Tensor Program (.tp) whose outputs are the NNGP kernel, instead of computing");
   sub->add_option("--threads", args.threads, "worker threads (0 = all cores)")->check(non_negative_integer())->default_val(0);
-  sub->add_option("--memory-budget", args.budget_gib, "refuse input counts whose kernels need more memory than this many GiB")
+  sub->add_option("--memory-budget", args.budget_gib,
+                  "refuse input counts whose kernels need more memory than this many GiB (the route's matrices and "
+                  "working space, the printed output and what tpc already holds)")
       ->check(positive_finite())
       ->default_val(8.0);
   return sub;
