@@ -476,6 +476,11 @@ TEST_CASE("mlp_kernel_bytes: 16 bytes per entry for relu in place, every layer's
   const MlpKernelResult r = compute_mlp_kernel(relu, x, readout);
   const double grown = resident_bytes() - before;
   MESSAGE("resident growth " << grown / 1048576 << " MiB, estimate " << relu_bytes / 1048576 << " MiB");
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's shadow memory, redzones and quarantine of freed blocks inflate the resident set: nothing to compare
+  (void)grown;
+#else
   CHECK(grown <= relu_bytes + 4.0 * 1048576);
+#endif
   CHECK(r.output_nngp().rows() == static_cast<Eigen::Index>(n));
 }
