@@ -16,6 +16,7 @@
 #include "limits/gaussian_expectation.h"
 #include "limits/mlp_kernel.h"
 #include "limits/mlp_program.h"
+#include "limits/resident_memory.h"
 #include "tp/errors.h"
 
 namespace tp::frontend {
@@ -161,29 +162,29 @@ int run(const KernelArgs& a, std::ostream& out, std::ostream& err) {
     else out << program;
     return 0;
   }
-  // 4b. the kernels, if they fit: the NNGP and NTK of the readout (of every layer with --all-layers), N x N
-  // doubles each, and about 64 bytes per entry of working matrices (measured for the quadrature routes; the
-  // piecewise-linear route needs 16: K and Θ, det in K's lower triangle), the univariate caches of the quadrature route (about order^2/4 nodes x N,
-  // two of them) and the printed matrices (text or JSON: about 48 bytes per entry and layer; .npz: none).
-  {
-    const double N = static_cast<double>(inputs.values.rows()), gib = 1024.0 * 1024.0 * 1024.0;
-    const double layers_kept = a.all_layers ? a.depth + 1 : 1;
-    const double k = order > 0 ? order : limits::default_mlp_quadrature_order;  // the trapezoidal rule: comparable
-    const double need = (16.0 * layers_kept + 64.0) * N * N + 4.0 * k * k * N +
-                        (a.output.empty() ? 48.0 * layers_kept : 0.0) * N * N;
-    if (need > a.budget_gib * gib)
-      throw KernelUserError{std::to_string(inputs.values.rows()) + " inputs at depth " + std::to_string(a.depth) +
-                            " need about " + format_number(std::ceil(need / gib * 10) / 10) +
-                            " GiB (NNGP and NTK matrices, N x N doubles, and working space), over the memory budget of " +
-                            format_number(a.budget_gib) + " GiB; pass fewer inputs or use --memory-budget " +
-                            format_number(std::ceil(need / gib))};
-  }
+  // 4b. the kernels, if they fit: what the process holds now (the program, the inputs) plus what the route will
+  // allocate (limits::mlp_kernel_bytes: 16 bytes per N x N entry for the in-place relu route, far more for the
+  // layer-by-layer routes) plus the printed matrices (text or JSON: about 48 bytes per entry and layer; .npz: the
+  // writer's buffers only, 4 MiB)
   limits::MlpKernelOptions options;
   options.use_closed_forms = !a.no_closed_forms;
   options.order = order;
   options.threads = a.threads;
   options.keep_all_layers = a.all_layers;
   options.distribute = true;  // every process of `mpirun -np K tpc kernel` runs this same call
+  {
+    const auto rows = static_cast<std::size_t>(inputs.values.rows()), dims = static_cast<std::size_t>(inputs.values.cols());
+    const double N = static_cast<double>(rows), gib = 1024.0 * 1024.0 * 1024.0;
+    const double layers_kept = a.all_layers ? a.depth + 1 : 1;
+    const double output = a.output.empty() ? 48.0 * layers_kept * N * N : 4.0 * 1024 * 1024;
+    const double need = limits::resident_bytes() + limits::mlp_kernel_bytes(spec, rows, dims, options) + output;
+    if (need > a.budget_gib * gib)
+      throw KernelUserError{std::to_string(inputs.values.rows()) + " inputs at depth " + std::to_string(a.depth) +
+                            " need about " + format_number(std::ceil(need / gib * 10) / 10) +
+                            " GiB (NNGP and NTK matrices, N x N doubles, working space and what tpc holds already), "
+                            "over the memory budget of " + format_number(a.budget_gib) +
+                            " GiB; pass fewer inputs or use --memory-budget " + format_number(std::ceil(need / gib * 10) / 10)};
+  }
   limits::MlpKernelResult r;
   try {
     r = limits::compute_mlp_kernel(spec, inputs.values, options);
@@ -354,7 +355,9 @@ CLI::App* add_kernel_command(CLI::App& app, KernelArgs& args) {
   sub->add_flag("--emit-program", args.emit_program,
                 "print the network as a Tensor Program (.tp) whose outputs are the NNGP kernel, instead of computing");
   sub->add_option("--threads", args.threads, "worker threads (0 = all cores)")->check(non_negative_integer())->default_val(0);
-  sub->add_option("--memory-budget", args.budget_gib, "refuse input counts whose kernels need more memory than this many GiB")
+  sub->add_option("--memory-budget", args.budget_gib,
+                  "refuse input counts whose kernels need more memory than this many GiB (the route's matrices and "
+                  "working space, the printed output and what tpc already holds)")
       ->check(positive_finite())
       ->default_val(8.0);
   return sub;

@@ -898,7 +898,46 @@ void homogeneous_piecewise_route(const MlpKernelSpec& spec, const PiecewisePair&
   result.ntk.push_back(std::move(theta));
 }
 
+/// φ and φ' when the in-place piecewise-linear route applies (mlp_kernel.h): closed forms on, φ piecewise linear
+/// and homogeneous (with φ'), and the full NTK sum — a kernel-regime kernel that drops layers (ntk_weight_scale,
+/// ntk_bias_scale ≠ 1) takes the layer-by-layer route, which scales each layer's own terms.
+std::optional<PiecewisePair> in_place_piecewise(const MlpKernelSpec& spec, const MlpKernelOptions& options) {
+  if (!options.use_closed_forms || match_closed(spec.activation)) return std::nullopt;
+  auto pwl = match_piecewise_pair(spec);
+  const auto one = [](double s) { return s == 1.0; };
+  const bool full_ntk = std::all_of(spec.ntk_weight_scale.begin(), spec.ntk_weight_scale.end(), one) &&
+                        std::all_of(spec.ntk_bias_scale.begin(), spec.ntk_bias_scale.end(), one);
+  if (!full_ntk || !pwl || !piecewise_homogeneous(pwl->phi) || !piecewise_homogeneous(pwl->dphi)) return std::nullopt;
+  return pwl;
+}
+
 }  // namespace
+
+double mlp_kernel_bytes(const MlpKernelSpec& spec, std::size_t n, std::size_t d, const MlpKernelOptions& options) {
+  const double N = static_cast<double>(n), entries = N * N, layers = spec.depth + 1.0;
+  const bool mpi = options.distribute && process_count() > 1;
+  // per input: the diagonals, reciprocals and per-layer column maxima (a few vectors of N doubles per layer)
+  const double per_input = 64.0 * layers * N;
+  if (in_place_piecewise(spec, options)) {
+    // K and Θ (det in K's free triangle), plus every hidden layer's two when all are kept; under MPI the packed
+    // columns of the kept matrices (half of each) once more while they are exchanged
+    const double kept = options.keep_all_layers ? layers : 1.0;
+    return 16.0 * kept * entries * (mpi ? 1.5 : 1.0) + per_input;
+  }
+  // the layer-by-layer routes hold every layer's K and Θ until they return (the readout alone is kept only then),
+  // K^1 once more and, while it is formed, X Xᵀ and its symmetrization; the piecewise-linear route with both orders
+  // also det, the angle error and the ntk error per pair and each layer's next four (7 matrices)
+  const bool closed = options.use_closed_forms && match_closed(spec.activation);
+  const bool pwl = options.use_closed_forms && !closed && match_piecewise_pair(spec);
+  double per_entry = 16.0 * layers + 8.0 + (pwl ? 56.0 : 0.0);
+  if (mpi && !closed && !pwl) per_entry += 8.0 * (layers - 1.0);  // the exchanged columns of every layer (half each)
+  double caches = 0.0;  // quadrature: φ and φ' at about order²/4 rows of nodes for every input, two of them
+  if (!closed && !pwl) {
+    const double k = options.order > 0 ? options.order : default_mlp_quadrature_order;  // trapezoidal: comparable
+    caches = 2.0 * 8.0 * (k * k / 4.0) * N;
+  }
+  return per_entry * entries + caches + per_input + 8.0 * N * static_cast<double>(d);
+}
 
 void validate_mlp_kernel_spec(const MlpKernelSpec& spec) {
   if (!spec.activation) throw MlpKernelError("the activation is missing");
@@ -973,17 +1012,10 @@ MlpKernelResult compute_mlp_kernel(const MlpKernelSpec& spec, const Eigen::Matri
 
   // 2. the input layer
   MlpKernelResult result;
-  if (options.use_closed_forms && !match_closed(spec.activation)) {
-    const auto pwl = match_piecewise_pair(spec);
-    // The in-place route computes the full NTK sum; a kernel-regime kernel that drops layers (ntk_weight_scale,
-    // ntk_bias_scale ≠ 1) takes the layer-by-layer route below, which scales each layer's own terms.
-    const bool full_ntk = std::all_of(spec.ntk_weight_scale.begin(), spec.ntk_weight_scale.end(), [](double s) { return s == 1.0; }) &&
-                          std::all_of(spec.ntk_bias_scale.begin(), spec.ntk_bias_scale.end(), [](double s) { return s == 1.0; });
-    if (full_ntk && pwl && piecewise_homogeneous(pwl->phi) && piecewise_homogeneous(pwl->dphi)) {
-      result.route = Route::closed_form;
-      homogeneous_piecewise_route(spec, *pwl, inputs, options, result);
-      return result;
-    }
+  if (const auto pwl = in_place_piecewise(spec, options)) {
+    result.route = Route::closed_form;
+    homogeneous_piecewise_route(spec, *pwl, inputs, options, result);
+    return result;
   }
   Eigen::MatrixXd k1 = spec.sw2_at(0) * (inputs * inputs.transpose()) / d;
   k1.array() += spec.sb2_at(0);

@@ -170,6 +170,14 @@ struct MlpKernelResult {
 /// to argument 0, or a piecewise-linear φ with its kink at 0).
 bool mlp_kernel_has_closed_form(const ExprPtr& activation);
 
+/// The peak memory in bytes that compute_mlp_kernel allocates for n inputs in R^d, its result included, by the
+/// route it takes: the in-place piecewise-linear route 16 bytes per entry of N × N (K and Θ; 16 (L + 1) with
+/// keep_all_layers), the layer-by-layer routes 16 (L + 1) + 8 (every layer until they return, and K^1), the
+/// piecewise-linear route with both orders 56 more (det, angle and error matrices), quadrature its univariate
+/// caches (about order²/4 node rows per input, two of them); the MPI exchange buffers when distributed. The
+/// caller adds what the process already holds (limits/resident_memory.h) and what it will write.
+double mlp_kernel_bytes(const MlpKernelSpec& spec, std::size_t n, std::size_t d, const MlpKernelOptions& options = {});
+
 /// K^l and Θ^l for the rows of `inputs` (N × d, one input per row, N ≥ 1, d ≥ 1, finite, with K^1(x, x) finite).
 /// Throws MlpKernelError (bad spec, inputs or options), DivergentIntegral (E φ(u)² or E φ'(u)² is infinite
 /// at some layer; the message names the layer and input) or tp::NumericalError (a non-finite kernel entry).

@@ -14,23 +14,25 @@ namespace {
 
 constexpr double pi = std::numbers::pi;
 
-/// c_k = (−1)^k 2(k+1)/(2k+3)!: h(t) = sin t − t cos t = Σ_k c_k t^{2k+3} (8 terms, as piecewise_linear.cpp)
+/// c_k = (−1)^k 2(k+1)/(2k+3)!: h(t) = sin t − t cos t = Σ_k c_k t^{2k+3}. On t ≤ 0.25 six terms suffice: the
+/// series alternates with falling terms, so the rest is below the first omitted term, |c_6| t^15 ≤ 1.9e−18 h(t).
 constexpr auto h_series = [] {
-  std::array<double, 8> r{};
+  std::array<double, 6> r{};
   double factorial = 6.0;  // 3!
-  for (int k = 0; k < 8; ++k) {
+  for (int k = 0; k < 6; ++k) {
     r[static_cast<std::size_t>(k)] = (k % 2 ? -2.0 : 2.0) * (k + 1) / factorial;
     factorial *= (2.0 * k + 4) * (2.0 * k + 5);
   }
   return r;
 }();
 
-/// The series of h(t) at min(t, 0.25) (used where t ≤ 0.25 and sin t − t cos t would cancel).
+/// The series of h(t) at min(t, 0.25) (used where t ≤ 0.25 and sin t − t cos t would cancel), by Estrin's scheme
+/// (three independent pairs, then s⁴ and s⁸: a shorter dependency chain than Horner's).
 [[gnu::always_inline]] inline double h_small(double t) {
-  const double s = std::min(t, 0.25), s2 = s * s;
-  double series = h_series[7];
-  for (int k = 6; k >= 0; --k) series = series * s2 + h_series[static_cast<std::size_t>(k)];
-  return series * (s2 * s);
+  const double s = std::min(t, 0.25), s2 = s * s, s4 = s2 * s2, s8 = s4 * s4;
+  const double low = h_series[0] + h_series[1] * s2, mid = h_series[2] + h_series[3] * s2,
+               high = h_series[4] + h_series[5] * s2;
+  return ((low + s4 * mid) + s8 * high) * (s2 * s);
 }
 
 /// atan2(y, x) for y ≥ 0, in [0, π], branch-free: Cephes' atan on t = min/max (piecewise_columns.h), then the
@@ -45,10 +47,14 @@ constexpr auto h_series = [] {
   const double num = big ? lo - hi : lo, den = big ? lo + hi : (hi > 0 ? hi : 1.0);
   const double z = num / den;
   const double z2 = z * z;
-  const double p = (((-8.750608600031904122785e-1 * z2 - 1.615753718733365076637e1) * z2 - 7.500855792314704667340e1) * z2 -
-                    1.228866684490136173410e2) * z2 - 6.485021904942025371773e1;
-  const double q = ((((z2 + 2.485846490142306297962e1) * z2 + 1.650270098316988542046e2) * z2 + 4.328810604912902668951e2) * z2 +
-                    4.853903996359136964868e2) * z2 + 1.945506571482613964425e2;
+  // Cephes' p (degree 4) and q (monic, degree 5) in z², by Estrin's scheme
+  const double z4 = z2 * z2, z8 = z4 * z4;
+  const double p = ((-6.485021904942025371773e1 - 1.228866684490136173410e2 * z2) +
+                    z4 * (-7.500855792314704667340e1 - 1.615753718733365076637e1 * z2)) -
+                   z8 * 8.750608600031904122785e-1;
+  const double q = ((1.945506571482613964425e2 + 4.853903996359136964868e2 * z2) +
+                    z4 * (4.328810604912902668951e2 + 1.650270098316988542046e2 * z2)) +
+                   z8 * (2.485846490142306297962e1 + z2);
   const double inv = 1.0 / (q * b);
   ratio = a * q * inv;
   double r = z + z * (z2 * (p * b * inv));
@@ -106,15 +112,19 @@ struct Angle {
 
 constexpr double inv_2pi = 1.0 / (2 * pi);
 
-/// E φ(u)φ(v) (piecewise_linear.cpp expect_piecewise_at for homogeneous φ); Order1 = f.order1.
-template <bool Order1>
+/// E φ(u)φ(v) (piecewise_linear.cpp expect_piecewise_at for homogeneous φ); Order1 = f.order1. OneSided: φ has
+/// one side only (order 1: β = 0, so Q = 0; order 0: q = 0, so pq = 0 — relu and its derivative step), whose
+/// terms in Q and pq are left out instead of multiplied by 0.
+template <bool Order1, bool OneSided = false>
 [[gnu::always_inline]] inline double value(const Coefficients& f, const Angle& g) {
-  if constexpr (Order1) return g.sab * inv_2pi * (f.P * g.h_rest + f.Q * g.h_theta);
+  if constexpr (Order1 && OneSided) return g.sab * inv_2pi * (f.P * g.h_rest);
+  else if constexpr (Order1) return g.sab * inv_2pi * (f.P * g.h_rest + f.Q * g.h_theta);
+  else if constexpr (OneSided) return f.pp * (pi - g.theta) * inv_2pi;
   else return (f.pp * (pi - g.theta) + 2 * f.pq * g.theta) * inv_2pi;
 }
 
 /// det of σ_w² E[φφ] + σ_b² through the exact gap (piecewise_linear.cpp expect_piecewise and next_det).
-template <bool Order1>
+template <bool Order1, bool OneSided = false>
 [[gnu::always_inline]] inline double next_det(const Coefficients& f, const Angle& g, double root_a, double root_b,
                                               double sw2, double sb2) {
   double gap = 0.0, root = 0.0, diff = 0.0;  // G, √(AB), √A − √B
@@ -122,9 +132,14 @@ template <bool Order1>
     // sin²(θ/2) = sin²θ / (2 (1 + cos θ)) for θ ≤ π/2; sin²((π − θ)/2) = sin²θ / (2 (1 − cos θ)) for θ > π/2
     const bool low_half = g.theta <= pi / 2;
     const double half = g.half;
-    const double low = 2 * pi * f.P * half - (f.P + f.Q) * g.h_theta;
-    const double high = pi * (f.P - f.Q) + 2 * pi * f.Q * half - (f.P + f.Q) * g.h_rest;
-    gap = std::max(g.sab * inv_2pi * (low_half ? low : high), 0.0);
+    if constexpr (OneSided) {  // Q = 0: low = P (2π half − h(θ)), high = P (π − h(π − θ))
+      const double low = 2 * pi * half - g.h_theta, high = pi - g.h_rest;
+      gap = std::max(g.sab * (inv_2pi * f.P) * (low_half ? low : high), 0.0);
+    } else {
+      const double low = 2 * pi * f.P * half - (f.P + f.Q) * g.h_theta;
+      const double high = pi * (f.P - f.Q) + 2 * pi * f.Q * half - (f.P + f.Q) * g.h_rest;
+      gap = std::max(g.sab * inv_2pi * (low_half ? low : high), 0.0);
+    }
     root = f.P / 2 * g.sab;                        // A = P a/2, B = P b/2
     diff = f.root_half_P * (root_a - root_b);
   } else {
@@ -141,42 +156,43 @@ bool piecewise_homogeneous(const PiecewiseLinear& f) { return !(f.has_order0() &
 
 namespace {
 
-/// max |x| over x[0..m) and whether all are finite, in 8 independent lanes (so that GCC vectorizes it; Eigen's
-/// allFinite is a scalar loop).
+/// max |x| over x[0..m) and whether all are finite, in 8 independent lanes so that GCC vectorizes it (Eigen's
+/// allFinite is a scalar loop; a select on each value's finiteness made GCC fall back to scalar cmov): x · 0 is 0
+/// for finite x and NaN for ±inf or NaN, so a lane's sum of them is 0 exactly when its values are finite.
 [[gnu::always_inline]] inline void column_max(const double* __restrict x, std::size_t m, double& max_abs, bool& finite) {
   constexpr std::size_t lanes = 8;
-  std::array<double, lanes> top{}, bad{};
+  std::array<double, lanes> top{}, zero{};
   std::size_t i = 0;
   for (; i + lanes <= m; i += lanes)
     for (std::size_t l = 0; l < lanes; ++l) {
       const double v = std::abs(x[i + l]);
-      top[l] = v > top[l] ? v : top[l];
-      bad[l] = v <= std::numeric_limits<double>::max() ? bad[l] : 1.0;  // inf or NaN
+      top[l] = top[l] > v ? top[l] : v;
+      zero[l] += x[i + l] * 0.0;
     }
   for (; i < m; ++i) {
     const double v = std::abs(x[i]);
-    top[0] = v > top[0] ? v : top[0];
-    bad[0] = v <= std::numeric_limits<double>::max() ? bad[0] : 1.0;
+    top[0] = top[0] > v ? top[0] : v;
+    zero[0] += x[i] * 0.0;
   }
   for (std::size_t l = 0; l < lanes; ++l) {
     max_abs = std::max(max_abs, top[l]);
-    finite = finite && bad[l] == 0.0;
+    finite = finite && zero[l] == 0.0;
   }
 }
 
 /// One entry: K, Θ in place; the next det if Det (off-diagonal entries).
-template <bool Order1, bool DOrder1, bool Det>
+template <bool Order1, bool DOrder1, bool Det, bool OneSided>
 [[gnu::always_inline]] inline void layer_entry(const Coefficients& f, const Coefficients& fd, double sw2, double sb2,
                                                double root_a, double root_b, double inv_root_a, double inv_root_b,
                                                double& k, double& theta, double& det) {
   const Angle g = angle(root_a, root_b, inv_root_a, inv_root_b, k, det);
-  const double kn = sw2 * value<Order1>(f, g) + sb2;
-  theta = kn + sw2 * value<DOrder1>(fd, g) * theta;
+  const double kn = sw2 * value<Order1, OneSided>(f, g) + sb2;
+  theta = kn + sw2 * value<DOrder1, OneSided>(fd, g) * theta;
   k = kn;
-  if constexpr (Det) det = next_det<Order1>(f, g, root_a, root_b, sw2, sb2);
+  if constexpr (Det) det = next_det<Order1, OneSided>(f, g, root_a, root_b, sw2, sb2);
 }
 
-template <bool Order1, bool DOrder1, bool Det>
+template <bool Order1, bool DOrder1, bool Det, bool OneSided = false>
 [[gnu::always_inline]] inline ColumnSummary layer_loop(const Coefficients& f, const Coefficients& fd, double sw2,
                                                        double sb2, const double* __restrict root_a,
                                                        const double* __restrict inv_root_a, std::size_t m,
@@ -184,9 +200,9 @@ template <bool Order1, bool DOrder1, bool Det>
                                                        double* __restrict det) {
   const double root_b = root_a[m - 1], inv_root_b = inv_root_a[m - 1];
   for (std::size_t i = 0; i + 1 < m; ++i)
-    layer_entry<Order1, DOrder1, Det>(f, fd, sw2, sb2, root_a[i], root_b, inv_root_a[i], inv_root_b, k[i], theta[i], det[i]);
+    layer_entry<Order1, DOrder1, Det, OneSided>(f, fd, sw2, sb2, root_a[i], root_b, inv_root_a[i], inv_root_b, k[i], theta[i], det[i]);
   double zero = 0.0;  // the diagonal entry: det = 0
-  layer_entry<Order1, DOrder1, false>(f, fd, sw2, sb2, root_b, root_b, inv_root_b, inv_root_b, k[m - 1], theta[m - 1], zero);
+  layer_entry<Order1, DOrder1, false, OneSided>(f, fd, sw2, sb2, root_b, root_b, inv_root_b, inv_root_b, k[m - 1], theta[m - 1], zero);
   // a second pass over the column while it is in cache (a reduction inside the loop would stop GCC vectorizing it)
   ColumnSummary summary;
   column_max(k, m, summary.max_k, summary.finite);
@@ -198,6 +214,8 @@ template <bool Det>
 [[gnu::always_inline]] inline ColumnSummary layer_column(const Coefficients& f, const Coefficients& fd, double sw2,
                                                          double sb2, const double* root_a, const double* inv_root_a,
                                                          std::size_t m, double* k, double* theta, double* det) {
+  if (f.order1 && !fd.order1 && f.Q == 0 && fd.pq == 0)  // relu (times α > 0) and its derivative: one-sided
+    return layer_loop<true, false, Det, true>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det);
   if (f.order1 && !fd.order1) return layer_loop<true, false, Det>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det);
   if (f.order1) return layer_loop<true, true, Det>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det);
   if (!fd.order1) return layer_loop<false, false, Det>(f, fd, sw2, sb2, root_a, inv_root_a, m, k, theta, det);

@@ -17,6 +17,7 @@
 #include "frontend/cli.h"
 #include "frontend/npz_writer.h"
 #include "frontend/sema.h"
+#include "limits/resident_memory.h"
 
 namespace {
 
@@ -268,4 +269,29 @@ TEST_CASE("write_npz: a device that fills up is reported with its cause, and no 
   CHECK(message.find("No space left on device") != std::string::npos);
   CHECK(!std::filesystem::is_symlink(link));
   std::filesystem::remove(link);
+}
+
+TEST_CASE("tpc kernel --memory-budget counts what tpc holds plus what the route needs: 16 bytes per entry for relu, "
+          "every layer for erf") {
+  const double mib = 1048576.0, gib = 1024 * mib;
+  auto budget = [&](double extra_mib) { return std::to_string((tp::limits::resident_bytes() + extra_mib * mib) / gib); };
+  std::string x;  // inputs in R^1
+  for (int i = 0; i < 1000; ++i) x += (i ? ";" : "") + std::to_string(0.5 + 0.001 * i);
+  const auto npz = std::filesystem::temp_directory_path() / ("tpc_test_kernel_budget_" + std::to_string(::getpid()) + ".npz");
+  // relu, N = 1000: K and Θ in place are 16 MB (the former estimate, 80 bytes per entry, said 80 MB)
+  const Run relu = tpc({"kernel", "--act", "relu", "--depth", "2", "--x", x, "--output", npz.string(), "--memory-budget",
+                        budget(40)});
+  CHECK(relu.code == 0);
+  CHECK(relu.err == "");
+  std::filesystem::remove(npz);
+  // erf, N = 300, depth 10: the layer-by-layer route holds all 11 layers' K and Θ, 16 MB, and the text 4 MB (the
+  // former estimate, 80 bytes per entry and the text, said 11 MB and did not count the process)
+  std::string y;
+  for (int i = 0; i < 300; ++i) y += (i ? ";" : "") + std::to_string(0.5 + 0.001 * i);
+  const Run erf = tpc({"kernel", "--act", "erf", "--depth", "10", "--x", y, "--memory-budget", budget(12)});
+  CHECK(erf.code == 1);
+  CHECK(erf.out == "");
+  CHECK(erf.err.find("need about") != std::string::npos);
+  CHECK(erf.err.find("what tpc holds already") != std::string::npos);
+  CHECK(tpc({"kernel", "--act", "erf", "--depth", "10", "--x", y, "--memory-budget", budget(40)}).code == 0);
 }
