@@ -70,12 +70,6 @@ const Expr* discontinuity_in(const ExprPtr& e, int k) {
   return discontinuity_in(e->rhs, k);
 }
 
-// True if e calls step or sign anywhere (only then can a derivative of it carry a Dirac delta).
-bool has_step_or_sign(const ExprPtr& e) {
-  if (!e) return false;
-  if (e->kind == ExprKind::Call && (e->fn == Function::step || e->fn == Function::sign)) return true;
-  return has_step_or_sign(e->lhs) || has_step_or_sign(e->rhs);
-}
 
 // The coefficients ∂e/∂(vector argument k) of an expression that is linear in its vector arguments (scalar
 // arguments and constants free: unrolled training's update sums n^e·W x + Σ c·avg(·)·gh), as scalar-only
@@ -388,6 +382,19 @@ struct Plan {
       family_dies_at[matrix_last[families[f].matrix]].push_back(static_cast<int>(f));
   }
 
+  // The particle-array passes of one run per particle: one per expression node of a vector value and per tangent
+  // column touched (a tangent matrix zeroed, then each source's runs added once: Replica::expression, matmul).
+  double tangent_columns() const {
+    double columns = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      if (need[i].empty() || linear[i]) continue;
+      columns += static_cast<double>(need[i].size());
+      for (const auto& slot : runs[i])
+        for (const ColumnRun& r : slot) columns += r.length;
+    }
+    return columns;
+  }
+
   // Peak number of particle arrays alive at once (vectors, their tangents, ZHat normals, workspace).
   double peak_arrays() const {
     double live = 0, peak = 0;
@@ -697,15 +704,39 @@ class Replica {
         for (const ColumnRun& r : plan_.runs[i][k])
           t.middleCols(r.to, r.length) += to.middleCols(r.from, r.length).colwise() * d;
       }
-      for (std::size_t slot = 0; slot < weight.size(); ++slot) {
-        if (weight[slot] == 0.0) continue;
-        const ValueId src = slot < v.operands.size() ? v.operands[slot] : plan_.expanded[i][slot - v.operands.size()];
-        const Eigen::ArrayXXd& ts = tan_[src];
-        for (const ColumnRun& r : plan_.runs[i][slot]) t.middleCols(r.to, r.length) += weight[slot] * ts.middleCols(r.from, r.length);
-      }
+      add_weighted_sources(i, weight, t);
       tan_[i] = std::move(t);
     }
     vec_[i] = std::move(y);
+  }
+
+  // t += Σ_slot weight[slot] · (the slot's source tangent columns, placed by its runs), in tiles of t's columns
+  // small enough to stay in cache while every source streams through once: one pass per source adds into a
+  // tile without reading and writing all of t again (unrolled training's update sums have hundreds of sources,
+  // each with hundreds of columns). Each element still receives its terms in slot order, so the result is
+  // bitwise that of adding the sources one after another.
+  void add_weighted_sources(ValueId i, const std::vector<double>& weight, Eigen::ArrayXXd& t) const {
+    const Value& v = p_.value(i);
+    struct Source {
+      double weight;
+      const Eigen::ArrayXXd* tangent;
+      const std::vector<ColumnRun>* runs;
+    };
+    std::vector<Source> sources;
+    for (std::size_t slot = 0; slot < weight.size(); ++slot) {
+      if (weight[slot] == 0.0) continue;
+      const ValueId src = slot < v.operands.size() ? v.operands[slot] : plan_.expanded[i][slot - v.operands.size()];
+      sources.push_back({weight[slot], &tan_[src], &plan_.runs[i][slot]});
+    }
+    const Eigen::Index columns = t.cols(), tile = std::max<Eigen::Index>(4, 8192 / std::max<Eigen::Index>(m_, 1));
+    for (Eigen::Index c0 = 0; c0 < columns; c0 += tile) {
+      const Eigen::Index c1 = std::min(columns, c0 + tile);
+      for (const Source& src : sources)
+        for (const ColumnRun& r : *src.runs) {
+          const Eigen::Index lo = std::max<Eigen::Index>(r.to, c0), hi = std::min<Eigen::Index>(r.to + r.length, c1);
+          if (lo < hi) t.middleCols(lo, hi - lo) += src.weight * src.tangent->middleCols(r.from + (lo - r.to), hi - lo);
+        }
+    }
   }
 
   void check(bool finite, const Value& v, const char* what = "") const {
@@ -768,7 +799,18 @@ std::unique_ptr<Plan> make_plan(const Program& p, const ZDotOptions& o) {
 
 }  // namespace
 
+bool has_step_or_sign(const ExprPtr& e) {
+  if (!e) return false;
+  if (e->kind == ExprKind::Call && (e->fn == Function::step || e->fn == Function::sign)) return true;
+  return has_step_or_sign(e->lhs) || has_step_or_sign(e->rhs);
+}
+
 ZDotMode resolve_zdot_mode(const Program& p, ZDotMode requested) { return Plan(p, requested).mode; }
+
+ZDotWork zdot_work(const Program& p, const ZDotOptions& options) {
+  const auto plan = make_plan(p, options);
+  return {plan->mode, plan->tangent_columns()};
+}
 
 double zdot_memory_bytes(const Program& p, const ZDotOptions& options) { return bytes_needed(*make_plan(p, options), options); }
 
