@@ -704,39 +704,15 @@ class Replica {
         for (const ColumnRun& r : plan_.runs[i][k])
           t.middleCols(r.to, r.length) += to.middleCols(r.from, r.length).colwise() * d;
       }
-      add_weighted_sources(i, weight, t);
+      for (std::size_t slot = 0; slot < weight.size(); ++slot) {
+        if (weight[slot] == 0.0) continue;
+        const ValueId src = slot < v.operands.size() ? v.operands[slot] : plan_.expanded[i][slot - v.operands.size()];
+        const Eigen::ArrayXXd& ts = tan_[src];
+        for (const ColumnRun& r : plan_.runs[i][slot]) t.middleCols(r.to, r.length) += weight[slot] * ts.middleCols(r.from, r.length);
+      }
       tan_[i] = std::move(t);
     }
     vec_[i] = std::move(y);
-  }
-
-  // t += Σ_slot weight[slot] · (the slot's source tangent columns, placed by its runs), in tiles of t's columns
-  // small enough to stay in cache while every source streams through once: one pass per source adds into a
-  // tile without reading and writing all of t again (unrolled training's update sums have hundreds of sources,
-  // each with hundreds of columns). Each element still receives its terms in slot order, so the result is
-  // bitwise that of adding the sources one after another.
-  void add_weighted_sources(ValueId i, const std::vector<double>& weight, Eigen::ArrayXXd& t) const {
-    const Value& v = p_.value(i);
-    struct Source {
-      double weight;
-      const Eigen::ArrayXXd* tangent;
-      const std::vector<ColumnRun>* runs;
-    };
-    std::vector<Source> sources;
-    for (std::size_t slot = 0; slot < weight.size(); ++slot) {
-      if (weight[slot] == 0.0) continue;
-      const ValueId src = slot < v.operands.size() ? v.operands[slot] : plan_.expanded[i][slot - v.operands.size()];
-      sources.push_back({weight[slot], &tan_[src], &plan_.runs[i][slot]});
-    }
-    const Eigen::Index columns = t.cols(), tile = std::max<Eigen::Index>(4, 8192 / std::max<Eigen::Index>(m_, 1));
-    for (Eigen::Index c0 = 0; c0 < columns; c0 += tile) {
-      const Eigen::Index c1 = std::min(columns, c0 + tile);
-      for (const Source& src : sources)
-        for (const ColumnRun& r : *src.runs) {
-          const Eigen::Index lo = std::max<Eigen::Index>(r.to, c0), hi = std::min<Eigen::Index>(r.to + r.length, c1);
-          if (lo < hi) t.middleCols(lo, hi - lo) += src.weight * src.tangent->middleCols(r.from + (lo - r.to), hi - lo);
-        }
-    }
   }
 
   void check(bool finite, const Value& v, const char* what = "") const {
