@@ -201,8 +201,12 @@ TEST_CASE("unroll: the input layer as its columns and as sums over earlier updat
   }
   // automatic: columns for few inputs trained over steps; sums when d·(1 + B) exceeds points·B·(T + 1)/2.
   NetworkSpec wide = spec_for("mup", 2, call(Function::tanh, argument(0)), 1);
-  CHECK(input_columns_pay(spec_for("mup", 2, call(Function::tanh, argument(0)), 3)));
-  CHECK_FALSE(input_columns_pay(wide));  // 4 points, batch 4, 1 step: 4 < 3·5
+  wide.input_dim = 10;
+  wide.train_x = Eigen::MatrixXd::Constant(4, 10, 0.1);
+  CHECK(input_columns_pay(spec_for("mup", 2, call(Function::tanh, argument(0)), 3)));  // 4·4·4/2 ≥ 3·5
+  CHECK_FALSE(input_columns_pay(wide));  // 4 points, batch 4, 1 step, d = 10: 4·4·2/2 < 10·5
   CHECK(unroll_memory_estimate(wide) == unroll_memory_estimate(wide, InputLayerForm::sums));
   CHECK(unroll_memory_estimate(wide) < unroll_memory_estimate(wide, InputLayerForm::columns));
+  CHECK(dump(unroll(wide).program).find("W1c") == std::string::npos);
+  CHECK(dump(unroll(spec_for("mup", 2, call(Function::tanh, argument(0)), 3)).program).find("W1c1_t3") != std::string::npos);
 }
