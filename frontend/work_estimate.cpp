@@ -10,13 +10,17 @@
 
 #include "limits/linear_limit.h"
 #include "limits/parallel.h"
+#include "limits/zdot_limit.h"
 #include "tp/unroll.h"
 
 namespace tp::frontend {
 
 namespace {
 
-constexpr double kMonteCarloPace = 4e-9;   ///< s per particle per expression node (limits/zdot_limit)
+constexpr double kMonteCarloPace = 1e-9;   ///< s per particle per expression node (limits/zdot_limit)
+constexpr double kTangentPace = 0.7e-9;    ///< s per particle per tangent column (derivative ZDot, limits/zdot_limit)
+constexpr double kPlanPace = 3e-6;         ///< s per program term to unroll and plan (Stein; derivative: kPlanPace + 1.2e-6)
+constexpr double kDerivativePlanPace = 1.2e-6;
 constexpr double kQuadraturePace = 4e-9;   ///< s per node per point per step per expression node (limits/mup1_limit)
 constexpr double kFlopPace = 1e-9;         ///< s per flop of the finite executor (Eigen GEMV, limits/finite)
 constexpr double kKernelPace = 2e-7;       ///< s per kernel entry per layer (limits/kernel_gd, limits/mlp_kernel)
@@ -76,11 +80,50 @@ std::optional<WorkEstimate> network_limit_estimate(const NetworkSpec& s, const l
     e.what = "the exact limit of a linear program of about " + std::to_string(static_cast<long long>(nodes)) + " expression nodes";
     return e;
   }
-  e.seconds = kMonteCarloPace * static_cast<double>(o.particles) * o.replicas * nodes / parallelism(o.threads, o.replicas);
-  std::snprintf(buf, sizeof buf, "the limit by Monte Carlo: %d replicas x %lld particles x %s%.0f expression nodes",
-                o.replicas, o.particles, counts.exact ? "" : "about ", nodes);
+  // Every particle of every replica runs once, and again in the jackknife's two halves; the derivative form also
+  // touches its tangent columns; unrolling and planning is once per run, on one thread.
+  const double runs = static_cast<double>(o.particles) * o.replicas * (o.jackknife ? 2 : 1);
+  const ZDotForm form = zdot_form(s, o);
+  const double terms = unroll_memory_estimate(s) / 400;
+  e.seconds = runs * (kMonteCarloPace * nodes + kTangentPace * form.tangent_columns) / parallelism(o.threads, o.replicas) +
+              terms * (kPlanPace + (form.derivative ? kDerivativePlanPace : 0));
+  std::snprintf(buf, sizeof buf, "the limit by Monte Carlo: %d replicas x %lld particles%s x %s%.0f expression nodes",
+                o.replicas, o.particles, o.jackknife ? " (x2 for the jackknife)" : "", counts.exact ? "" : "about ", nodes);
   e.what = buf;
+  if (form.derivative) {
+    std::snprintf(buf, sizeof buf, " and about %.3g tangent columns (derivative ZDot)", form.tangent_columns);
+    e.what += buf;
+  }
   return e;
+}
+
+ZDotForm zdot_form(const NetworkSpec& s, const limits::NetworkLimitOptions& o) {
+  ZDotForm f;
+  if (o.zdot == "stein" || o.zdot == "none") return f;
+  // Counts of zdot_limit's plan, fitted on µP tanh networks (2 inputs, 2 evaluation points; m = 8..32 points,
+  // T = 8..16 full-batch steps, L = 2..4; within 1.3x of the plan's exact counts): per particle, tangent columns
+  // ≈ 0.45 (L−1)^1.5 (points + B) B² T³ / 3 and at most ≈ 1.1 (L−1)^1.5 (B T)² + values live particle arrays.
+  const double L1 = std::pow(std::max(s.depth - 1, 1), 1.5), T = s.steps,
+               points = static_cast<double>(s.train_x.rows() + s.eval_x.rows());
+  const double B = s.batch == BatchMode::full ? static_cast<double>(s.train_x.rows())
+                   : s.batch == BatchMode::per_sample ? 1.0 : static_cast<double>(s.batch_size);
+  f.tangent_columns = 0.45 * L1 * (points + B) * B * B * T * T * T / 3;
+  if (o.zdot == "derivative") {
+    f.derivative = true;
+    return f;
+  }
+  // automatic: Stein when φ' has a step or sign (a Dirac delta the derivative form misses) or when the tangents
+  // do not fit the memory budget (zdot_limit's rule, with its 1.5x allowance on the arrays).
+  if (limits::has_step_or_sign(derivative(s.activation, 0))) {
+    f.tangent_columns = 0;
+    return f;
+  }
+  const double arrays = 1.1 * L1 * (B * T) * (B * T);
+  const double bytes = unroll_memory_estimate(s) + 1.5 * arrays * 8 * static_cast<double>(o.particles + (o.particles & 1)) *
+                                                      parallelism(o.threads, o.replicas);
+  f.derivative = bytes <= o.memory_budget_bytes;
+  if (!f.derivative) f.tangent_columns = 0;  // zdot_limit falls back to Stein
+  return f;
 }
 
 ProgramCounts program_counts(const NetworkSpec& s) {

@@ -4,8 +4,9 @@
 // limits/finite), so the engines can change their speed and memory without touching the commands: only the
 // paces below are measured constants of those engines.
 //
-// Time: Monte Carlo visits every particle of every replica once per expression node of the unrolled program
-// (a MatMul's ZHat/ZDot terms count one node per operand); the finite executor does 2 n² flops per MatMul and
+// Time: Monte Carlo visits every particle of every replica (twice with the jackknife) once per expression node of
+// the unrolled program (a MatMul's ZHat/ZDot terms count one node per operand) and, in the derivative ZDot form, once
+// per tangent column, after unrolling and planning the program once; the finite executor does 2 n² flops per MatMul and
 // n per expression node per seed; the quadrature route of one-hidden-layer µP runs at most its node budget of
 // particles through every step. The paces were measured on one idle core of the development machine
 // (work_estimate.cpp), so a loaded machine is slower: the figure is a rough guide, said to be one.
@@ -31,6 +32,15 @@ struct WorkEstimate {
 /// descent, one-hidden-layer µP → quadrature, else Monte Carlo over the unrolled program); nullopt when there
 /// is no limit to compute (invalid, unstable, not SGD).
 std::optional<WorkEstimate> network_limit_estimate(const NetworkSpec& spec, const limits::NetworkLimitOptions& options);
+
+/// The ZDot form a Monte Carlo limit of spec takes with these options (zdot_limit's automatic rule: derivative
+/// unless φ' has a step or sign or its tangents exceed the memory budget), and its tangent columns per particle
+/// (the derivative form's work on top of the expression nodes; 0 for Stein), from formulas fitted to the plan.
+struct ZDotForm {
+  bool derivative = false;
+  double tangent_columns = 0;
+};
+ZDotForm zdot_form(const NetworkSpec& spec, const limits::NetworkLimitOptions& options);
 
 /// The finite-width runs of spec's unrolled program at each width over `seeds` seeds on `threads` threads
 /// (0 = all cores).

@@ -70,12 +70,6 @@ const Expr* discontinuity_in(const ExprPtr& e, int k) {
   return discontinuity_in(e->rhs, k);
 }
 
-// True if e calls step or sign anywhere (only then can a derivative of it carry a Dirac delta).
-bool has_step_or_sign(const ExprPtr& e) {
-  if (!e) return false;
-  if (e->kind == ExprKind::Call && (e->fn == Function::step || e->fn == Function::sign)) return true;
-  return has_step_or_sign(e->lhs) || has_step_or_sign(e->rhs);
-}
 
 // The coefficients ∂e/∂(vector argument k) of an expression that is linear in its vector arguments (scalar
 // arguments and constants free: unrolled training's update sums n^e·W x + Σ c·avg(·)·gh), as scalar-only
@@ -386,6 +380,19 @@ struct Plan {
       if (p.values()[i].kind == ValueKind::Vector) dies_at[last[i]].push_back(static_cast<ValueId>(i));
     for (std::size_t f = 0; f < families.size(); ++f)
       family_dies_at[matrix_last[families[f].matrix]].push_back(static_cast<int>(f));
+  }
+
+  // The particle-array passes of one run per particle: one per expression node of a vector value and per tangent
+  // column touched (a tangent matrix zeroed, then each source's runs added once: Replica::expression, matmul).
+  double tangent_columns() const {
+    double columns = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      if (need[i].empty() || linear[i]) continue;
+      columns += static_cast<double>(need[i].size());
+      for (const auto& slot : runs[i])
+        for (const ColumnRun& r : slot) columns += r.length;
+    }
+    return columns;
   }
 
   // Peak number of particle arrays alive at once (vectors, their tangents, ZHat normals, workspace).
@@ -768,7 +775,18 @@ std::unique_ptr<Plan> make_plan(const Program& p, const ZDotOptions& o) {
 
 }  // namespace
 
+bool has_step_or_sign(const ExprPtr& e) {
+  if (!e) return false;
+  if (e->kind == ExprKind::Call && (e->fn == Function::step || e->fn == Function::sign)) return true;
+  return has_step_or_sign(e->lhs) || has_step_or_sign(e->rhs);
+}
+
 ZDotMode resolve_zdot_mode(const Program& p, ZDotMode requested) { return Plan(p, requested).mode; }
+
+ZDotWork zdot_work(const Program& p, const ZDotOptions& options) {
+  const auto plan = make_plan(p, options);
+  return {plan->mode, plan->tangent_columns()};
+}
 
 double zdot_memory_bytes(const Program& p, const ZDotOptions& options) { return bytes_needed(*make_plan(p, options), options); }
 

@@ -68,10 +68,21 @@ struct ZDotOptions {
   std::function<void(std::size_t done, std::size_t total)> progress;
 };
 
+/// True if e calls step or sign anywhere (only then can a derivative of it carry a Dirac delta).
+bool has_step_or_sign(const ExprPtr& e);
+
 /// The mode `automatic` resolves to for p: derivative, or stein when a Dirac delta would be missed;
 /// `none`, `stein` are returned as given. Throws RouteUnavailable for `derivative` on such a program,
 /// naming the Nonlin, the step/sign and the ZDot that needs its derivative.
 ZDotMode resolve_zdot_mode(const Program& p, ZDotMode requested);
+
+/// The mode a run with these options takes (automatic resolved, memory budget included) and its tangent work:
+/// the tangent columns (particle arrays) the derivative form zeroes or adds into per particle (0 for Stein).
+struct ZDotWork {
+  ZDotMode mode = ZDotMode::automatic;
+  double tangent_columns = 0;
+};
+ZDotWork zdot_work(const Program& p, const ZDotOptions& options);
 
 /// Estimated peak bytes of zdot_limit: what the process holds already (the program and the engine's plan of it,
 /// as its resident set) plus the particle arrays of live vectors, tangents and ZHat normals of the replicas that

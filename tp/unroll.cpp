@@ -79,6 +79,8 @@ class Unroller {
     phi_profile_ = activation_profile(s_.activation);
     dphi_profile_ = activation_profile(dphi_);
     declare_parameters();
+    columns_form_ = options_columns();
+    column_.assign(static_cast<std::size_t>(s_.input_dim), -1);
     const int m = static_cast<int>(s_.train_x.rows()), k_eval = static_cast<int>(s_.eval_x.rows());
     out_.probe_is_eval = k_eval > 0;
     update_terms_.assign(static_cast<std::size_t>(L_) + 1, {});
@@ -114,7 +116,7 @@ class Unroller {
   };
 
   void check_budget() const {
-    const double need = unroll_memory_estimate(s_);
+    const double need = unroll_memory_estimate(s_, o_.input_layer);
     if (need <= o_.memory_budget_bytes) return;
     const double gib = 1024.0 * 1024.0 * 1024.0;
     auto figure = [&](double bytes) {
@@ -227,23 +229,32 @@ class Unroller {
     fw.h.assign(static_cast<std::size_t>(L_) + 1, -1);
     fw.x = fw.h;
     const std::string ts = "_t" + std::to_string(t) + "_" + tag;
-    // Layer 1: n^{-(a_1+b_1)} ρ^t Σ_j ξ_j u_j + Σ_s ρ^{t-1-s} κ_1 Σ_i gh^1_{s,i} (ξ_i · ξ) + β^1.
+    // Layer 1: n^{-(a_1+b_1)} ρ^t Σ_j ξ_j u_j + Σ_s ρ^{t-1-s} κ_1 Σ_i gh^1_{s,i} (ξ_i · ξ) + β^1, either spelled
+    // out as that sum over every earlier update (sums form) or as Σ_j ξ_j c_{j,t} over the columns c_{j,t} = W^1_t e_j
+    // (columns form, train_step). The size exponents are those of the sum either way (same loop), so the phase
+    // analysis does not depend on the form.
     {
       Operands ops;
-      Sum init_terms;
-      for (int j = 0; j < s_.input_dim; ++j)
-        if (xi(j) != 0) init_terms.add(mul(constant(xi(j)), ops.arg(u_[j])));
+      Sum init_terms, column_terms;
+      for (int j = 0; j < s_.input_dim; ++j) {
+        if (xi(j) == 0) continue;
+        if (columns_form_ && column_[j] >= 0) column_terms.add(mul(constant(xi(j)), ops.arg(column_[j])));
+        else init_terms.add(mul(constant(xi(j)), ops.arg(u_[j])));
+      }
       const ExprPtr init = init_terms.get();
       Sum e;
       if (init) e.add(scaled(mul(init, ops.arg(width(init_exponent(1)))), decay_power(1, t, ops)));
-      SizeExp size = init ? SizeExp(init_exponent(1)) : std::nullopt, change = decay_change(1, t, size);
+      if (!column_terms.empty()) e.add(column_terms.get());
+      bool any_init = false;
+      for (int j = 0; j < s_.input_dim; ++j) any_init = any_init || xi(j) != 0;
+      SizeExp size = any_init ? SizeExp(init_exponent(1)) : std::nullopt, change = decay_change(1, t, size);
       for (const auto& [step, terms] : update_terms_[1]) {
         if (step >= t) continue;
         Sum inner;
         for (const UpdateTerm& u : terms) {
           const double dot = s_.train_x.row(u.sample).dot(xi);
           if (dot == 0) continue;
-          inner.add(mul(constant(dot), ops.arg(u.out)));
+          if (!columns_form_) inner.add(mul(constant(dot), ops.arg(u.out)));
           change = size_max(change, size_plus(S(u.out), update_exponent(1)));
         }
         if (!inner.empty())
@@ -427,6 +438,39 @@ class Unroller {
     return chi;
   }
 
+  // Columns form of the input layer: c_{j,t+1} = ρ c_{j,t} − η n^{-c_1-2a_1-e} Σ_i ξ_{i,j} gh^1_{t,i}, starting from
+  // c_{j,0} = n^{-(a_1+b_1)} u_j (kept implicit: column_[j] = -1 while no sample of the batches so far has ξ_j ≠ 0,
+  // and then the forward pass uses n^{-(a_1+b_1)} ρ^t u_j directly).
+  void update_columns(int t, const std::vector<int>& idx, const std::vector<std::vector<ValueId>>& gh) {
+    const Rational ue = update_exponent(1);
+    for (int j = 0; j < s_.input_dim; ++j) {
+      Operands ops;
+      Sum upd;
+      SizeExp change;
+      for (std::size_t q = 0; q < idx.size(); ++q) {
+        const double xij = s_.train_x(idx[q], j);
+        if (xij == 0) continue;
+        upd.add(mul(constant(xij), ops.arg(gh[q][1])));
+        change = size_max(change, size_plus(S(gh[q][1]), ue));
+      }
+      if (upd.empty() && (column_[j] < 0 || s_.weight_decay == 0)) continue;  // unchanged (or still implicit)
+      ExprPtr prev;
+      SizeExp size = change, delta = change;
+      if (column_[j] >= 0) {
+        prev = scaled(ops.arg(column_[j]), decay_power(1, 1, ops));
+        size = size_max(size, S(column_[j]));
+        delta = size_max(delta, D(column_[j]));
+      } else {
+        prev = scaled(mul(ops.arg(width(init_exponent(1))), ops.arg(u_[j])), decay_power(1, t + 1, ops));
+        size = size_max(size, SizeExp(init_exponent(1)));
+        delta = size_max(delta, decay_change(1, t + 1, SizeExp(init_exponent(1))));
+      }
+      ExprPtr e = upd.empty() ? prev : add(prev, mul(mul(constant(-s_.lr), ops.arg(width(ue))), upd.get()));
+      column_[j] = b_.add_nonlin("W1c" + std::to_string(j + 1) + "_t" + std::to_string(t + 1), e, ops.ids());
+      set_size(column_[j], size, delta);
+    }
+  }
+
   void train_step(int t, const std::vector<Forward>& train) {
     const std::vector<int> idx = batch(t);
     const int bsize = static_cast<int>(idx.size());
@@ -461,6 +505,7 @@ class Unroller {
       update_terms_[1][t].push_back(UpdateTerm{gh[q][1], -1, i});
       for (int l = 2; l <= L_; ++l) update_terms_[l][t].push_back(UpdateTerm{gh[q][l], train[i].x[l - 1], i});
     }
+    if (columns_form_) update_columns(t, idx, gh);
     const std::string next = "_t" + std::to_string(t + 1);
     // ṽ_{k,t+1} = ρ ṽ_{k,t} − η n^{b−a−c} Σ_i χ_ik x^L_i.
     for (int k = 0; k < s_.output_dim; ++k) {
@@ -547,6 +592,16 @@ class Unroller {
     if (dh) dx = (sh && *dh <= *sh) ? size_plus(dphi_size(sh), dh) : phi_size(dh);
     set_size(x, phi_size(sh), dx);
   }
+  bool options_columns() const {
+    switch (o_.input_layer) {
+      case InputLayerForm::columns: return true;
+      case InputLayerForm::sums: return false;
+      case InputLayerForm::automatic: break;
+    }
+    return input_columns_pay(s_);
+  }
+  bool columns_form_ = false;
+  std::vector<ValueId> column_;  // columns form: c_{j,t} of the current step, or -1 while implicit (update_columns)
   std::map<std::pair<int, int>, ValueId> decay_;
   // update_terms_[l][s]: the rank-one terms of ΔW^l made at step s.
   std::vector<std::map<int, std::vector<UpdateTerm>>> update_terms_;
@@ -554,17 +609,37 @@ class Unroller {
 
 }  // namespace
 
-double unroll_memory_estimate(const NetworkSpec& s) {
+namespace {
+
+double batch_size(const NetworkSpec& s) {
+  return s.batch == BatchMode::full ? static_cast<double>(s.train_x.rows())
+         : s.batch == BatchMode::per_sample ? 1.0 : static_cast<double>(s.batch_size);
+}
+
+}  // namespace
+
+bool input_columns_pay(const NetworkSpec& s) {
+  // Sums form: h^1_t at each point has t·B update terms, Σ_{t=1..T} points·t·B in all. Columns form: d columns of
+  // 1 + B terms per step, T·d·(1 + B). Equal counts go to columns (d tangent sources per h^1 instead of t·B).
+  const double points = static_cast<double>(s.train_x.rows() + s.eval_x.rows()), B = batch_size(s);
+  return points * B * (static_cast<double>(s.steps) + 1) / 2 >= static_cast<double>(s.input_dim) * (1 + B);
+}
+
+double unroll_memory_estimate(const NetworkSpec& s, InputLayerForm form) {
   constexpr double bytes_per_term = 400, saturated = 1e16;
   const double points = static_cast<double>(s.train_x.rows() + s.eval_x.rows()), d = s.input_dim, L = s.depth,
                d_o = s.output_dim;
-  const double batch = s.batch == BatchMode::full ? static_cast<double>(s.train_x.rows())
-                       : s.batch == BatchMode::per_sample ? 1.0 : static_cast<double>(s.batch_size);
+  const double batch = batch_size(s);
+  const bool columns = form == InputLayerForm::columns || (form == InputLayerForm::automatic && input_columns_pay(s));
   double terms = 0, updates = 0;  // updates: Σ_{s<t} |batch_s|, the rank-one terms of each ΔW^l so far
   for (int t = 0; t <= s.steps && terms * bytes_per_term < saturated; ++t) {
-    terms += points * (d + L * (2 + 2 * updates) + 2 * d_o);  // forward: Σ_j ξ_j u_j, W^l_t x per layer, f
+    // forward: Σ_j ξ_j u_j (columns: Σ_j ξ_j c_{j,t}; sums: and a term per earlier update), W^l_t x per hidden
+    // layer, f
+    const double input_layer = columns ? d + 2 : d + 2 + 2 * updates;
+    terms += points * (input_layer + (L - 1) * (2 + 2 * updates) + 2 * d_o);
     if (t == s.steps) break;
     terms += batch * (d_o * d_o + 2 * d_o + L * (3 + 2 * updates));  // backward, then the updates
+    if (columns) terms += d * (1 + batch);                             // the input layer's columns
     updates += batch;
   }
   return std::min(terms * bytes_per_term, saturated);

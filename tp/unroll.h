@@ -11,7 +11,8 @@
 //   β^l              hidden biases (optional) with the input layer's scaling (TP5 treats biases as input
 //                    weights): β^l_0 ~ N(0, n^{-2(a_1+b_1)}); the readout bias is zero-initialized and
 //                    trained with the width-independent learning rate η.
-// Forward:  h^1 = n^{-(a_1+b_1)} Σ_j ξ_j u_j + ΔW^1 ξ (+β^1),  h^l = W^l_t x^{l-1} (+β^l),  x^l = φ(h^l),
+// Forward:  h^1 = n^{-(a_1+b_1)} Σ_j ξ_j u_j + ΔW^1 ξ (+β^1)  (or, InputLayerForm::columns, Σ_j ξ_j c_{j,t} (+β^1)
+//           with the columns c_{j,t} = W^1_t e_j kept as vectors),  h^l = W^l_t x^{l-1} (+β^l),  x^l = φ(h^l),
 //           f_k = n^{1-e} avg(ṽ_k x^L) (+ readout bias).
 // Backward (normalized by n^e so that it is Θ(1) when W^{L+1}_0 dominates): with χ_ik = ∂ℓ/∂f_k at sample i
 //           (mse: (f_ik − y_ik)/B; cross-entropy: (softmax(f_i)_k − y_ik)/B, B the batch size),
@@ -36,7 +37,15 @@
 
 namespace tp {
 
+/// How the input layer W^1_t ξ is written after training steps: as the sum over every earlier update (sums:
+/// n^{-(a_1+b_1)} ρ^t Σ_j ξ_j u_j + Σ_{s<t} ρ^{t-1-s} κ_1 Σ_i gh^1_{s,i} (ξ_i·ξ), t·B update terms per point at step t)
+/// or through its d columns c_{j,t} = W^1_t e_j (columns: c_{j,t+1} = ρ c_{j,t} + κ_1 Σ_i ξ_{i,j} gh^1_{t,i}, d new
+/// vectors per step, h^1_t(ξ) = Σ_j ξ_j c_{j,t}: d terms per point). Both are the same function of the program's
+/// inputs (finite width: equal up to rounding); automatic takes the one with fewer terms (input_columns_pay).
+enum class InputLayerForm { automatic, columns, sums };
+
 struct UnrollOptions {
+  InputLayerForm input_layer = InputLayerForm::automatic;
   bool size_outputs = false;  ///< also output avg(h^l_t²), avg((h^l_t − h^l_0)²) and avg(x^l_t²) at the probe point
   double memory_budget_bytes = 8.0 * (1ull << 30);  ///< refuse specs whose program estimate is larger
   std::string budget_flag;    ///< the flag that sets the budget, named in the refusal ("" = none)
@@ -67,11 +76,15 @@ struct UnrolledProgram {
   std::string exponents_unavailable;  ///< non-empty when φ's growth is not polynomial (reason)
 };
 
+/// True when the columns form of the input layer has no more terms than the sums form: points·B·(T+1)/2 ≥ d·(1+B)
+/// for B the batch size, T steps, d inputs (always for low-dimensional inputs trained over several steps).
+bool input_columns_pay(const NetworkSpec& spec);
+
 /// The memory the unrolled program of spec takes, in bytes (an estimate from the number of operand terms:
-/// step t's forward pass at every point sums one term per earlier update, so it grows like
+/// step t's forward pass at every point sums one term per earlier update in each hidden layer, so it grows like
 /// points × batch × L × T²; about 400 bytes per term, measured). Saturates at 1e16 (about 9 PiB) without
 /// looping over every step of an absurd schedule.
-double unroll_memory_estimate(const NetworkSpec& spec);
+double unroll_memory_estimate(const NetworkSpec& spec, InputLayerForm form = InputLayerForm::automatic);
 
 /// Lowers spec (which must pass network_problem) to a level-1 program. Throws std::invalid_argument for
 /// specs the program form cannot express (Adam / SignSGD: their entrywise update of the gradient matrix

@@ -8,6 +8,7 @@
 #include "limits/finite.h"
 #include "limits/mlp_train.h"
 #include "limits/statistics.h"
+#include "limits/zdot_limit.h"
 #include "tp/errors.h"
 #include "tp/printer.h"
 #include "tp/unroll.h"
@@ -141,4 +142,71 @@ TEST_CASE("a program too large for the memory budget is refused before it is bui
   CHECK_THROWS_AS((void)unroll(longer), BudgetError);
   // The estimate of a small spec is small and it unrolls.
   CHECK(unroll_memory_estimate(spec_for("mup", 2, call(Function::tanh, argument(0)), 3)) < 1e8);
+}
+
+TEST_CASE("unroll: the input layer as its columns and as sums over earlier updates are the same function") {
+  // Three points in R^3 (coordinate 3 is zero at the first two points and the third point is not in the first
+  // minibatch, so column 3 stays implicit for a step), biases, weight decay, a minibatch of 2, three steps, an
+  // evaluation point; NTP keeps n^(±1/2) factors in the columns.
+  for (const char* preset_name : {"mup", "ntp"}) {
+    CAPTURE(preset_name);
+    NetworkSpec s = spec_for(preset_name, 2, call(Function::tanh, argument(0)), 3);
+    s.train_x.resize(3, 3);
+    s.train_x << 1, 0.5, 0, -0.5, 1, 0, 0.3, -0.2, 0.8;
+    s.train_y.resize(3, 1);
+    s.train_y << 1, -1, 0.5;
+    s.eval_x.resize(1, 3);
+    s.eval_x << 0.2, 0, -0.4;
+    s.biases = true;
+    s.weight_decay = 0.1;
+    s.batch = BatchMode::minibatch;
+    s.batch_size = 2;
+    UnrollOptions columns, sums;
+    columns.input_layer = InputLayerForm::columns;
+    sums.input_layer = InputLayerForm::sums;
+    const UnrolledProgram a = unroll(s, columns), b = unroll(s, sums);
+    CHECK(dump(a.program).find("W1c3_t2") != std::string::npos);  // the first batch (points 1, 2) leaves column 3
+    CHECK(dump(a.program).find("W1c3_t1") == std::string::npos);
+    CHECK(dump(b.program).find("W1c1_t1") == std::string::npos);
+    // Same exponent tables (the phase analysis reads them) and the same outputs.
+    REQUIRE(a.exponents.size() == b.exponents.size());
+    for (std::size_t i = 0; i < a.exponents.size(); ++i) {
+      CHECK(a.exponents[i].quantity == b.exponents[i].quantity);
+      CHECK(a.exponents[i].exponent == b.exponents[i].exponent);
+    }
+    REQUIRE(a.program.outputs().size() == b.program.outputs().size());
+    // Finite width: the same SGD up to rounding.
+    limits::FiniteOptions fo;
+    fo.width = 64;
+    fo.seeds = {3, 4};
+    fo.threads = 1;
+    const auto fa = limits::run_finite(a.program, fo), fb = limits::run_finite(b.program, fo);
+    for (std::size_t k = 0; k < fo.seeds.size(); ++k)
+      for (std::size_t j = 0; j < fa.names.size(); ++j) {
+        CAPTURE(fa.names[j]);
+        CHECK(fa.per_seed[k].values[j] == doctest::Approx(fb.per_seed[k].values[j]).epsilon(1e-9).scale(1.0));
+      }
+    if (std::string(preset_name) != "mup") continue;
+    // The Monte Carlo limit with the derivative ZDot (whose tangents the columns form shortens): equal within errors.
+    limits::ZDotOptions zo;
+    zo.particles = 512;
+    zo.replicas = 6;
+    zo.zdot = limits::ZDotMode::derivative;
+    zo.threads = 1;
+    const auto la = limits::zdot_limit(a.program, zo), lb = limits::zdot_limit(b.program, zo);
+    for (std::size_t j = 0; j < la.outputs.size(); ++j) {
+      CAPTURE(la.names[j]);
+      CHECK(std::abs(la.outputs[j].value - lb.outputs[j].value) <= 4 * std::hypot(la.outputs[j].error, lb.outputs[j].error) + 1e-12);
+    }
+  }
+  // automatic: columns for few inputs trained over steps; sums when d·(1 + B) exceeds points·B·(T + 1)/2.
+  NetworkSpec wide = spec_for("mup", 2, call(Function::tanh, argument(0)), 1);
+  wide.input_dim = 10;
+  wide.train_x = Eigen::MatrixXd::Constant(4, 10, 0.1);
+  CHECK(input_columns_pay(spec_for("mup", 2, call(Function::tanh, argument(0)), 3)));  // 4·4·4/2 ≥ 3·5
+  CHECK_FALSE(input_columns_pay(wide));  // 4 points, batch 4, 1 step, d = 10: 4·4·2/2 < 10·5
+  CHECK(unroll_memory_estimate(wide) == unroll_memory_estimate(wide, InputLayerForm::sums));
+  CHECK(unroll_memory_estimate(wide) < unroll_memory_estimate(wide, InputLayerForm::columns));
+  CHECK(dump(unroll(wide).program).find("W1c") == std::string::npos);
+  CHECK(dump(unroll(spec_for("mup", 2, call(Function::tanh, argument(0)), 3)).program).find("W1c1_t3") != std::string::npos);
 }
