@@ -89,12 +89,22 @@ ParityParts parity_cap(const ParityParts& a, const SizeExp& size) {
   return out;
 }
 SizeExp parity_inner(const ParityParts& a, const ParityParts& b, const Rational& f) {
-  SizeExp out;
-  for (const auto& x : a.parts)
-    for (const auto& y : b.parts) {
-      const bool lln = x.mask == y.mask || x.mask == ParityParts::kAny || y.mask == ParityParts::kAny;
-      out = size_max(out, SizeExp(x.size + y.size + (lln ? f : f - Rational(1, 2))));
+  // max over pairs of (x + y + f) when matched, (x + y + f − 1/2) otherwise = the larger of the best matched pair
+  // + f and the best pair of all + f − 1/2 (a matched pair's CLT value is below its LLN value). Linear: both sorted.
+  const SizeExp ma = a.size(), mb = b.size();
+  if (!ma || !mb) return std::nullopt;
+  SizeExp out = *ma + *mb + f - Rational(1, 2);
+  auto wild = [](const ParityParts& x) { return x.parts.size() == 1 && x.parts[0].mask == ParityParts::kAny; };
+  if (wild(a) || wild(b)) return *ma + *mb + f;
+  std::size_t i = 0, j = 0;
+  while (i < a.parts.size() && j < b.parts.size()) {
+    if (a.parts[i].mask < b.parts[j].mask) ++i;
+    else if (b.parts[j].mask < a.parts[i].mask) ++j;
+    else {
+      out = size_max(out, SizeExp(a.parts[i].size + b.parts[j].size + f));
+      ++i, ++j;
     }
+  }
   return out;
 }
 

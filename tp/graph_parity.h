@@ -35,7 +35,7 @@ struct ParityPart {
 /// A sum of parts with distinct masks (sorted); empty = exactly zero.
 struct ParityParts {
   static constexpr std::uint64_t kAny = ~std::uint64_t{0};  ///< shares every parity (the LLN fallback)
-  static constexpr std::size_t kMaxParts = 256;              ///< past this many parts: one wild part
+  static constexpr std::size_t kMaxParts = 64;              ///< past this many parts: one wild part
   std::vector<ParityPart> parts;
 
   static ParityParts wild(const SizeExp& size);  ///< one wild part (empty if size is nullopt)

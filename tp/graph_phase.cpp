@@ -597,8 +597,9 @@ void Calculus::backward(int t) {
       }
     }
   }
-  for (std::size_t p = 0; p < pending_.size(); ++p) {
-    for (auto& e : pending_[p]) hist_[p].push_back(std::move(e));
+  for (std::size_t p = 0; p < pending_.size(); ++p) {  // a pair already in the history adds nothing to a max
+    for (auto& e : pending_[p])
+      if (std::find(hist_[p].begin(), hist_[p].end(), e) == hist_[p].end()) hist_[p].push_back(std::move(e));
     pending_[p].clear();
   }
   next_E_.assign(E_.size(), std::nullopt);
