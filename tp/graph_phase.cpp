@@ -1,6 +1,8 @@
 // See graph_phase.h; DESIGN.md "Phase of graph networks" lists the rule of every op with its theorem.
 #include "tp/graph_phase.h"
 
+#include "tp/graph_parity.h"
+
 #include <algorithm>
 #include <map>
 #include <stdexcept>
@@ -28,7 +30,14 @@ struct Term {
   S size;
   std::string label;
   int param = -1;
+  ParityParts parts;  // its parity parts (empty with a size: not tracked, one wild part)
 };
+// A term from its parity parts (its size is their largest).
+Term parted(ParityParts parts, std::string label, int param) {
+  const S size = parts.size();
+  return {size, std::move(label), param, std::move(parts)};
+}
+ParityParts parts_of(const Term& t) { return t.parts.parts.empty() ? ParityParts::wild(t.size) : t.parts; }
 
 // A tracked quantity: a node's value or an attention's q, k, v, logits.
 struct Tracked {
@@ -39,6 +48,8 @@ struct Tracked {
   bool can_blow = true;        // a blow-up counts (logits over one position cannot)
   S init;
   std::vector<S> delta;        // per step (delta[0] unused)
+  ParityParts pinit;                // parity parts of the value at init
+  std::vector<ParityParts> pdelta;  // of the change, per step
   std::vector<Term> init_terms;
   std::vector<std::vector<Term>> delta_terms;
 };
@@ -68,6 +79,12 @@ class Calculus {
     upd_step_.assign(P, 0);
     init_term_.assign(P, std::nullopt);
     G_.assign(N, std::nullopt);
+    pG_.assign(N, ParityParts());
+    hist_.assign(P, {});
+    pending_.assign(P, {});
+    shared_.assign(P, false);
+    for (std::size_t p = 0; p < P; ++p)
+      if (owner_[p] >= 0) shared_[p] = shared_[static_cast<std::size_t>(owner_[p])] = true;
     for (std::size_t i = 0; i < N; ++i) {
       const GraphNode& v = s.nodes[i];
       if (v.op == GraphOp::activation) {
@@ -110,14 +127,18 @@ class Calculus {
   // Records the value at step t from its terms (t = 0: init terms; t ≥ 1: delta terms).
   S record(Tracked& q, int t, std::vector<Term> terms) {
     S size;
-    for (const auto& x : terms) size = smax(size, x.size);
+    ParityParts parts;
+    for (const auto& x : terms) size = smax(size, x.size), parts = parity_join(parts, parts_of(x));
     if (t == 0) {
+      q.pinit = parts;
       q.init = size;
       q.init_terms = std::move(terms);
     } else {
       q.delta.resize(static_cast<std::size_t>(t) + 1);
       q.delta_terms.resize(static_cast<std::size_t>(t) + 1);
+      q.pdelta.resize(static_cast<std::size_t>(t) + 1);
       q.delta[static_cast<std::size_t>(t)] = size;
+      q.pdelta[static_cast<std::size_t>(t)] = parts;
       q.delta_terms[static_cast<std::size_t>(t)] = std::move(terms);
     }
     return size;
@@ -128,6 +149,35 @@ class Calculus {
     return tracked_[static_cast<std::size_t>(node_track_[static_cast<std::size_t>(node)])].delta[static_cast<std::size_t>(t)];
   }
   S now_of(int node, int t) const { return smax(init_of(node), delta_of(node, t)); }
+  const Tracked& tr(int node) const { return tracked_[static_cast<std::size_t>(node_track_[static_cast<std::size_t>(node)])]; }
+  ParityParts pinit_of(int node) const { return tr(node).pinit; }
+  ParityParts pdelta_of(int node, int t) const { return t == 0 ? ParityParts() : tr(node).pdelta[static_cast<std::size_t>(t)]; }
+  ParityParts pnow_of(int node, int t) const { return parity_join(pinit_of(node), pdelta_of(node, t)); }
+  ParityParts ptracked_now(const std::string& name, int t) const {
+    const Tracked& q = tracked_[index_.at(name)];
+    return parity_join(q.pinit, t == 0 ? ParityParts() : q.pdelta[static_cast<std::size_t>(t)]);
+  }
+  // The parity bit of p's random init: w's (a readout tied to the embedding shares its bit; odd() makes bits past
+  // the 63rd wild). exact(p): the rule tracks the parts of p's update (SGD, w not shared by a tie); otherwise the
+  // update's effect is one wild part (LLN, the rule without parity).
+  int bit(int p) const { return w_of(p); }
+  bool exact(int p) const { return sgd_ && !shared_[static_cast<std::size_t>(w_of(p))]; }
+  // The parts of the accumulated update of a vector-like tensor's entries (dy ⊙ x summed over the steps).
+  ParityParts pvector_delta(int p) const {
+    if (!exact(p)) return ParityParts::wild(E_[static_cast<std::size_t>(p)]);
+    ParityParts out;
+    const Rational upd = -P(p).scaling.c - 2 * P(p).scaling.a;
+    for (const auto& [dy, x] : hist_[static_cast<std::size_t>(p)]) out = parity_join(out, parity_shift(parity_product(dy, x), S(upd)));
+    return out;
+  }
+  ParityParts pvector_init(int p) const {
+    const auto& w = P(p);
+    ParityParts e;
+    if (w.init_value != 0) e = ParityParts::even(Rational(0));
+    if (!w.scaling.zero_init && w.scaling.init_std > 0) e = parity_join(e, ParityParts::odd(bit(p), S(-w.scaling.a - w.scaling.b)));
+    return e;
+  }
+  ParityParts pvector_now(int p, int t) const { return t == 0 ? pvector_init(p) : parity_join(pvector_init(p), pvector_delta(p)); }
   S tracked_now(const std::string& name, int t) const {
     const Tracked& q = tracked_[index_.at(name)];
     return smax(q.init, t == 0 ? S() : q.delta[static_cast<std::size_t>(t)]);
@@ -149,29 +199,41 @@ class Calculus {
     return -(sc.c + sc.wd_exponent);
   }
 
-  // A matrix W applied to x: the terms of W_0 x_0 (t = 0) or of W_t x_t − W_0 x_0 (t ≥ 1).
-  // fan_in_n: the sum over the fan-in has n terms; coherent_w0dx: W_0 Δx sums n correlated terms (the
-  // readout: Δx was built by backpropagation through W_0 itself, TP4 §5).
-  std::vector<Term> matrix_terms(int p, const S& x0, const S& dx, const S& xt, int t, bool fan_in_n,
-                                 bool coherent_w0dx) {
+  // A matrix W applied to x: the terms of W_0 x_0 (t = 0) or of W_t x_t − W_0 x_0 (t ≥ 1), with their parity parts.
+  // fan_in_n: the sum over the fan-in has n terms. A hidden matrix or the embedding flips its bit (W_0 x: CLT, the
+  // Master Theorem's MatMul); the readout is an inner product of its row w_0 (odd in its bit) with x: CLT at init,
+  // and for W_0 Δx LLN only on the parts of Δx that carry its bit (backpropagation through w_0 put them there: the
+  // Ż term, TP4 §5), CLT on the rest. ΔW x_t = Σ_τ −η n^{-c-2a} dy_τ (x_τ · x_t): dy_τ's parts times the inner
+  // product of the inputs, LLN or CLT by their parts (the parity rule; TP4 App. H takes it LLN).
+  std::vector<Term> matrix_terms(int p, const ParityParts& x0, const ParityParts& dx, const ParityParts& xt, int t, bool fan_in_n,
+                                 bool readout) {
     const auto& w = P(p);
     const Rational f = fan_in_n ? Rational(1) : Rational(0);
     const std::string W = w.name;
     std::vector<Term> out;
     const S w0 = zero(p) ? S() : S(-ab(p));
+    const S clt = plus(w0, f * kHalf);
     if (t == 0) {
-      out.push_back({plus(plus(w0, f * kHalf), x0), "the initial " + W + " x (W_0 x_0)", p});
+      if (readout) out.push_back(parted(ParityParts::even(plus(clt, x0.size())), "the initial " + W + " x (W_0 x_0)", p));
+      else out.push_back(parted(parity_shift(parity_flip(x0, bit(p)), clt), "the initial " + W + " x (W_0 x_0)", p));
       init_term_[static_cast<std::size_t>(p)] = out.back().size;
       return out;
     }
-    out.push_back({plus(plus(w0, coherent_w0dx ? Rational(1) : f * kHalf), dx), "W_0 Δx of " + W, p});
-    const S dwx = plus(plus(E_[static_cast<std::size_t>(p)], f), xt);
-    out.push_back({dwx, "the update of " + W + " (ΔW x)", p});
-    S effect = dwx;
+    if (readout) out.push_back(parted(ParityParts::even(parity_inner(ParityParts::odd(bit(p), w0), dx, f)), "W_0 Δx of " + W, p));
+    else out.push_back(parted(parity_shift(parity_flip(dx, bit(p)), clt), "W_0 Δx of " + W, p));
+    ParityParts dwx;
+    if (exact(p)) {
+      const Rational upd = -P(p).scaling.c - 2 * P(p).scaling.a;
+      for (const auto& [dy, x] : hist_[static_cast<std::size_t>(p)]) dwx = parity_join(dwx, parity_shift(dy, plus(parity_inner(x, xt, f), upd)));
+    } else {
+      dwx = ParityParts::wild(plus(plus(E_[static_cast<std::size_t>(p)], f), xt.size()));
+    }
+    out.push_back(parted(dwx, "the update of " + W + " (ΔW x)", p));
+    S effect = out.back().size;
     if (const S r = decay_rate(p)) {
-      const S decay = plus(plus(plus(w0, f * kHalf), xt), r);
-      out.push_back({decay, "the weight decay of " + W, p});
-      effect = smax(effect, decay);
+      const ParityParts decay = readout ? ParityParts::even(plus(plus(clt, xt.size()), r)) : parity_shift(parity_flip(xt, bit(p)), plus(clt, r));
+      out.push_back(parted(decay, "the weight decay of " + W, p));
+      effect = smax(effect, out.back().size);
     }
     note_update(p, effect, t);
     return out;
@@ -185,15 +247,13 @@ class Calculus {
   }
   // A vector-like tensor's entries now (init and accumulated update) and its Δ-terms.
   S vector_now(int p, int t) const { return smax(vector_init(p), t == 0 ? S() : E_[static_cast<std::size_t>(p)]); }
-  std::vector<Term> vector_delta_terms(int p, const S& times, int t) {
+  std::vector<Term> vector_delta_terms(int p, const ParityParts& times, int t) {
     std::vector<Term> out;
-    const S d = plus(E_[static_cast<std::size_t>(p)], times);
-    out.push_back({d, "the update of " + P(p).name, p});
-    S effect = d;
+    out.push_back(parted(parity_product(pvector_delta(p), times), "the update of " + P(p).name, p));
+    S effect = out.back().size;
     if (const S r = decay_rate(p)) {
-      const S decay = plus(plus(vector_init(p), times), r);
-      out.push_back({decay, "the weight decay of " + P(p).name, p});
-      effect = smax(effect, decay);
+      out.push_back(parted(parity_shift(parity_product(pvector_init(p), times), r), "the weight decay of " + P(p).name, p));
+      effect = smax(effect, out.back().size);
     }
     note_update(p, effect, t);
     return out;
@@ -205,8 +265,9 @@ class Calculus {
   // The update of parameter p at step t+1 from its gradient entries n^{γ} at step t.
   // γ is the exponent of the entries of ∂L/∂w through this use of w (it includes the use's n^{-a}); a tied w
   // sums the gradients of its two uses, so its entries are the larger of the two (no cancellation). Adam's
-  // entrywise normalization acts on that sum.
-  void gradient(int p, const S& gamma) {
+  // entrywise normalization acts on that sum. dy, x: the parts of the gradient's two sides (∂L/∂w = n^{-a} dy ⊗ x;
+  // x is the data for the embedding and 1 for a bias), kept for the parity rule when exact(p).
+  void gradient(int p, const S& gamma, const ParityParts& dy, const ParityParts& x) {
     const auto& sc = Wsc(p);
     S q;
     if (gamma) {
@@ -214,18 +275,32 @@ class Calculus {
       else q = sc.eps_modelled ? S(std::min(Rational(0), *gamma + sc.d)) : S(Rational(0));
     }
     next_U_[static_cast<std::size_t>(w_of(p))] = smax(next_U_[static_cast<std::size_t>(w_of(p))], plus(q, -sc.c));
+    if (gamma && exact(p)) pending_[static_cast<std::size_t>(p)].push_back({dy, x});
   }
-  // W_tᵀ dy for a matrix whose fan-out has n terms (fan_out_n) or finitely many.
-  S back_matrix(int p, const S& gy, bool fan_out_n) const {
+  // W_tᵀ dy for a matrix whose fan-out has n terms (fan_out_n) or finitely many: W_0ᵀ dy flips p's bit (CLT; for
+  // the readout the row w_0 times the scalar dy), ΔWᵀ dy = Σ_τ x_τ (dy_τ · dy) by the parity rule.
+  ParityParts back_matrix(int p, const ParityParts& gy, bool fan_out_n) const {
     const Rational f = fan_out_n ? Rational(1) : Rational(0);
     const S w0 = zero(p) ? S() : S(-ab(p));
-    return smax(plus(plus(w0, f * kHalf), gy), plus(plus(E_[static_cast<std::size_t>(p)], f), gy));
+    ParityParts out = parity_shift(parity_flip(gy, bit(p)), plus(w0, f * kHalf));
+    if (!exact(p)) return parity_join(out, ParityParts::wild(plus(plus(E_[static_cast<std::size_t>(p)], f), gy.size())));
+    const Rational upd = -P(p).scaling.c - 2 * P(p).scaling.a;
+    for (const auto& [dy, x] : hist_[static_cast<std::size_t>(p)]) out = parity_join(out, parity_shift(x, plus(parity_inner(dy, gy, f), upd)));
+    return out;
   }
-  void give(int node, const S& g) { G_[static_cast<std::size_t>(node)] = smax(G_[static_cast<std::size_t>(node)], g); }
+  void give(int node, const ParityParts& g) {
+    G_[static_cast<std::size_t>(node)] = smax(G_[static_cast<std::size_t>(node)], g.size());
+    pG_[static_cast<std::size_t>(node)] = parity_join(pG_[static_cast<std::size_t>(node)], g);
+  }
 
   const GraphSpec& s_;
   bool sgd_;
   std::vector<S> E_, next_E_, upd_, init_term_, G_;
+  std::vector<ParityParts> pG_;     // per node: the parity parts of ∂L/∂x at this step
+  // Per tensor (exact ones): the parts (dy, x) of its gradient at each step so far; pending_: this step's.
+  std::vector<std::vector<std::pair<ParityParts, ParityParts>>> hist_, pending_;
+  std::vector<bool> shared_;   // per tensor: its w is shared by a tie (the rule does not track its update)
+  std::map<std::size_t, ParityParts> hat_now_;  // per norm node: the parts of x̂ at the current step
   std::vector<S> U_, next_U_;  // per w: entries of its accumulated update Δw (E = U − a per tensor using w)
   std::vector<int> owner_;     // per tensor: −1, or the tensor whose w it uses (GraphSpec::tied)
   // Per node at init: the size of the part of its value that is a coordinatewise image of the embedding's
@@ -261,40 +336,43 @@ void Calculus::forward(int t) {
     const S x0 = in >= 0 ? init_of(in) : S(Rational(0));
     const S dx = in >= 0 ? delta_of(in, t) : S();
     const S xt = smax(x0, dx);
+    const ParityParts px0 = in >= 0 ? pinit_of(in) : ParityParts::even(Rational(0));
+    const ParityParts pdx = in >= 0 ? pdelta_of(in, t) : ParityParts();
+    const ParityParts pxt = parity_join(px0, pdx);
     std::vector<Term> terms;
     const std::string from = in >= 0 ? "'" + s_.nodes[static_cast<std::size_t>(in)].name + "'" : "";
     switch (v.op) {
       case GraphOp::input:
-        if (t == 0) terms.push_back({Rational(0), "the data", -1});
+        if (t == 0) terms.push_back(parted(ParityParts::even(Rational(0)), "the data", -1));
         break;
       case GraphOp::embedding:
       case GraphOp::dense:
       case GraphOp::readout: {
         const bool fan_in_n = v.op != GraphOp::embedding;
-        terms = matrix_terms(v.params[0], x0, dx, xt, t, fan_in_n, v.op == GraphOp::readout);
+        terms = matrix_terms(v.params[0], px0, pdx, pxt, t, fan_in_n, v.op == GraphOp::readout);
         const int p = v.params[0];
         if (t == 0 && v.op == GraphOp::readout && w_of(p) != p && !zero(p) && corr_[static_cast<std::size_t>(in)]) {
           // tied: n^{-a_out} w_0ᵀ x sums n terms w_0[α]·(the embedding's w_0[α] ξ carried into x): LLN, +1
-          terms.push_back({plus(plus(S(-ab(p)), Rational(1)), corr_[static_cast<std::size_t>(in)]),
-                           "the tied " + P(p).name + " meeting the embedding it shares w with (w_0ᵀ w_0 ξ)", p});
+          terms.push_back(parted(ParityParts::even(plus(plus(S(-ab(p)), Rational(1)), corr_[static_cast<std::size_t>(in)])),
+                                 "the tied " + P(p).name + " meeting the embedding it shares w with (w_0ᵀ w_0 ξ)", p));
           init_term_[static_cast<std::size_t>(p)] = smax(init_term_[static_cast<std::size_t>(p)], terms.back().size);
         }
         if (v.op == GraphOp::readout && v.params[1] >= 0) {
           const int b = v.params[1];
-          if (t == 0) terms.push_back({vector_init(b), "the readout bias", b});
-          else for (auto& x : vector_delta_terms(b, Rational(0), t)) terms.push_back(x);
+          if (t == 0) terms.push_back(parted(ParityParts::even(vector_init(b)), "the readout bias", b));
+          else for (auto& x : vector_delta_terms(b, ParityParts::even(Rational(0)), t)) terms.push_back(x);
         }
         break;
       }
       case GraphOp::bias: {
         const int b = v.params[0];
         if (t == 0) {
-          terms.push_back({x0, "its input " + from, -1});
-          terms.push_back({vector_init(b), "the initial " + P(b).name, b});
+          terms.push_back(parted(px0, "its input " + from, -1));
+          terms.push_back(parted(pvector_init(b), "the initial " + P(b).name, b));
           init_term_[static_cast<std::size_t>(b)] = vector_init(b);
         } else {
-          terms.push_back({dx, "the change of its input " + from, -1});
-          for (auto& x : vector_delta_terms(b, Rational(0), t)) terms.push_back(x);
+          terms.push_back(parted(pdx, "the change of its input " + from, -1));
+          for (auto& x : vector_delta_terms(b, ParityParts::even(Rational(0)), t)) terms.push_back(x);
         }
         break;
       }
@@ -303,35 +381,48 @@ void Calculus::forward(int t) {
         if (t == 0) {
           S y = activation_size(profile_.at(i), x0, known);
           if (!known) y = x0;  // super-polynomial φ of a growing input: at least as large
-          terms.push_back({y, "φ of " + from, -1});
+          terms.push_back(parted(parity_closure(px0, y), "φ of " + from, -1));
         } else {
           S slope = activation_size(dprofile_.at(i), x0, known);
           if (!known) slope = x0;
-          terms.push_back({plus(dx, slope), "φ' · the change of " + from, -1});
+          // φ'(x_0) Δx: φ' of x_0 has parts in the subgroup x_0's parts generate, times Δx's
+          terms.push_back(parted(parity_product(parity_closure(px0, slope), pdx), "φ' · the change of " + from, -1));
         }
         break;
       }
       case GraphOp::layernorm:
       case GraphOp::rmsnorm: {
-        // x̂ = x / sqrt(moment + eps): Θ(1) when x is Θ(1) or larger, x/√eps when x vanishes.
-        auto norm = [](const S& s) { return s ? S(std::min(*s, Rational(0))) : S(); };
+        // x̂ = (x − μ) r, r = (var + eps)^{-1/2}: Θ(1) when x is Θ(1) or larger, x/√eps when x vanishes. μ and r
+        // are Moments (scalars, no parity); μ = avg(x) is CLT-small on the parts of x that are not even.
+        const bool ln = v.op == GraphOp::layernorm;
         const Rational scale = x0 ? std::max(*x0, Rational(0)) : Rational(0);
         const int gain = v.params[0];
-        const int bias = v.op == GraphOp::layernorm ? v.params[1] : -1;
-        const S g0 = gain >= 0 ? vector_init(gain) : S(Rational(0));
+        const int bias = ln ? v.params[1] : -1;
+        const ParityParts even0 = ParityParts::even(Rational(0));
+        auto centred = [&](const ParityParts& x) { return ln ? parity_join(x, ParityParts::even(parity_inner(x, even0, 0))) : x; };
+        const ParityParts hat0 = parity_shift(centred(px0), S(-scale));
+        const ParityParts g0 = gain >= 0 ? pvector_init(gain) : even0;
         if (t == 0) {
-          terms.push_back({plus(norm(x0), g0), "the normalized " + from, gain});
-          if (gain >= 0) init_term_[static_cast<std::size_t>(gain)] = plus(norm(x0), g0);
+          hat_now_[i] = hat0;
+          terms.push_back(parted(parity_product(hat0, g0), "the normalized " + from, gain));
+          if (gain >= 0) init_term_[static_cast<std::size_t>(gain)] = terms.back().size;
           if (bias >= 0) {
-            terms.push_back({vector_init(bias), "the initial " + P(bias).name, bias});
+            terms.push_back(parted(pvector_init(bias), "the initial " + P(bias).name, bias));
             init_term_[static_cast<std::size_t>(bias)] = vector_init(bias);
           }
         } else {
-          const S dhat = dx ? S(std::min(Rational(0), *dx - scale)) : S();
-          const S gt = gain >= 0 ? vector_now(gain, t) : S(Rational(0));
-          terms.push_back({plus(dhat, gt), "the normalized change of " + from, -1});
-          if (gain >= 0) for (auto& x : vector_delta_terms(gain, norm(xt), t)) terms.push_back(x);
-          if (bias >= 0) for (auto& x : vector_delta_terms(bias, Rational(0), t)) terms.push_back(x);
+          // Δx̂ = x_0 Δr + Δx (r_0 + Δr) (the IR route's sizes: b = avg x², Δr = −(3/2) b_0 + Δb while Δb ≤ b_0)
+          const S b0 = x0 ? S(std::max(2 * *x0, Rational(0))) : S(Rational(0));
+          const S db = dx ? smax(plus(x0, dx), plus(dx, dx)) : S();
+          S dr;
+          if (db) dr = *db <= *b0 ? S(Rational(-3, 2) * *b0 + *db) : S(Rational(-1, 2) * *b0);
+          const S r0 = S(Rational(-1, 2) * *b0);
+          const ParityParts hatd = parity_join(parity_shift(centred(px0), dr), parity_shift(centred(pdx), smax(r0, dr)));
+          hat_now_[i] = parity_join(hat0, hatd);
+          const ParityParts gt = gain >= 0 ? pvector_now(gain, t) : even0;
+          terms.push_back(parted(parity_product(hatd, gt), "the normalized change of " + from, -1));
+          if (gain >= 0) for (auto& x : vector_delta_terms(gain, hat_now_[i], t)) terms.push_back(x);
+          if (bias >= 0) for (auto& x : vector_delta_terms(bias, even0, t)) terms.push_back(x);
         }
         break;
       }
@@ -340,11 +431,11 @@ void Calculus::forward(int t) {
         const S m = v.branch_scale == 0 ? S() : S(Rational(0));
         const std::string bn = "'" + s_.nodes[static_cast<std::size_t>(b)].name + "'";
         if (t == 0) {
-          terms.push_back({x0, "the residual stream " + from, -1});
-          terms.push_back({plus(init_of(b), m), "the branch " + bn, -1});
+          terms.push_back(parted(px0, "the residual stream " + from, -1));
+          terms.push_back(parted(parity_shift(pinit_of(b), m), "the branch " + bn, -1));
         } else {
-          terms.push_back({dx, "the change of the residual stream " + from, -1});
-          terms.push_back({plus(delta_of(b, t), m), "the change of the branch " + bn, -1});
+          terms.push_back(parted(pdx, "the change of the residual stream " + from, -1));
+          terms.push_back(parted(parity_shift(pdelta_of(b, t), m), "the change of the branch " + bn, -1));
         }
         break;
       }
@@ -353,35 +444,41 @@ void Calculus::forward(int t) {
         const Rational dh = v.head_dim_width ? Rational(1) : Rational(0);
         const Rational sc = v.logit_scale == LogitScale::inverse_d ? -dh : -dh * kHalf;
         const std::string sc_text = v.logit_scale == LogitScale::inverse_d ? "1/d" : "1/√d";
-        S qkv0[3], qkvd[3];
+        ParityParts qkv0[3], qkvd[3];
         const int ps[3] = {pq, pk, pv};
         const char* suffix[3] = {".q", ".k", ".v"};
         for (int k = 0; k < 3; ++k) {
           Tracked& sub = track(v.name + suffix[k], static_cast<int>(i), true);
           outputs_[P(ps[k]).name] = sub.name;
-          const S r = record(sub, t, matrix_terms(ps[k], x0, dx, xt, t, true, false));
-          if (t == 0) qkv0[k] = r;
-          else qkv0[k] = tracked_[index_.at(v.name + suffix[k])].init, qkvd[k] = r;
+          record(sub, t, matrix_terms(ps[k], px0, pdx, pxt, t, true, false));
+          const Tracked& done = tracked_[index_.at(v.name + suffix[k])];
+          qkv0[k] = done.pinit;
+          if (t > 0) qkvd[k] = done.pdelta[static_cast<std::size_t>(t)];
         }
         Tracked& lg = track(v.name + ".logits", static_cast<int>(i), false);
         lg.can_blow = s_.positions > 1;
         std::vector<Term> lterms;
+        // q·k over d_head coordinates: by the parity rule (q_0, k_0 from independent W_q, W_k: CLT at init; a
+        // change is LLN against the parts it shares). A fixed head dimension sums finitely many terms.
+        auto dot = [&](const ParityParts& a, const ParityParts& b) {
+          return v.head_dim_width ? parity_inner(a, b, dh) : plus(a.size(), b.size());
+        };
         if (t == 0) {
-          lterms.push_back({plus(plus(plus(qkv0[0], qkv0[1]), dh * kHalf), sc), "q·k " + sc_text + " at init", pq});
+          lterms.push_back(parted(ParityParts::even(plus(dot(qkv0[0], qkv0[1]), sc)), "q·k " + sc_text + " at init", pq));
         } else {
           const std::string why = "q·k " + sc_text + " after the update of ";
-          lterms.push_back({plus(plus(plus(qkvd[0], qkv0[1]), dh), sc), why + P(pq).name, pq});
-          lterms.push_back({plus(plus(plus(qkv0[0], qkvd[1]), dh), sc), why + P(pk).name, pk});
-          lterms.push_back({plus(plus(plus(qkvd[0], qkvd[1]), dh), sc), why + P(pq).name + " and " + P(pk).name, pq});
+          lterms.push_back(parted(ParityParts::even(plus(dot(qkvd[0], qkv0[1]), sc)), why + P(pq).name, pq));
+          lterms.push_back(parted(ParityParts::even(plus(dot(qkv0[0], qkvd[1]), sc)), why + P(pk).name, pk));
+          lterms.push_back(parted(ParityParts::even(plus(dot(qkvd[0], qkvd[1]), sc)), why + P(pq).name + " and " + P(pk).name, pq));
         }
         const S lsize = record(lg, t, std::move(lterms));
         // softmax over the S positions: Θ(1) weights (uniform when the logits vanish); over one position
         // the weight is 1 and never moves. The weights are a convex combination, so their change is at most
         // Θ(1) however far the logits move (growing logits saturate the softmax; they are reported themselves).
         const S dA = (t == 0 || s_.positions == 1) ? S() : softmax_change(lsize);
-        const S v0 = qkv0[2], vd = t == 0 ? S() : qkvd[2];
-        const S z0 = v0, zd = smax(vd, plus(dA, smax(v0, vd)));
-        terms = matrix_terms(po, z0, zd, smax(z0, zd), t, true, false);
+        // z = Σ_r A_r v_r: the weights are scalars (no parity), so z has v's parts
+        const ParityParts z0 = qkv0[2], zd = parity_join(qkvd[2], parity_shift(parity_join(qkv0[2], qkvd[2]), dA));
+        terms = matrix_terms(po, z0, zd, parity_join(z0, zd), t, true, false);
         break;
       }
     }
@@ -422,74 +519,88 @@ S Calculus::correlated_part(const GraphNode& v, std::size_t i, const S& x0, cons
 
 void Calculus::backward(int t) {
   std::fill(G_.begin(), G_.end(), std::nullopt);
+  std::fill(pG_.begin(), pG_.end(), ParityParts());
   next_U_ = U_;
   const int last = static_cast<int>(s_.nodes.size()) - 1;
-  G_[static_cast<std::size_t>(last)] = Rational(0);  // ∂L/∂f = Θ(1)
+  const ParityParts even0 = ParityParts::even(Rational(0));
+  give(last, even0);  // ∂L/∂f = Θ(1), a scalar
   for (int i = last; i >= 1; --i) {
     const GraphNode& v = s_.nodes[static_cast<std::size_t>(i)];
     const S gy = G_[static_cast<std::size_t>(i)];
+    const ParityParts pgy = pG_[static_cast<std::size_t>(i)];
     const int in = v.inputs.empty() ? -1 : v.inputs[0];
     const S xt = in >= 0 ? now_of(in, t) : S(Rational(0));
+    const ParityParts pxt = in >= 0 ? pnow_of(in, t) : even0;
     switch (v.op) {
       case GraphOp::input: break;
       case GraphOp::embedding:
-        gradient(v.params[0], plus(plus(gy, -P(v.params[0]).scaling.a), xt));
+        gradient(v.params[0], plus(plus(gy, -P(v.params[0]).scaling.a), xt), pgy, even0);
         break;
       case GraphOp::dense:
       case GraphOp::readout: {
         const int p = v.params[0];
-        gradient(p, plus(plus(gy, -P(p).scaling.a), xt));
-        give(in, back_matrix(p, gy, v.op == GraphOp::dense));
-        if (v.op == GraphOp::readout && v.params[1] >= 0) gradient(v.params[1], plus(gy, -P(v.params[1]).scaling.a));
+        gradient(p, plus(plus(gy, -P(p).scaling.a), xt), pgy, pxt);
+        give(in, back_matrix(p, pgy, v.op == GraphOp::dense));
+        if (v.op == GraphOp::readout && v.params[1] >= 0) gradient(v.params[1], plus(gy, -P(v.params[1]).scaling.a), pgy, even0);
         break;
       }
       case GraphOp::bias:
-        gradient(v.params[0], plus(gy, -P(v.params[0]).scaling.a));
-        give(in, gy);
+        gradient(v.params[0], plus(gy, -P(v.params[0]).scaling.a), pgy, even0);
+        give(in, pgy);
         break;
       case GraphOp::activation: {
         bool known = true;
         S slope = activation_size(dprofile_.at(static_cast<std::size_t>(i)), xt, known);
         if (!known) slope = xt;
-        give(in, plus(gy, slope));
+        give(in, parity_product(pgy, parity_closure(pxt, slope)));
         break;
       }
       case GraphOp::layernorm:
       case GraphOp::rmsnorm: {
+        // dx = r (dx̂ − avg dx̂ − x̂ avg(dx̂ x̂)), dx̂ = γ ⊙ dy: the averages are Moments (no parity), by the rule
         const int gain = v.params[0];
         const int bias = v.op == GraphOp::layernorm ? v.params[1] : -1;
         const S hat = xt ? S(std::min(*xt, Rational(0))) : S();
-        const S gt = gain >= 0 ? vector_now(gain, t) : S(Rational(0));
-        if (gain >= 0) gradient(gain, plus(plus(gy, -P(gain).scaling.a), hat));
-        if (bias >= 0) gradient(bias, plus(gy, -P(bias).scaling.a));
+        const ParityParts& phat = hat_now_[static_cast<std::size_t>(i)];
+        const ParityParts gt = gain >= 0 ? pvector_now(gain, t) : even0;
+        if (gain >= 0) gradient(gain, plus(plus(gy, -P(gain).scaling.a), hat), pgy, phat);
+        if (bias >= 0) gradient(bias, plus(gy, -P(bias).scaling.a), pgy, even0);
         const Rational inv_scale = xt ? -std::max(*xt, Rational(0)) : Rational(0);
-        give(in, plus(plus(gy, gt), inv_scale));
+        const ParityParts dxh = parity_product(pgy, gt);
+        ParityParts e = parity_join(dxh, parity_shift(phat, parity_inner(dxh, phat, 0)));
+        if (v.op == GraphOp::layernorm) e = parity_join(e, ParityParts::even(parity_inner(dxh, even0, 0)));
+        give(in, parity_shift(e, S(inv_scale)));
         break;
       }
       case GraphOp::add:
-        give(in, gy);
-        give(v.inputs[1], v.branch_scale == 0 ? S() : gy);
+        give(in, pgy);
+        if (v.branch_scale != 0) give(v.inputs[1], pgy);
         break;
       case GraphOp::attention: {
         const int pq = v.params[0], pk = v.params[1], pv = v.params[2], po = v.params[3];
         const Rational dh = v.head_dim_width ? Rational(1) : Rational(0);
         const Rational sc = v.logit_scale == LogitScale::inverse_d ? -dh : -dh * kHalf;
-        const S qt = tracked_now(v.name + ".q", t), kt = tracked_now(v.name + ".k", t), vt = tracked_now(v.name + ".v", t);
+        const ParityParts qt = ptracked_now(v.name + ".q", t), kt = ptracked_now(v.name + ".k", t), vt = ptracked_now(v.name + ".v", t);
         const S dA = t == 0 || s_.positions == 1 ? S() : softmax_change(tracked_[index_.at(v.name + ".logits")].delta[static_cast<std::size_t>(t)]);
-        const S zt = smax(vt, plus(dA, vt));
-        gradient(po, plus(plus(gy, -P(po).scaling.a), zt));
-        const S gz = back_matrix(po, gy, true);
-        const S gv = gz;  // Aᵀ: finitely many positions with Θ(1) weights
-        // ∂L/∂A sums d_head products of dz and v: independent at init (CLT), correlated later (LLN).
-        const S gl = s_.positions == 1 ? S() : plus(plus(gz, vt), t == 0 ? dh * kHalf : dh);
-        const S gq = plus(plus(gl, sc), kt), gk = plus(plus(gl, sc), qt);
-        gradient(pq, plus(plus(gq, -P(pq).scaling.a), xt));
-        gradient(pk, plus(plus(gk, -P(pk).scaling.a), xt));
-        gradient(pv, plus(plus(gv, -P(pv).scaling.a), xt));
-        give(in, smax(smax(back_matrix(pq, gq, true), back_matrix(pk, gk, true)), back_matrix(pv, gv, true)));
+        const ParityParts zt = parity_join(vt, parity_shift(vt, dA));
+        gradient(po, plus(plus(gy, -P(po).scaling.a), zt.size()), pgy, zt);
+        const ParityParts gz = back_matrix(po, pgy, true);
+        const ParityParts& gv = gz;  // Aᵀ: finitely many positions with Θ(1) weights (scalars)
+        // ∂L/∂A sums d_head products of dz and v (a Moment): by the parity rule (independent at init: CLT)
+        const S gl = s_.positions == 1 ? S() : v.head_dim_width ? parity_inner(gz, vt, dh) : plus(gz.size(), vt.size());
+        const ParityParts gq = parity_shift(kt, plus(gl, sc)), gk = parity_shift(qt, plus(gl, sc));
+        gradient(pq, plus(plus(gq.size(), -P(pq).scaling.a), xt), gq, pxt);
+        gradient(pk, plus(plus(gk.size(), -P(pk).scaling.a), xt), gk, pxt);
+        gradient(pv, plus(plus(gv.size(), -P(pv).scaling.a), xt), gv, pxt);
+        give(in, parity_join(parity_join(back_matrix(pq, gq, true), back_matrix(pk, gk, true)), back_matrix(pv, gv, true)));
         break;
       }
     }
+  }
+  for (std::size_t p = 0; p < pending_.size(); ++p) {  // a pair already in the history adds nothing to a max
+    for (auto& e : pending_[p])
+      if (std::find(hist_[p].begin(), hist_[p].end(), e) == hist_[p].end()) hist_[p].push_back(std::move(e));
+    pending_[p].clear();
   }
   next_E_.assign(E_.size(), std::nullopt);
   for (std::size_t p = 0; p < E_.size(); ++p)

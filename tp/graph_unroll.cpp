@@ -10,6 +10,7 @@
 
 #include "tp/builder.h"
 #include "tp/errors.h"
+#include "tp/graph_parity.h"
 #include "tp/graph_unroll_update.h"
 
 namespace tp {
@@ -24,12 +25,21 @@ S plus(const S& a, const Rational& b) { return size_plus(a, b); }
 
 /// A value with its sizes: init = its step-0 counterpart's exponent, delta = its change's (forward values);
 /// backward values and update terms use init only, as their size now.
+/// pi, pd: the parity parts of init and delta (tp/graph_parity.h); unset: one wild part of that size (the rule
+/// without parity, LLN against anything).
 struct Val {
   ValueId id = -1;
   S init, delta;
+  std::optional<ParityParts> pi, pd;
   S now() const { return smax(init, delta); }
   bool zero() const { return id < 0; }
 };
+ParityParts P0(const Val& v) { return v.pi ? *v.pi : ParityParts::wild(v.init); }
+ParityParts Pd(const Val& v) { return v.pd ? *v.pd : ParityParts::wild(v.delta); }
+ParityParts Pnow(const Val& v) { return parity_join(P0(v), Pd(v)); }
+// A backward value (or an update term's operand) with its size now and the parts of it.
+Val now_val(const Val& v) { return Val{v.id, v.now(), std::nullopt, Pnow(v), std::nullopt}; }
+const ParityParts kEven0 = ParityParts::even(Rational(0));
 
 /// Operands of one expression: arg(v) is the argument standing for value v.
 struct Args {
@@ -139,10 +149,15 @@ class GraphUnroller {
     init_[static_cast<std::size_t>(id)] = init;
     delta_[static_cast<std::size_t>(id)] = delta;
   }
-  Val nonlin(const std::string& name, const ExprPtr& e, const Args& a, const S& init, const S& delta) {
+  Val nonlin(const std::string& name, const ExprPtr& e, const Args& a, const S& init, const S& delta,
+             std::optional<ParityParts> pi = std::nullopt, std::optional<ParityParts> pd = std::nullopt) {
     const ValueId id = b_.add_nonlin(name, e, a.ids);
     set(id, init, delta);
-    return {id, init, delta};
+    return {id, init, delta, std::move(pi), std::move(pd)};
+  }
+  // A Nonlin whose sizes are those of its parity parts.
+  Val nonlin_p(const std::string& name, const ExprPtr& e, const Args& a, const ParityParts& pi, const ParityParts& pd) {
+    return nonlin(name, e, a, pi.size(), pd.size(), pi, pd);
   }
   Val moment(const std::string& name, const ExprPtr& e, const Args& a, const S& init, const S& delta) {
     const ValueId id = b_.add_moment(name, e, a.ids);
@@ -167,13 +182,16 @@ class GraphUnroller {
   Val sum(const std::string& name, const std::vector<std::pair<ExprPtr, Val>>& terms, Args& a) {
     std::vector<ExprPtr> es;
     S init, delta;
+    ParityParts pi, pd;
     for (const auto& [e, v] : terms) {
       es.push_back(e);
       init = smax(init, v.init);
       delta = smax(delta, v.delta);
+      pi = parity_join(pi, P0(v));
+      pd = parity_join(pd, Pd(v));
     }
     if (es.empty()) return {};
-    return nonlin(name, balanced_sum(es), a, init, delta);
+    return nonlin(name, balanced_sum(es), a, init, delta, pi, pd);
   }
   S activation(const ActivationProfile& p, const S& s) {
     bool known = true;
@@ -237,18 +255,21 @@ class GraphUnroller {
       Args a;
       std::vector<ExprPtr> es;
       S init;
+      ParityParts pi;  // the constant is even, the random part odd in p
       if (w.init_value != 0) {
         es.push_back(constant(w.init_value));
         init = Rational(0);
+        pi = kEven0;
       }
       if (random_init(p)) {
         es.push_back(mul(mul(constant(w.scaling.init_std), a.arg(width(-ab(p)))), a.arg(ids[static_cast<std::size_t>(k)])));
         init = smax(init, S(-ab(p)));
+        pi = parity_join(pi, ParityParts::odd(p, S(-ab(p))));
       }
       if (es.empty()) continue;  // exactly zero
       // a Nonlin needs a vector operand: a constant gain is written as init_value + 0·β
       if (!random_init(p)) es.push_back(mul(constant(0.0), a.arg(ids[static_cast<std::size_t>(k)])));
-      vec_[static_cast<std::size_t>(p)] = nonlin(ident(w.name) + "_t0", balanced_sum(es), a, init, std::nullopt);
+      vec_[static_cast<std::size_t>(p)] = nonlin(ident(w.name) + "_t0", balanced_sum(es), a, init, std::nullopt, pi, ParityParts());
     }
     // readout rows r_k = σ n^{-(a+b)} v_k
     for (auto& [p, idx] : out_v) {
@@ -259,7 +280,8 @@ class GraphUnroller {
         }
         Args a;
         ExprPtr e = mul(mul(constant(P(p).scaling.init_std), a.arg(width(-ab(p)))), a.arg(ids[static_cast<std::size_t>(idx[k])]));
-        rows_[static_cast<std::size_t>(p)].push_back(nonlin(ident(P(p).name) + "_row" + std::to_string(k + 1) + "_t0", e, a, S(-ab(p)), std::nullopt));
+        rows_[static_cast<std::size_t>(p)].push_back(nonlin(ident(P(p).name) + "_row" + std::to_string(k + 1) + "_t0", e, a, S(-ab(p)), std::nullopt,
+                                                            ParityParts::odd(p, S(-ab(p))), ParityParts()));
       }
     }
     // scalar-like tensors (the readout bias): init_value + σ n^{-(a+b)} (one fixed draw of the random part)
@@ -287,7 +309,7 @@ class GraphUnroller {
         ExprPtr e = mul(call(Function::step, sub(u, constant(static_cast<double>(h) / H))),
                         call(Function::step, sub(constant(static_cast<double>(h + 1) / H), u)));
         masks_[node].push_back(nonlin(ident(s_.nodes[static_cast<std::size_t>(node)].name) + "_head" + std::to_string(h + 1), e, a,
-                                      Rational(0), std::nullopt));
+                                      Rational(0), std::nullopt, kEven0, ParityParts()));  // no weight's sign: even
       }
     }
     tie_declare();
@@ -311,9 +333,16 @@ class GraphUnroller {
       const ValueId my = b_.add_matmul(name + "_M", M_[static_cast<std::size_t>(p)], y.id, transposed);
       set(my, y.init, y.delta);
       const Rational e = kHalf - ab(p);
-      Val sz{my, plus(y.init, e), plus(y.delta, e)};
-      if (transposed) sz.init = plus(sz.init, decay_growth(p, t));  // ρ^t W_0: a backward value's size now
-      else sz.delta = smax(sz.delta, plus(plus(y.now(), e), decay_change(p, t)));
+      // M y flips p's bit (the parity rule; a readout tied to the embedding has the embedding's bit)
+      const int bit = w_of(p);
+      Val sz{my, plus(y.init, e), plus(y.delta, e), parity_shift(parity_flip(P0(y), bit), S(e)), parity_shift(parity_flip(Pd(y), bit), S(e))};
+      if (transposed) {  // ρ^t W_0: a backward value's size now
+        sz.init = plus(sz.init, decay_growth(p, t));
+        sz.pi = parity_shift(*sz.pi, S(decay_growth(p, t)));
+      } else if (const S dc = decay_change(p, t)) {
+        sz.delta = smax(sz.delta, plus(plus(y.now(), e), dc));
+        sz.pd = parity_join(*sz.pd, parity_shift(parity_flip(Pnow(y), bit), plus(S(e), dc)));
+      }
       terms.push_back({decayed(p, t, a, mul(mul(constant(P(p).scaling.init_std), a.arg(width(e))), a.arg(my))), sz});
     }
     if (adaptive()) {
@@ -325,11 +354,13 @@ class GraphUnroller {
       const Val& out = transposed ? r.key : r.out;
       const Val& key = transposed ? r.out : r.key;
       Args m;
-      const Val dot = moment("", mul(m.arg(key.id), m.arg(y.id)), m, plus(key.now(), y.now()), std::nullopt);
+      // avg(key y) by the parity rule (the same layer's forward vectors share their parts: LLN, TP4 App. H)
+      const Val dot = moment("", mul(m.arg(key.id), m.arg(y.id)), m, parity_inner(P0(key), Pnow(y), 0), std::nullopt);
       const Rational e = 1 + upd(p);
-      const S sz = plus(plus(plus(out.init, dot.init), e), decay_growth(p, t - 1 - r.step));
+      const ParityParts pz = parity_shift(P0(out), plus(plus(dot.init, e), decay_growth(p, t - 1 - r.step)));
+      const S sz = pz.size();
       // forward: a change (zero at step 0); backward values carry their size now in init
-      const Val term = transposed ? Val{-1, sz, std::nullopt} : Val{-1, std::nullopt, sz};
+      const Val term = transposed ? Val{-1, sz, std::nullopt, pz, std::nullopt} : Val{-1, std::nullopt, sz, std::nullopt, pz};
       terms.push_back({decayed(p, t - 1 - r.step, a, mul(mul(constant(-lr()), a.arg(width(e))), mul(a.arg(out.id), a.arg(dot.id)))), term});
     }
     return sum(name, terms, a);
@@ -382,11 +413,22 @@ class GraphUnroller {
               break;
             }
             // Δφ(h) = φ'(h_0) Δh while Δh is no larger than h_0, else as large as φ(Δh) (tp::unroll's rule)
+            // parts: φ maps into the subgroup its argument's parts generate (even part included)
             S d;
-            if (xin.delta) d = (xin.init && *xin.delta <= *xin.init) ? plus(activation(dprofiles_[static_cast<int>(v)], xin.init), xin.delta)
-                                                                      : activation(ph, xin.delta);
+            ParityParts pd;
+            if (xin.delta) {
+              if (xin.init && *xin.delta <= *xin.init) {
+                const S slope = activation(dprofiles_[static_cast<int>(v)], xin.init);
+                d = plus(slope, xin.delta);
+                pd = parity_product(parity_closure(P0(xin), slope), Pd(xin));
+              } else {
+                d = activation(ph, xin.delta);
+                pd = parity_closure(Pnow(xin), d);
+              }
+            }
             Args a;
-            y = nonlin(name, substitute(g.activation, {a.arg(xin.id)}), a, activation(ph, xin.init), d);
+            const S y0 = activation(ph, xin.init);
+            y = nonlin(name, substitute(g.activation, {a.arg(xin.id)}), a, y0, d, parity_closure(P0(xin), y0), pd);
             break;
           }
           case GraphOp::layernorm:
@@ -419,7 +461,8 @@ class GraphUnroller {
       if (xi(i, s, j) != 0 && !u_[static_cast<std::size_t>(p)].empty()) init.push_back(mul(constant(xi(i, s, j)), a.arg(u_[static_cast<std::size_t>(p)][static_cast<std::size_t>(j)])));
     if (!init.empty() && random_init(p))
       terms.push_back({decayed(p, t, a, mul(mul(constant(P(p).scaling.init_std), a.arg(width(-ab(p)))), balanced_sum(init))),
-                       Val{-1, S(-ab(p)), plus(S(-ab(p)), decay_change(p, t))}});
+                       Val{-1, S(-ab(p)), plus(S(-ab(p)), decay_change(p, t)), ParityParts::odd(p, S(-ab(p))),
+                           ParityParts::odd(p, plus(S(-ab(p)), decay_change(p, t)))}});
     if (adaptive()) {
       adaptive_embedding_term(p, t, i, s, a, terms);
       return sum(name, terms, a);
@@ -428,8 +471,9 @@ class GraphUnroller {
       if (r.step >= t) continue;
       const double d = dot_xi(r.example, r.pos, i, s);
       if (d == 0) continue;
+      const ParityParts pz = parity_shift(P0(r.out), S(upd(p) + decay_growth(p, t - 1 - r.step)));
       terms.push_back({decayed(p, t - 1 - r.step, a, mul(mul(constant(-lr() * d), a.arg(width(upd(p)))), a.arg(r.out.id))),
-                       Val{-1, std::nullopt, plus(plus(r.out.init, upd(p)), decay_growth(p, t - 1 - r.step))}});
+                       Val{-1, std::nullopt, pz.size(), std::nullopt, pz}});
     }
     return sum(name, terms, a);
   }
@@ -461,7 +505,8 @@ class GraphUnroller {
     Val mu;
     if (ln) {
       Args a1;
-      mu = moment(name + "_mean", a1.arg(x.id), a1, x.init, x.delta);
+      // avg(x): LLN on x's even part, CLT on the rest (the parity rule)
+      mu = moment(name + "_mean", a1.arg(x.id), a1, parity_inner(P0(x), kEven0, 0), parity_inner(Pd(x), kEven0, 0));
     }
     Args ar;
     ExprPtr var = ar.arg(m2.id);
@@ -475,7 +520,11 @@ class GraphUnroller {
     if (ln) centred = sub(centred, ax.arg(mu.id));
     // x̂ = (x − μ) r: Δ = x_0 Δr + Δx r_0 + Δx Δr
     const S xhd = smax(smax(plus(x.init, r.delta), plus(x.delta, r.init)), plus(x.delta, r.delta));
-    const Val xhat = nonlin(name + "_hat", mul(centred, ax.arg(r.id)), ax, plus(x.init, r.init), xhd);
+    // parts: x − μ has x's parts and an even part of μ's size; r is a scalar (no parity)
+    auto cpart = [&](const ParityParts& xp, const S& m) { return ln ? parity_join(xp, ParityParts::even(m)) : xp; };
+    const ParityParts c0 = cpart(P0(x), mu.init), cd = cpart(Pd(x), mu.delta);
+    const Val xhat = nonlin(name + "_hat", mul(centred, ax.arg(r.id)), ax, plus(x.init, r.init), xhd, parity_shift(c0, r.init),
+                            parity_join(parity_shift(c0, r.delta), parity_shift(cd, r.now())));
     norm_[{v, i, s}] = NormState{xhat, r};
     Args a;
     std::vector<std::pair<ExprPtr, Val>> terms;
@@ -484,7 +533,9 @@ class GraphUnroller {
       if (!gv.zero()) {
         const S init = plus(xhat.init, gv.init);
         const S d = smax(smax(plus(xhat.init, gv.delta), plus(xhat.delta, gv.init)), plus(xhat.delta, gv.delta));
-        terms.push_back({mul(a.arg(xhat.id), a.arg(gv.id)), Val{-1, init, d}});
+        terms.push_back({mul(a.arg(xhat.id), a.arg(gv.id)),
+                         Val{-1, init, d, parity_product(P0(xhat), P0(gv)),
+                             parity_join(parity_product(P0(xhat), Pd(gv)), parity_product(Pd(xhat), Pnow(gv)))}});
       }
     } else {
       terms.push_back({a.arg(xhat.id), xhat});
@@ -531,8 +582,9 @@ class GraphUnroller {
           Args m;
           ExprPtr prod = mul(m.arg(q.id), m.arg(k.id));
           if (H > 1) prod = mul(m.arg(masks[static_cast<std::size_t>(h)].id), prod);
-          const S init = plus(plus(q.init, k.init), -kHalf);
-          const S d = smax(plus(q.init, k.delta), plus(q.delta, k.now()));
+          // by the parity rule: q_0, k_0 come from independent W_q, W_k (CLT); a change is LLN on shared parts
+          const S init = parity_inner(P0(q), P0(k), 0);
+          const S d = smax(parity_inner(P0(q), Pd(k), 0), parity_inner(Pd(q), Pnow(k), 0));
           const std::string hsr = "_h" + std::to_string(h + 1) + ps + "_r" + std::to_string(r + 1);
           const Val avg = moment(base + "_qk" + hsr, prod, m, init, d);
           Args al;
@@ -565,7 +617,8 @@ class GraphUnroller {
           if (vr.zero()) continue;
           ExprPtr term = mul(az.arg(A.back().id), az.arg(vr.id));
           if (H > 1) term = mul(az.arg(masks[static_cast<std::size_t>(h)].id), term);
-          zterms.push_back({term, Val{-1, vr.init, smax(vr.delta, plus(dA, vr.now()))}});
+          zterms.push_back({term, Val{-1, vr.init, smax(vr.delta, plus(dA, vr.now())), P0(vr),
+                                      parity_join(Pd(vr), parity_shift(Pnow(vr), dA))}});
         }
       }
       z[static_cast<std::size_t>(s)] = sum(base + "_z" + ps, zterms, az);
@@ -594,7 +647,7 @@ class GraphUnroller {
         Args m;
         S ai = plus(plus(r.init, xs.init), -kHalf);
         if (p == tie_out_) ai = smax(ai, plus(r.init, corr(g.inputs[0], i, s)));  // w_0ᵀ meets w_0 ξ: LLN
-        S ad = smax(plus(r.init, xs.delta), plus(r.delta, xs.now()));
+        S ad = smax(parity_inner(P0(r), Pd(xs), 0), parity_inner(Pd(r), Pnow(xs), 0));  // the parity rule
         // weight decay (ρ^t − 1) r_0 · x_t: r_0 independent of x_0 (CLT), coherent with Δx (LLN)
         if (decays()) ad = smax(ad, plus(smax(ai, plus(r.init, xs.delta)), decay_change(w_of(p), t)));
         const Val avg = moment(base + "_rx_k" + std::to_string(k + 1) + "_p" + std::to_string(s + 1), mul(m.arg(r.id), m.arg(xs.id)), m, ai, ad);
@@ -760,11 +813,11 @@ class GraphUnroller {
             std::vector<std::pair<ExprPtr, Val>> terms;
             for (int k = 0; k < s_.output_dim; ++k) {
               const Val& r = rows_[static_cast<std::size_t>(p)][static_cast<std::size_t>(k)];
-              if (!r.zero()) terms.push_back({mul(mul(constant(pi), a.arg(chi[static_cast<std::size_t>(k)].id)), a.arg(r.id)), Val{-1, r.now(), std::nullopt}});
+              if (!r.zero()) terms.push_back({mul(mul(constant(pi), a.arg(chi[static_cast<std::size_t>(k)].id)), a.arg(r.id)), now_val(r)});
               const Val& xs = x[static_cast<std::size_t>(in)][static_cast<std::size_t>(s)];
               if (!xs.zero()) {
                 VecGrad& rg = rgrad[static_cast<std::size_t>(p)][static_cast<std::size_t>(k)];
-                rg.terms.push_back({mul(mul(constant(pi), rg.a.arg(chi[static_cast<std::size_t>(k)].id)), rg.a.arg(xs.id)), Val{-1, xs.now(), std::nullopt}});
+                rg.terms.push_back({mul(mul(constant(pi), rg.a.arg(chi[static_cast<std::size_t>(k)].id)), rg.a.arg(xs.id)), now_val(xs)});
               }
             }
             give(G[static_cast<std::size_t>(in)][static_cast<std::size_t>(s)], sum(base + "_p" + std::to_string(s + 1), terms, a));
@@ -793,7 +846,7 @@ class GraphUnroller {
               break;
             case GraphOp::dense:
               if (!xs.zero()) {
-                new_rank1.push_back(Rank1{t, gy, Val{xs.id, xs.now(), std::nullopt}, i, s});
+                new_rank1.push_back(Rank1{t, gy, now_val(xs), i, s});
                 new_rank1_param.push_back(g.params[0]);
               }
               give(G[static_cast<std::size_t>(in)][static_cast<std::size_t>(s)], apply(g.params[0], t, gy, true, name + "_in"));
@@ -810,17 +863,19 @@ class GraphUnroller {
               if (!slope) break;  // φ'(0) = 0 at an exactly-zero input
               const ExprPtr at = xs.zero() ? constant(0.0) : a.arg(xs.id);
               give(G[static_cast<std::size_t>(in)][static_cast<std::size_t>(s)],
-                   nonlin(name + "_in", mul(a.arg(gy.id), substitute(derivative(g.activation, 0), {at})), a, plus(gy.init, slope), std::nullopt));
+                   nonlin(name + "_in", mul(a.arg(gy.id), substitute(derivative(g.activation, 0), {at})), a, plus(gy.init, slope), std::nullopt,
+                          parity_product(P0(gy), parity_closure(Pnow(xs), slope)), ParityParts()));
               break;
             }
             case GraphOp::layernorm:
             case GraphOp::rmsnorm: {
               const NormState& ns = norm_.at({v, i, s});
               const int gain = g.params[0], bias = g.op == GraphOp::layernorm ? g.params[1] : -1;
-              const Val xh{ns.xhat.id, ns.xhat.now(), std::nullopt};
+              const Val xh = now_val(ns.xhat);
               if (gain >= 0 && !xh.zero()) {
                 VecGrad& vg = vgrad[static_cast<std::size_t>(gain)];
-                vg.terms.push_back({mul(vg.a.arg(gy.id), vg.a.arg(xh.id)), Val{-1, plus(gy.init, xh.init), std::nullopt}});
+                vg.terms.push_back({mul(vg.a.arg(gy.id), vg.a.arg(xh.id)),
+                                    Val{-1, plus(gy.init, xh.init), std::nullopt, parity_product(P0(gy), P0(xh)), std::nullopt}});
               }
               if (bias >= 0) {
                 VecGrad& vg = vgrad[static_cast<std::size_t>(bias)];
@@ -830,26 +885,30 @@ class GraphUnroller {
               Args ad;
               Val dxh = gy;
               if (gain >= 0 && !vec(gain).zero()) {
-                dxh = nonlin(name + "_dhat", mul(ad.arg(gy.id), ad.arg(vec(gain).id)), ad, plus(gy.init, vec(gain).now()), std::nullopt);
+                dxh = nonlin(name + "_dhat", mul(ad.arg(gy.id), ad.arg(vec(gain).id)), ad, plus(gy.init, vec(gain).now()), std::nullopt,
+                             parity_product(P0(gy), Pnow(vec(gain))), ParityParts());
               } else if (gain >= 0) {
                 break;  // a zero gain passes no gradient
               }
+              // the averages avg(dx̂ x̂), avg(dx̂) are Moments: sized by the parity rule, no parity of their own
               Args a3;
               ExprPtr e = a3.arg(dxh.id);
-              S sz = dxh.init;
+              ParityParts pe = P0(dxh);
               if (!xh.zero()) {
                 Args a2;
-                const Val c = moment(name + "_dc", mul(a2.arg(dxh.id), a2.arg(xh.id)), a2, plus(dxh.init, xh.init), std::nullopt);
+                const Val c = moment(name + "_dc", mul(a2.arg(dxh.id), a2.arg(xh.id)), a2, parity_inner(P0(dxh), P0(xh), 0), std::nullopt);
                 e = sub(e, mul(a3.arg(xh.id), a3.arg(c.id)));
-                sz = smax(sz, plus(xh.init, c.init));
+                pe = parity_join(pe, parity_shift(P0(xh), c.init));
               }
               if (g.op == GraphOp::layernorm) {
                 Args a4;
-                const Val mu = moment(name + "_dm", a4.arg(dxh.id), a4, dxh.init, std::nullopt);
+                const Val mu = moment(name + "_dm", a4.arg(dxh.id), a4, parity_inner(P0(dxh), kEven0, 0), std::nullopt);
                 e = sub(e, a3.arg(mu.id));
+                pe = parity_join(pe, ParityParts::even(mu.init));
               }
+              pe = parity_shift(pe, ns.r.now());
               give(G[static_cast<std::size_t>(in)][static_cast<std::size_t>(s)],
-                   nonlin(name + "_in", mul(e, a3.arg(ns.r.id)), a3, plus(sz, ns.r.now()), std::nullopt));
+                   nonlin(name + "_in", mul(e, a3.arg(ns.r.id)), a3, pe.size(), std::nullopt, pe, ParityParts()));
               break;
             }
             case GraphOp::add: {
@@ -858,7 +917,7 @@ class GraphUnroller {
               if (mult != 0) {
                 Args a;
                 give(G[static_cast<std::size_t>(g.inputs[1])][static_cast<std::size_t>(s)],
-                     nonlin(name + "_br", mul(constant(mult), a.arg(gy.id)), a, gy.init, std::nullopt));
+                     nonlin(name + "_br", mul(constant(mult), a.arg(gy.id)), a, gy.init, std::nullopt, P0(gy), ParityParts()));
               }
               break;
             }
@@ -904,15 +963,19 @@ class GraphUnroller {
     if (g.terms.empty() && (!decays() || cur.zero())) return cur;
     std::vector<ExprPtr> es;
     S gs;
+    ParityParts pg;
     for (const auto& [e, v] : g.terms) {
       es.push_back(e);
       gs = smax(gs, v.now());
+      pg = parity_join(pg, Pnow(v));
     }
     Args& a = g.a;
     ExprPtr e = es.empty() ? nullptr : mul(mul(constant(-lr()), a.arg(width(upd(p)))), balanced_sum(es));
     if (!cur.zero()) e = e ? add(decayed(p, 1, a, a.arg(cur.id)), e) : decayed(p, 1, a, a.arg(cur.id));
     const S d = smax(smax(plus(cur.delta, decay_growth(p, 1)), decay_in_delta ? plus(cur.init, decay_change(p, 1)) : S()), plus(gs, upd(p)));
-    return nonlin(name, e, a, cur.init, d);
+    ParityParts pd = parity_join(parity_shift(Pd(cur), S(decay_growth(p, 1))), parity_shift(pg, S(upd(p))));
+    if (decay_in_delta) pd = parity_join(pd, parity_shift(P0(cur), decay_change(p, 1)));
+    return nonlin(name, e, a, cur.init, d, P0(cur), pd);
   }
 
   void attention_backward(int v, int t, int i, const std::vector<Val>& x, std::vector<std::vector<Grad>>& G,
@@ -933,7 +996,7 @@ class GraphUnroller {
       if (gy.zero()) continue;
       const Val& zs = st.z[static_cast<std::size_t>(s)];
       if (!zs.zero()) {
-        nr.push_back(Rank1{t, gy, Val{zs.id, zs.now(), std::nullopt}, i, s});
+        nr.push_back(Rank1{t, gy, now_val(zs), i, s});
         np.push_back(po);
       }
       gz[static_cast<std::size_t>(s)] = apply(po, t, gy, true, base + "_gz" + ps);
@@ -950,7 +1013,7 @@ class GraphUnroller {
         // gv_r += m_h A_{s,r} gz_s
         for (int r = 0; r <= last; ++r) {
           Args& a = av[static_cast<std::size_t>(r)];
-          tv[static_cast<std::size_t>(r)].push_back({mask(a, h, mul(a.arg(A[static_cast<std::size_t>(r)].id), a.arg(gzs.id))), Val{-1, gzs.init, std::nullopt}});
+          tv[static_cast<std::size_t>(r)].push_back({mask(a, h, mul(a.arg(A[static_cast<std::size_t>(r)].id), a.arg(gzs.id))), Val{-1, gzs.init, std::nullopt, P0(gzs), std::nullopt}});
         }
         if (last == 0) continue;  // one attended position: its weight is 1 and passes no gradient to q, k
         // dA_r = n avg(m_h gz_s v_r) (CLT at step 0: gz and v independent; LLN after), dℓ_r = A_r (dA_r − Σ A dA)
@@ -962,7 +1025,7 @@ class GraphUnroller {
             continue;
           }
           Args m;
-          const S sz = plus(plus(gzs.init, vr.now()), t == 0 ? -kHalf : Rational(0));
+          const S sz = parity_inner(P0(gzs), Pnow(vr), 0);  // the parity rule (at init gz and v are independent: CLT)
           const Val avg = moment("", mask(m, h, mul(m.arg(gzs.id), m.arg(vr.id))), m, sz, std::nullopt);
           Args a;
           dA.push_back(scalar(base + "_dA_h" + std::to_string(h + 1) + ps + "_r" + std::to_string(r + 1), mul(a.arg(width(Rational(1))), a.arg(avg.id)), a,
@@ -990,12 +1053,14 @@ class GraphUnroller {
           if (!kr.zero()) {
             Args& b = aq[static_cast<std::size_t>(s)];
             tq[static_cast<std::size_t>(s)].push_back({mask(b, h, mul(mul(constant(kappa), b.arg(width(f))), mul(b.arg(dl.id), b.arg(kr.id)))),
-                                                       Val{-1, plus(plus(dl.init, kr.now()), f), std::nullopt}});
+                                                       Val{-1, plus(plus(dl.init, kr.now()), f), std::nullopt,
+                                                           parity_shift(Pnow(kr), plus(dl.init, f)), std::nullopt}});
           }
           if (!qs.zero()) {
             Args& b = ak[static_cast<std::size_t>(r)];
             tk[static_cast<std::size_t>(r)].push_back({mask(b, h, mul(mul(constant(kappa), b.arg(width(f))), mul(b.arg(dl.id), b.arg(qs.id)))),
-                                                       Val{-1, plus(plus(dl.init, qs.now()), f), std::nullopt}});
+                                                       Val{-1, plus(plus(dl.init, qs.now()), f), std::nullopt,
+                                                           parity_shift(Pnow(qs), plus(dl.init, f)), std::nullopt}});
           }
         }
       }
@@ -1003,7 +1068,7 @@ class GraphUnroller {
     for (int s = 0; s < S_; ++s) {
       const std::string ps = "_p" + std::to_string(s + 1);
       const Val& xs = x[static_cast<std::size_t>(s)];
-      const Val key{xs.id, xs.now(), std::nullopt};
+      const Val key = now_val(xs);
       const std::pair<int, std::pair<std::vector<std::pair<ExprPtr, Val>>*, Args*>> parts[3] = {
           {pq, {&tq[static_cast<std::size_t>(s)], &aq[static_cast<std::size_t>(s)]}},
           {pk, {&tk[static_cast<std::size_t>(s)], &ak[static_cast<std::size_t>(s)]}},
@@ -1012,7 +1077,7 @@ class GraphUnroller {
       for (int k = 0; k < 3; ++k) {
         const Val gp = sum(base + nm[k] + ps, *parts[k].second.first, *parts[k].second.second);
         if (gp.zero()) continue;
-        const Val gpv{gp.id, gp.init, std::nullopt};
+        const Val gpv{gp.id, gp.init, std::nullopt, P0(gp), std::nullopt};
         if (!xs.zero()) {
           nr.push_back(Rank1{t, gpv, key, i, s});
           np.push_back(parts[k].first);

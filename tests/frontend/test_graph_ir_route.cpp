@@ -170,7 +170,8 @@ TEST_CASE("TP5 Def. 4.1 through the IR route: logits q·k/d are Θ(1) after an u
   const tp::GraphUnrolled d = ir(compile_graph(block("logit (1/d)", mup, sgd)));
   const tp::GraphUnrolled sqrt_d = ir(compile_graph(block("logit (1/sqrt(d))", mup, sgd)));
   CHECK(size_of(d, "attention.logits", 0, false).exponent == tp::Rational(-1, 2));  // CLT over n/H at init
-  CHECK(size_of(d, "attention.logits", 1, true).exponent == 0);                     // Δq correlated with k: LLN
+  // SGD step 1: every part of Δq·k is CLT or carries ∂f/∂ℓ's CLT factor (the parity rule; measured n^-0.45)
+  CHECK(size_of(d, "attention.logits", 1, true).exponent == tp::Rational(-1, 2));
   CHECK(size_of(sqrt_d, "attention.logits", 0, false).exponent == 0);
   CHECK(size_of(sqrt_d, "attention.logits", 1, true).exponent == tp::Rational(1, 2));
   // a zero-initialized query: logits exactly 0 at init; the first update of q is driven by ∂L/∂A, a CLT-sized
