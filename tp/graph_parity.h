@@ -19,16 +19,38 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "tp/size_exponent.h"
 
 namespace tp {
 
+/// An exact rational exponent, in 64-bit parts while it fits (normalized: gcd 1, den > 0) and as a multiprecision
+/// Rational beyond (sizes compound after a blow-up: a moment of x·x doubles the exponent at every op). The rule's
+/// inner loops add and compare sizes millions of times on a deep graph, which multiprecision arithmetic alone made
+/// the cost of the whole analysis. Conversions from and to Rational are exact.
+struct PartSize {
+  std::int64_t num = 0, den = 1;
+  std::shared_ptr<const Rational> big;  ///< set when the value does not fit 64-bit parts (then num/den are unused)
+  static PartSize of(const Rational& r);
+  Rational rational() const;
+  friend PartSize operator+(const PartSize& a, const PartSize& b);
+  friend bool operator==(const PartSize& a, const PartSize& b) {
+    if (a.big || b.big) return a.rational() == b.rational();
+    return a.num == b.num && a.den == b.den;
+  }
+  friend bool operator<(const PartSize& a, const PartSize& b) {
+    if (a.big || b.big) return a.rational() < b.rational();
+    return static_cast<__int128>(a.num) * b.den < static_cast<__int128>(b.num) * a.den;
+  }
+  friend bool operator>(const PartSize& a, const PartSize& b) { return b < a; }
+};
+
 /// One part: the character (bit p set = odd in tensor p) and the size exponent of the part.
 struct ParityPart {
   std::uint64_t mask = 0;
-  Rational size;
+  PartSize size;
   bool operator==(const ParityPart& o) const { return mask == o.mask && size == o.size; }
 };
 

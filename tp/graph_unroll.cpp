@@ -518,13 +518,15 @@ class GraphUnroller {
     Args ax;
     ExprPtr centred = ax.arg(x.id);
     if (ln) centred = sub(centred, ax.arg(mu.id));
-    // x̂ = (x − μ) r: Δ = x_0 Δr + Δx r_0 + Δx Δr
-    const S xhd = smax(smax(plus(x.init, r.delta), plus(x.delta, r.init)), plus(x.delta, r.delta));
+    // x̂ = (x − μ) r: Δ = x_0 Δr + Δx r_0 + Δx Δr, at most Θ(1) (x̂ has RMS at most 1: after a blow-up of x the
+    // last two cancel to x̂_t − x̂_0; the same cap as tp::graph_phase)
+    S xhd = smax(smax(plus(x.init, r.delta), plus(x.delta, r.init)), plus(x.delta, r.delta));
+    if (xhd && *xhd > 0) xhd = Rational(0);
     // parts: x − μ has x's parts and an even part of μ's size; r is a scalar (no parity)
     auto cpart = [&](const ParityParts& xp, const S& m) { return ln ? parity_join(xp, ParityParts::even(m)) : xp; };
     const ParityParts c0 = cpart(P0(x), mu.init), cd = cpart(Pd(x), mu.delta);
     const Val xhat = nonlin(name + "_hat", mul(centred, ax.arg(r.id)), ax, plus(x.init, r.init), xhd, parity_shift(c0, r.init),
-                            parity_join(parity_shift(c0, r.delta), parity_shift(cd, r.now())));
+                            parity_cap(parity_join(parity_shift(c0, r.delta), parity_shift(cd, r.now())), S(Rational(0))));
     norm_[{v, i, s}] = NormState{xhat, r};
     Args a;
     std::vector<std::pair<ExprPtr, Val>> terms;
