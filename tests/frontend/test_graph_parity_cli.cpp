@@ -60,3 +60,27 @@ TEST_CASE("µP + SGD, 1/d logits: the logits' change after step 1 is n^(-1/2) in
   CHECK(std::stod(d[3]) < -0.2);  // the measured slope decays
   CHECK(std::find(d.begin(), d.end(), "DIFF") == d.end());  // agrees within the fit's error
 }
+
+TEST_CASE("SP + Adam block: a layer norm after the blow-up changes by Θ(1) at most (x̂ has RMS 1), in both routes") {
+  // Without the cap, Δx r_0 and Δx Δr were sized apart and layernorm_2 was predicted n^2, dense.pre n^3.
+  std::ifstream in(std::string(TPC_SOURCE_DIR) + "/examples/transformer_block.tp");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string script = text.str();
+  const std::string from = "parametrization mup form table3";
+  REQUIRE(script.find(from) != std::string::npos);
+  script.replace(script.find(from), from.size(), "parametrization sp");
+  const auto path = std::filesystem::temp_directory_path() / ("tpc_parity_sp_" + std::to_string(::getpid()) + ".tp");
+  std::ofstream(path) << script;
+  const auto ph = tpc({"phase", path.string()});
+  INFO(ph.out << ph.err);
+  REQUIRE(ph.code == 0);
+  CHECK(ph.out.find("verdict: unstable: 'block1.attention.q' after step 1 grows like n^1") != std::string::npos);
+  for (const char* row : {"block1.layernorm ", "block1.layernorm_2 ", "block2.layernorm ", "block2.layernorm_2 ", "layernorm "}) {
+    const auto f = line_fields(ph.out, row);
+    REQUIRE(f.size() >= 3);
+    CHECK(f[2] == "0");
+  }
+  CHECK(line_fields(ph.out, "block1.dense.pre ").at(2) == "1");  // Adam's ΔW x on a Θ(1) input: n^1
+  CHECK(ph.out.find("the routes agree") != std::string::npos);
+}
