@@ -159,6 +159,13 @@ GraphUnrolled check_routes(const GraphSpec& g, int& compared, int& unstable) {
 
 }  // namespace
 
+// Sanitized builds (9x slower here) compare every third of the same graphs, generated in the same order.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kGraphStride = 3;
+#else
+constexpr int kGraphStride = 1;
+#endif
+
 TEST_CASE("the IR route (graph unrolled into a Tensor Program) agrees with the graph calculus on random graphs") {
   std::mt19937_64 rng(1407);
   const char* presets[] = {"sp", "ntp", "mup", ""};
@@ -168,12 +175,13 @@ TEST_CASE("the IR route (graph unrolled into a Tensor Program) agrees with the g
     b.preset = presets[trial % 4];
     b.form = static_cast<PresetForm>(trial / 4 % 3);
     const GraphSpec g = b.make(3);
+    if (trial % kGraphStride != 0) continue;
     INFO(describe(g));
     check_routes(g, compared, unstable);
   }
   MESSAGE("compared " << compared << " sizes; " << unstable << " unstable graphs");
-  CHECK(unstable > 20);
-  CHECK(unstable < 200);
+  CHECK(unstable > 20 / kGraphStride);
+  CHECK(unstable < 200 / kGraphStride);
 }
 
 // The same comparison for the entrywise optimizers (TP4b's outer nonlinearity in the program), decoupled weight
